@@ -1,0 +1,1 @@
+"""C++ headers of the reuse-delta / early-exit units (shipped as package data)."""

@@ -1,0 +1,109 @@
+"""Typed ReusePruning configuration, parsed once from hls4ml's HLSConfig dictionary.
+
+Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
+
+- ``ReusePruning`` (bool, default False): turn the plugin on.
+- ``ReusePruningTile`` (8, 16, 32 or 64; default 8): input positions per tile; early exit
+  is checked after every tile.
+- ``ReusePruningEarlyExit`` (bool, default True): let thresholded outputs without children
+  stop as soon as their side of the threshold is certain (inclusion test included).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+KEY_PREFIX = 'ReusePruning'
+ALLOWED_TILES = (8, 16, 32, 64)
+
+
+class ReusePruningConfigError(ValueError):
+    """A ReusePruning key or value is wrong; the message names the layer and the key."""
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    enabled: bool = False  # the ReusePruning flag itself
+    forced: bool = False  # set on the layer itself (LayerName), not inherited from Model
+    tile: int = 8  # input positions per tile (early-exit check granularity)
+    early_exit: bool = True  # leaves may stop early; False evaluates every planned term
+
+
+_FIELDS = {
+    'ReusePruning': 'enabled',
+    'ReusePruningTile': 'tile',
+    'ReusePruningEarlyExit': 'early_exit',
+}
+
+
+def _parse_bool(where, key, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ('true', 'false'):
+        return value.lower() == 'true'
+    raise ReusePruningConfigError(f'{where}: {key} must be true or false, got {value!r}')
+
+
+def _parse_tile(where, key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or str(value).strip() not in map(str, ALLOWED_TILES):
+        raise ReusePruningConfigError(f'{where}: {key} must be one of {ALLOWED_TILES}, got {value!r}')
+    return int(value)
+
+
+_PARSERS = {'enabled': _parse_bool, 'tile': _parse_tile, 'early_exit': _parse_bool}
+
+
+def _read_section(where, section):
+    """Our keys of one config section as {field: value}; misspelt keys of ours raise."""
+    values = {}
+    if not isinstance(section, dict):
+        return values
+    for key, value in section.items():
+        if not str(key).startswith(KEY_PREFIX):
+            continue
+        if key not in _FIELDS:
+            hint = difflib.get_close_matches(key, list(_FIELDS), n=1)
+            suggestion = f'; did you mean {hint[0]}?' if hint else ''
+            raise ReusePruningConfigError(
+                f'{where}: unknown key {key!r}{suggestion} (known keys: {", ".join(_FIELDS)})'
+            )
+        field = _FIELDS[key]
+        values[field] = _PARSERS[field](where, key, value)
+    return values
+
+
+def model_section(hls_config: dict) -> dict:
+    section = hls_config.get('Model', {})
+    if not isinstance(section, dict):
+        raise ReusePruningConfigError(f"HLSConfig 'Model' must be a mapping, got {type(section).__name__}")
+    return section
+
+
+def validate(hls_config: dict) -> None:
+    """Check every ReusePruning key in the configuration (Model, LayerType, LayerName)."""
+    _read_section('Model', model_section(hls_config))
+    for group in ('LayerType', 'LayerName'):
+        entries = hls_config.get(group, {}) or {}
+        for name, section in entries.items():
+            _read_section(f'{group} {name!r}', section)
+
+
+def any_enabled(hls_config: dict) -> bool:
+    validate(hls_config)
+    sections = [model_section(hls_config)]
+    for group in ('LayerType', 'LayerName'):
+        sections += list((hls_config.get(group, {}) or {}).values())
+    return any(_read_section('', s).get('enabled', False) for s in sections if isinstance(s, dict))
+
+
+def settings_for(hls_config: dict, layer_name: str, layer_class: str) -> LayerSettings:
+    """Settings of one layer: Model values, overridden by LayerType, overridden by LayerName."""
+    values = _read_section('Model', model_section(hls_config))
+    forced = False
+    for group, key in (('LayerType', layer_class), ('LayerName', layer_name)):
+        section = (hls_config.get(group, {}) or {}).get(key)
+        layer_values = _read_section(f'{group} {key!r}', section)
+        forced = forced or 'enabled' in layer_values and layer_values['enabled']
+        values.update(layer_values)
+    return LayerSettings(forced=forced, **values)

@@ -1,0 +1,52 @@
+"""The hls4ml layer that stands for a planned binary dense unit (reuse-delta + early exit)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hls4ml.model.layers import Layer
+from hls4ml.model.types import IntegerPrecisionType
+
+from .planner import ROOT, ReusePlan
+
+PLAN_ROW = 4  # kernel, parent + 1, flags, positions (hls4ml_reuse_dense.h: plan_field)
+FLAG_NEGATE, FLAG_EXIT = 1, 2
+
+
+def plan_table(plan: ReusePlan, may_exit: np.ndarray) -> np.ndarray:
+    """The firmware's plan rows, in evaluation order."""
+    rows = []
+    for j in plan.order:
+        parent = int(plan.parent[j])
+        flags = (FLAG_NEGATE if plan.negate[j] else 0) | (FLAG_EXIT if may_exit[j] else 0)
+        rows.append([j, 0 if parent == ROOT else parent + 1, flags, int(plan.n_positions[j])])
+    return np.array(rows, dtype=np.int64).reshape(-1)
+
+
+class ReuseDense(Layer):
+    """Binary-weight dense layer computed by a reuse plan, optionally fused with its threshold.
+
+    Attributes set by the conversion pass: ``n_in``, ``n_out``, ``tile``, ``binary_input``,
+    ``input_frac_bits``, ``input_bound``, ``thresholded``, ``bipolar_output``, ``early_exit``,
+    ``accum_width``, ``threshold_width``, ``result_precision``, ``unit`` (the DenseUnit the
+    reference evaluates) and ``cost`` (its CostModel).
+    """
+
+    def initialize(self):
+        unit = self.get_attr('unit')
+        self.add_output_variable([self.get_attr('n_out')], precision=self.get_attr('result_precision'))
+        bit = IntegerPrecisionType(width=1, signed=False)
+        self.add_weights_variable('reuse_kernels', var_name='rk{index}', precision=bit,
+                                  data=unit.kernels.astype(np.int64).reshape(-1))
+        self.add_weights_variable('reuse_masks', var_name='rm{index}', precision=bit,
+                                  data=unit.plan.mask.astype(np.int64).reshape(-1))
+        may_exit = np.array([unit.may_exit(j) for j in range(self.get_attr('n_out'))])
+        self.add_weights_variable('reuse_plan', var_name='rp{index}', precision=IntegerPrecisionType(16, signed=False),
+                                  data=plan_table(unit.plan, may_exit))
+        thresholds = unit.thresholds
+        n = self.get_attr('n_out')
+        self.add_weights_variable(
+            'reuse_thresholds', var_name='rt{index}',
+            precision=IntegerPrecisionType(self.get_attr('threshold_width'), signed=True),
+            data=thresholds.value if thresholds is not None else np.zeros(n, dtype=np.int64))
+        self.add_weights_variable('reuse_at_most', var_name='ra{index}', precision=bit,
+                                  data=thresholds.mode if thresholds is not None else np.zeros(n, dtype=np.int64))

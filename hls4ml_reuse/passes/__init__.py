@@ -1,0 +1,1 @@
+"""Optimizer passes of the ReusePruning flow (model-level 'optimize' flow, before the backend's)."""

@@ -1,0 +1,67 @@
+"""Registration with hls4ml, called through the ``hls4ml.backends`` entry point.
+
+hls4ml only prints a warning when a plugin fails, so a failure here is re-raised loudly and
+``registered()`` lets callers (and the tests) check that registration really happened.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from importlib import resources
+from pathlib import Path
+
+from hls4ml.backends import get_backend
+from hls4ml.model.flow import update_flow
+from hls4ml.model.layers import register_layer
+from hls4ml.model.optimizer import register_pass
+
+from .layer import ReuseDense
+from .passes.convert_dense import ConvertBinaryDense
+from .passes.validate import ValidateReusePruning
+from .templates import HEADERS, ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate
+
+BACKENDS = ('Vivado', 'Vitis')
+FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
+PASSES = (('reuse_pruning_validate', ValidateReusePruning), ('reuse_pruning_convert_dense', ConvertBinaryDense))
+
+_registered = False
+
+
+class PluginRegistrationError(RuntimeError):
+    pass
+
+
+def header_paths():
+    root = resources.files('hls4ml_reuse.firmware_templates')
+    return [Path(str(root / name)) for name in HEADERS]
+
+
+def _register():
+    register_layer('ReuseDense', ReuseDense)
+    for name, cls in PASSES:
+        register_pass(name, cls)
+    update_flow(FLOW, add_optimizers=[name for name, _ in PASSES])
+    for backend_name in BACKENDS:
+        backend = get_backend(backend_name)
+        backend.register_template(ReuseDenseConfigTemplate)
+        backend.register_template(ReuseDenseFunctionTemplate)
+        for path in header_paths():
+            backend.register_source(path)
+
+
+def register(register_backend=None, register_writer=None):
+    """Entry point: add our layer, passes, templates and headers to hls4ml. Idempotent."""
+    global _registered
+    if _registered:
+        return
+    try:
+        _register()
+    except Exception as err:
+        traceback.print_exc(file=sys.stderr)
+        raise PluginRegistrationError(f'hls4ml-reuse failed to register with hls4ml: {err}') from err
+    _registered = True
+
+
+def registered() -> bool:
+    return _registered

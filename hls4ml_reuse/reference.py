@@ -1,0 +1,100 @@
+"""Python reference of the planned computation (reuse, early exit, inclusion) with op counts.
+
+It follows the firmware step by step: kernels in plan order, positions in tiles of the
+input space, early-exit checks before the first tile (inclusion) and after every tile that
+holds planned positions. Counts are the firmware's: inputs summed, and one word addition
+per child that is not settled before its first tile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .planner import ROOT, ReusePlan
+from .thresholds import AT_MOST, Thresholds
+
+
+@dataclass
+class Counts:
+    inputs: int = 0  # input values that entered an accumulation
+    word_adds: int = 0  # deltas applied to a parent's value
+
+    def __iadd__(self, other):
+        self.inputs += other.inputs
+        self.word_adds += other.word_adds
+        return self
+
+
+@dataclass(frozen=True)
+class DenseUnit:
+    kernels: np.ndarray  # bool (n, k), True = +1
+    plan: ReusePlan
+    input_bound: int  # largest |x| of the raw input type (1 for binary)
+    tile: int = 8
+    thresholds: Thresholds | None = None  # None: the layer outputs its raw sums
+    early_exit: bool = True
+
+    def may_exit(self, j: int) -> bool:
+        return self.thresholds is not None and self.early_exit and not self.plan.has_children[j]
+
+
+def plain_dense(kernels: np.ndarray, x_raw: np.ndarray) -> np.ndarray:
+    """y = x . w for +-1 kernels (n, k) and raw integer inputs (m, k)."""
+    return x_raw.astype(np.int64) @ np.where(kernels, 1, -1).T.astype(np.int64)
+
+
+def _decided(lo, hi, threshold, mode):
+    """(known, value) of [y >= t] (or [y <= t]) for y in [lo, hi]."""
+    if mode == AT_MOST:
+        return (hi <= threshold) | (lo > threshold), hi <= threshold
+    return (lo >= threshold) | (hi < threshold), lo >= threshold
+
+
+def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
+    """Outputs (m, n) -- raw sums, or bits when thresholded -- and the op counts over all m samples."""
+    x_raw = np.asarray(x_raw, dtype=np.int64)
+    m, k = x_raw.shape
+    n = unit.kernels.shape[0]
+    y = np.zeros((m, n), dtype=np.int64)
+    bits = np.zeros((m, n), dtype=bool)
+    counts = Counts()
+    tiles = [np.arange(start, min(start + unit.tile, k)) for start in range(0, k, unit.tile)]
+    for j in unit.plan.order:
+        j = int(j)
+        weights = np.where(unit.kernels[j], 1, -1).astype(np.int64)
+        p = int(unit.plan.parent[j])
+        base = np.zeros(m, dtype=np.int64) if p == ROOT else (-y[:, p] if unit.plan.negate[j] else y[:, p])
+        scale = 1 if p == ROOT else 2
+        partial = np.zeros(m, dtype=np.int64)
+        remaining = np.full(m, int(unit.plan.n_positions[j]), dtype=np.int64)
+        active = np.ones(m, dtype=bool)
+        exits = unit.may_exit(j)
+
+        def settle():
+            spread = scale * remaining * unit.input_bound
+            value = base + scale * partial
+            known, bit = _decided(value - spread, value + spread, unit.thresholds.value[j], unit.thresholds.mode[j])
+            now = active & known
+            bits[now, j] = bit[now]
+            active[now] = False
+
+        if exits:
+            settle()
+        if p != ROOT:
+            counts.word_adds += int(active.sum())
+        for positions in tiles:
+            positions = positions[unit.plan.mask[j, positions]]
+            if positions.size == 0 or not active.any():
+                continue
+            partial[active] += x_raw[np.ix_(active, positions)] @ weights[positions]
+            remaining[active] -= positions.size
+            counts.inputs += positions.size * int(active.sum())
+            if exits:
+                settle()
+        y[:, j] = base + scale * partial
+        if unit.thresholds is not None:
+            bit = unit.thresholds.apply_channel(j, y[:, j])
+            bits[active, j] = bit[active]
+    return (bits.astype(np.int64) if unit.thresholds is not None else y), counts

@@ -1,0 +1,99 @@
+"""Exact thresholds for BatchNorm + binary activation, taken from the float32 arithmetic itself.
+
+Keras computes ``sign(batch_norm(y + bias))`` in float32; the pre-activation ``y`` of a
+binary layer lives on an integer grid (in units of the input's least significant bit).
+The output is monotone in ``y`` (rounding is monotone), so each channel is one of
+``[y >= t]``, ``[y <= t]`` (negative BatchNorm scale) or a constant (zero scale or an
+unreachable threshold). Each channel's threshold is found by bisection on the grid,
+evaluating the very TensorFlow ops Keras uses, so ties and rounding agree bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+AT_LEAST = 0  # out = [y >= t]
+AT_MOST = 1  # out = [y <= t]
+
+
+@dataclass(frozen=True)
+class BatchNormParams:
+    gamma: np.ndarray
+    beta: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray
+    epsilon: float
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    value: np.ndarray  # int64 thresholds in raw units of y
+    mode: np.ndarray  # AT_LEAST or AT_MOST per channel
+
+    def apply(self, y_raw: np.ndarray) -> np.ndarray:
+        """Binary outputs (1 = +1) of raw pre-activations y (..., n)."""
+        return np.where(self.mode == AT_MOST, y_raw <= self.value, y_raw >= self.value)
+
+    def apply_channel(self, j: int, y_raw: np.ndarray) -> np.ndarray:
+        return y_raw <= self.value[j] if self.mode[j] == AT_MOST else y_raw >= self.value[j]
+
+
+def _keras_binary_output(y_raw, frac_bits, bias, bn: BatchNormParams | None):
+    """sign(bn(y + bias)) >= 0 exactly as Keras/QKeras compute it, for raw y of shape (m, n)."""
+    import tensorflow as tf
+
+    z = tf.constant(np.ldexp(y_raw.astype(np.float64), -frac_bits).astype(np.float32))
+    z = z + tf.constant(bias.astype(np.float32))
+    if bn is not None:
+        z = tf.nn.batch_normalization(
+            z,
+            tf.constant(bn.mean, tf.float32),
+            tf.constant(bn.variance, tf.float32),
+            tf.constant(bn.beta, tf.float32),
+            tf.constant(bn.gamma, tf.float32),
+            bn.epsilon,
+        )
+    return z.numpy() >= 0  # QKeras binary: sign(0) counts as +1
+
+
+def derive_thresholds(
+    n: int, y_bound: int, frac_bits: int = 0, bias: np.ndarray | None = None, bn: BatchNormParams | None = None
+) -> Thresholds:
+    """Thresholds of n channels whose raw pre-activation lies in [-y_bound, y_bound]."""
+    if y_bound >= 1 << 24:
+        raise ValueError(f'pre-activation range +-{y_bound} is not exact in float32; narrow the input type')
+    bias = np.zeros(n) if bias is None else np.asarray(bias, dtype=np.float64).reshape(n)
+
+    def out(y):
+        return _keras_binary_output(np.asarray(y, dtype=np.int64).reshape(1, n), frac_bits, bias, bn)[0]
+
+    low_out, high_out = out(np.full(n, -y_bound)), out(np.full(n, y_bound))
+    rising = ~low_out & high_out
+    falling = low_out & ~high_out
+    # Bisection on [lo, hi]: out(lo) != out(hi); ends when hi == lo + 1.
+    lo, hi = np.full(n, -y_bound, dtype=np.int64), np.full(n, y_bound, dtype=np.int64)
+    searching = rising | falling
+    while np.any(searching & (hi - lo > 1)):
+        mid = (lo + hi) // 2
+        mid_out = out(mid)
+        move_lo = searching & (mid_out == low_out)
+        lo = np.where(move_lo, mid, lo)
+        hi = np.where(searching & ~move_lo, mid, hi)
+    value = np.where(rising, hi, np.where(falling, lo, np.where(high_out, -y_bound, y_bound + 1)))
+    mode = np.where(falling, AT_MOST, AT_LEAST)
+    thresholds = Thresholds(value=value.astype(np.int64), mode=mode.astype(np.int64))
+    _check_monotone_edges(thresholds, out, searching)
+    return thresholds
+
+
+def _check_monotone_edges(thresholds, out, searching):
+    """The found edges must reproduce Keras on both sides of each threshold."""
+    t, up = thresholds.value, thresholds.mode == AT_LEAST
+    inside = np.where(up, t, t)
+    outside = np.where(up, t - 1, t + 1)
+    ok = (out(inside) == thresholds.apply(inside)) & (out(outside) == thresholds.apply(outside))
+    if not np.all(ok | ~searching):
+        bad = np.flatnonzero(~ok & searching)
+        raise ValueError(f'BatchNorm output is not monotone in the pre-activation for channels {bad[:8].tolist()}')
