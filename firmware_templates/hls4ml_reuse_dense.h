@@ -107,8 +107,15 @@ template <class CONFIG_T> inline word_t tile_bits(unsigned t) {
     return CONFIG_T::tile == word_bits ? ~word_t(0) : ((word_t(1) << CONFIG_T::tile) - 1) << shift;
 }
 
+// Hardware popcount where the C-simulation host has it (g++ otherwise calls a library routine).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HLS4ML_REUSE_FAST_TARGET __attribute__((target("popcnt")))
+#else
+#define HLS4ML_REUSE_FAST_TARGET
+#endif
+
 template <class CONFIG_T>
-void tile_sum_fast(const word_t *x_bits, const long long *x_raw, const packed_tables<CONFIG_T> &tables, unsigned n,
+HLS4ML_REUSE_FAST_TARGET void tile_sum_fast(const word_t *x_bits, const long long *x_raw, const packed_tables<CONFIG_T> &tables, unsigned n,
                    unsigned t, long long &sum, unsigned &count) {
     const unsigned word = (t * CONFIG_T::tile) / word_bits;
     const word_t positions = tables.m[n][word] & tile_bits<CONFIG_T>(t);
@@ -186,7 +193,9 @@ void dense_reuse_vector(const data_T x[CONFIG_T::n_in], res_T res[CONFIG_T::n_ou
     word_t x_bits[packed_tables<CONFIG_T>::n_words] = {0};
     long long x_raw[CONFIG_T::n_in];
     for (unsigned k = 0; k < CONFIG_T::n_in; k++) {
-        x_raw[k] = (long long)raw_input<CONFIG_T, acc_T>(x[k]);
+        // Exact: raw inputs are integers far below 2^53.
+        x_raw[k] = CONFIG_T::binary_input ? (x[k] == 1 ? 1 : -1)
+                                          : (long long)(x[k].to_double() * double(1LL << CONFIG_T::input_frac_bits));
         if (x_raw[k] > 0) x_bits[k / word_bits] |= word_t(1) << (k % word_bits);
     }
 #endif
@@ -202,14 +211,15 @@ ReuseLoop:
         const bool is_root = parent == 0;
         const bool may_exit = CONFIG_T::thresholded && CONFIG_T::early_exit && (flags & FLAG_EXIT);
         const bool at_most_n = CONFIG_T::thresholded && at_most[n] == 1;
+        const acc_T threshold = CONFIG_T::thresholded ? acc_T(thresholds[n]) : acc_T(0); // read once per channel
         const acc_T scale = is_root ? acc_T(1) : acc_T(2);
         acc_T base = 0;
         if (!is_root) base = (flags & FLAG_NEGATE) ? acc_T(-y[parent - 1]) : y[parent - 1];
         acc_T partial = 0;
         acc_T remaining = plan[step * PLAN_ROW + PLAN_POSITIONS];
         bool bit = false;
-        bool done = may_exit && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), thresholds[n],
-                                        at_most_n, bit);
+        bool done =
+            may_exit && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), threshold, at_most_n, bit);
 #ifndef __SYNTHESIS__
         if (!is_root && !done) word_adds++;
 #endif
@@ -233,12 +243,12 @@ ReuseLoop:
 #endif
             if (may_exit) {
                 done = settled(acc_T(base + scale * partial), acc_T(scale * remaining * CONFIG_T::input_bound),
-                               thresholds[n], at_most_n, bit);
+                               threshold, at_most_n, bit);
             }
         }
         y[n] = base + scale * partial;
         if (CONFIG_T::thresholded && !done) {
-            bit = at_most_n ? (y[n] <= thresholds[n]) : (y[n] >= thresholds[n]);
+            bit = at_most_n ? (y[n] <= threshold) : (y[n] >= threshold);
         }
         write_output<CONFIG_T>(res[n], y[n], bit);
     }

@@ -1,0 +1,147 @@
+"""``hls4ml-reuse bench``: ours vs stock hls4ml on the same model and images, in one run."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import conversion, counters, report
+from .datasets import PIXEL_FRACTIONAL_BITS
+from .examples import EXAMPLES, get_example, load_keras_model
+
+CHUNK = 250  # images per predict() call, so the progress bar moves
+
+
+@dataclass
+class Target:
+    name: str
+    model: object
+    x: np.ndarray
+    y: np.ndarray
+    input_precision: str
+    input_frac_bits: int
+
+
+def resolve(name_or_model: str) -> Target:
+    if name_or_model in EXAMPLES:
+        example = get_example(name_or_model)
+        x, y = example.test_data()
+        return Target(example.name, load_keras_model(example.model_path), x, y, example.input_precision,
+                      PIXEL_FRACTIONAL_BITS)
+    path = Path(name_or_model)
+    if not path.exists():
+        raise SystemExit(f'{name_or_model!r} is neither a shipped example ({", ".join(EXAMPLES)}) nor a model file')
+    model = load_keras_model(path)
+    if tuple(model.input_shape[1:]) != (784,):
+        raise SystemExit(f'{path}: bench feeds MNIST test images, so the model input must be (784,), '
+                         f'not {model.input_shape[1:]}')
+    from .datasets import load_mnist
+
+    _, test = load_mnist()
+    return Target(path.stem, model, test.x, test.y, 'ufixed<8,0>', PIXEL_FRACTIONAL_BITS)
+
+
+def simulate(hls_model, x: np.ndarray, label: str) -> tuple[np.ndarray, float]:
+    """C-simulate x in chunks with a progress bar; returns outputs and images per second."""
+    outputs, elapsed = [], 0.0
+    with tqdm(total=len(x), desc=f'C simulation ({label})', unit='img') as bar:
+        for start in range(0, len(x), CHUNK):
+            chunk = np.ascontiguousarray(x[start : start + CHUNK])
+            began = time.perf_counter()
+            outputs.append(np.asarray(hls_model.predict(chunk)).reshape(len(chunk), -1))
+            elapsed += time.perf_counter() - began
+            bar.update(len(chunk))
+    return np.concatenate(outputs), len(x) / elapsed
+
+
+def verify_counts(hls_model, x: np.ndarray) -> bool:
+    """The Python reference reproduces the firmware's outputs and its evaluated-op counters."""
+    counters.reset(hls_model)
+    firmware_out = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1)
+    reference_out, reference_counts = report.reference_forward(hls_model, x)
+    return bool(np.array_equal(firmware_out, reference_out) and report.counts_match(hls_model, reference_counts))
+
+
+def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify_images: int = 200, **settings) -> dict:
+    target = resolve(name_or_model)
+    x, y = target.x[:images], target.y[:images]
+    stock_images = min(stock_images, len(x))
+    keras_out = target.model.predict(x, batch_size=1000, verbose=0).reshape(len(x), -1)
+
+    ours = conversion.convert(target.model, conversion.reuse_config(target.model, target.input_precision, **settings),
+                              str(Path(out_dir) / 'reuse'))
+    reference_agrees = verify_counts(ours, x[:verify_images])
+    counters.reset(ours)
+    ours_out, ours_rate = simulate(ours, x, 'ReusePruning')
+    layers = report.network_ops(ours, len(x))
+
+    stock = conversion.convert(target.model, conversion.stock_config(target.model, target.input_precision,
+                                                                     target.input_frac_bits),
+                               str(Path(out_dir) / 'stock'))
+    stock_out, stock_rate = simulate(stock, x[:stock_images], 'stock hls4ml')
+
+    return {
+        'model': target.name,
+        'images': len(x),
+        'stock_images': stock_images,
+        'mismatches': int(np.count_nonzero(ours_out != keras_out)),
+        'stock_mismatches': int(np.count_nonzero(stock_out != keras_out[:stock_images])),
+        'keras_accuracy': float(np.mean(np.argmax(keras_out, axis=1) == y)),
+        'csim_accuracy': float(np.mean(np.argmax(ours_out, axis=1) == y)),
+        'stock_csim_accuracy': float(np.mean(np.argmax(stock_out, axis=1) == y[:stock_images])),
+        'ops_pruned_static': report.pruned(layers, 'static'),
+        'ops_pruned_dynamic': report.pruned(layers, 'dynamic'),
+        'adder_bits_pruned_static': report.pruned(layers, 'static', adder_bits=True),
+        'adder_bits_pruned_dynamic': report.pruned(layers, 'dynamic', adder_bits=True),
+        'layers': report.as_dicts(layers),
+        'stock_layers': report.skipped_layers(ours),
+        'reference_counts_equal_firmware': reference_agrees,
+        'reference_images': min(verify_images, len(x)),
+        'csim_images_per_s': {'reuse': ours_rate, 'stock': stock_rate},
+        'speedup_vs_stock': ours_rate / stock_rate,
+    }
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{result['model']}: {result['images']} images (stock hls4ml on the first {result['stock_images']})", '']
+    header = f"{'layer':<10}{'baseline':>11}{'static':>11}{'dynamic':>11}{'pruned':>9}{'bits base':>12}{'bits dyn':>11}{'pruned':>9}"
+    lines += [header, '-' * len(header)]
+    for layer in result['layers'] + [_total(result['layers'])]:
+        lines.append(
+            f"{layer['name']:<10}{layer['baseline']:>11.0f}{layer['static']:>11.0f}{layer['dynamic']:>11.0f}"
+            f"{1 - layer['dynamic'] / layer['baseline']:>9.1%}{layer['baseline_adder_bits']:>12.0f}"
+            f"{layer['dynamic_adder_bits']:>11.0f}{1 - layer['dynamic_adder_bits'] / layer['baseline_adder_bits']:>9.1%}"
+        )
+    rate = result['csim_images_per_s']
+    lines += [
+        '',
+        f"{'':<34}{'ReusePruning':>14}{'stock hls4ml':>14}",
+        f"{'outputs differing from QKeras':<34}{result['mismatches']:>14}{result['stock_mismatches']:>14}",
+        f"{'accuracy (QKeras ' + format(result['keras_accuracy'], '.4f') + ')':<34}"
+        f"{result['csim_accuracy']:>14.4f}{result['stock_csim_accuracy']:>14.4f}",
+        f"{'C simulation images/s':<34}{rate['reuse']:>14.0f}{rate['stock']:>14.0f}",
+        f"{'speed-up':<34}{result['speedup_vs_stock']:>13.1f}x",
+        f"{'terms pruned static / dynamic':<34}{result['ops_pruned_static']:>13.1%} / {result['ops_pruned_dynamic']:.1%}",
+        f"{'adder bits pruned static / dynamic':<34}{result['adder_bits_pruned_static']:>13.1%} / "
+        f"{result['adder_bits_pruned_dynamic']:.1%}",
+        f"{'reference counts == firmware':<34}{str(result['reference_counts_equal_firmware']):>14}"
+        f"  (first {result['reference_images']} images)",
+    ]
+    for name, why in result['stock_layers'].items():
+        lines.append(f'stock hls4ml kept for layer {name!r}: {why}')
+    return '\n'.join(lines)
+
+
+def _total(layers: list[dict]) -> dict:
+    total = {key: sum(layer[key] for layer in layers) for key in layers[0] if key != 'name'}
+    return {'name': 'total', **total}
+
+
+def write_json(result: dict, path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(result, indent=2) + '\n')

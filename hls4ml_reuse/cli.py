@@ -1,0 +1,50 @@
+"""The ``hls4ml-reuse`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+def _bench(args) -> int:
+    from . import bench
+
+    settings = {}
+    if args.tile is not None:
+        settings['ReusePruningTile'] = args.tile
+    if args.no_early_exit:
+        settings['ReusePruningEarlyExit'] = False
+    result = bench.run(args.target, args.images, args.stock_images, args.out, args.verify_images, **settings)
+    print(bench.format_table(result))
+    if args.json:
+        bench.write_json(result, args.json)
+        print(f'wrote {args.json}')
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog='hls4ml-reuse', description=__doc__)
+    commands = parser.add_subparsers(dest='command', required=True)
+    bench = commands.add_parser('bench', help='convert a model both ways, C-simulate both, compare')
+    bench.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
+    bench.add_argument('--images', type=int, default=10000, help='test images for our C simulation')
+    bench.add_argument('--stock-images', type=int, default=1000, help='the first M of them for stock hls4ml')
+    bench.add_argument('--verify-images', type=int, default=200,
+                       help='images on which the Python reference re-checks outputs and op counters')
+    bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
+    bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false')
+    bench.add_argument('--json', help='write the figures as JSON here')
+    bench.add_argument('--out', default='out/bench', help='folder for the two hls4ml projects')
+    bench.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
