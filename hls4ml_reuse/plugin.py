@@ -20,6 +20,7 @@ from .layer import ReuseDense
 from .passes.convert_dense import ConvertBinaryDense
 from .passes.validate import ValidateReusePruning
 from .templates import HEADERS, ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate
+from .yaml_tags import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
@@ -48,6 +49,7 @@ def _register():
         backend.register_template(ReuseDenseFunctionTemplate)
         for path in header_paths():
             backend.register_source(path)
+    register_yaml_tag()
 
 
 def register(register_backend=None, register_writer=None):

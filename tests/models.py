@@ -1,0 +1,49 @@
+"""Small seeded QKeras binary models for the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from qkeras import QActivation, QDense, binary
+from tensorflow.keras import layers
+
+
+def randomize_batchnorm(layer, rng, scale_signs=None):
+    """Random moving statistics; scale_signs (+1, -1, 0 per channel) forces gamma's sign or zero."""
+    n = layer.gamma.shape[0]
+    gamma = rng.normal(1.0, 0.5, n).astype(np.float32)
+    if scale_signs is not None:
+        gamma = (np.abs(gamma) * np.asarray(scale_signs, dtype=np.float32)).astype(np.float32)
+    beta = rng.normal(0.0, 2.0, n).astype(np.float32)
+    mean = rng.normal(0.0, 3.0, n).astype(np.float32)
+    variance = rng.uniform(0.5, 4.0, n).astype(np.float32)
+    layer.set_weights([gamma, beta, mean, variance])
+
+
+def binary_mlp(widths, n_in, seed=0, use_bias=False, threshold_last=False, scale_signs=None):
+    """Input -> [QDense binary -> BN -> binary]* -> QDense binary (optionally thresholded too)."""
+    tf.keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    inputs = layers.Input((n_in,), name='pixels')
+    x = inputs
+    for i, width in enumerate(widths):
+        last = i == len(widths) - 1
+        x = QDense(width, kernel_quantizer=binary(alpha=1), use_bias=use_bias and not last, name=f'fc{i}',
+                   kernel_initializer=tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i))(x)
+        if not last or threshold_last:
+            bn = layers.BatchNormalization(name=f'bn{i}')
+            x = bn(x)
+            x = QActivation('binary(alpha=1)', name=f'sign{i}')(x)
+    model = tf.keras.Model(inputs, x)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            randomize_batchnorm(layer, rng, scale_signs if layer.name == 'bn0' else None)
+        if isinstance(layer, QDense) and use_bias and layer.use_bias:
+            layer.bias.assign(rng.normal(0, 2, layer.bias.shape).astype(np.float32))
+    return model
+
+
+def pixels(n, n_in, seed=0):
+    """Images with values k/256, exact in ufixed<8,0>."""
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, size=(n, n_in)) / 256).astype(np.float32)

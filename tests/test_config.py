@@ -1,0 +1,113 @@
+"""Configuration parsing and the errors a user gets for bad input."""
+
+import hls4ml
+import numpy as np
+import pytest
+import tensorflow as tf
+from models import binary_mlp
+from qkeras import QConv2D, QDense, binary
+from tensorflow.keras import layers
+
+from hls4ml_reuse import conversion
+from hls4ml_reuse.config import LayerSettings, ReusePruningConfigError, settings_for, validate
+
+
+def test_layer_value_wins_over_model():
+    config = {'Model': {'ReusePruning': True, 'ReusePruningTile': 16}, 'LayerName': {'fc1': {'ReusePruning': False}}}
+    assert settings_for(config, 'fc0', 'Dense') == LayerSettings(enabled=True, tile=16)
+    assert settings_for(config, 'fc1', 'Dense').enabled is False
+
+
+def test_forced_only_when_set_on_the_layer():
+    config = {'Model': {'ReusePruning': True}, 'LayerName': {'fc1': {'ReusePruning': True}}}
+    assert not settings_for(config, 'fc0', 'Dense').forced
+    assert settings_for(config, 'fc1', 'Dense').forced
+
+
+@pytest.mark.parametrize(
+    'section, message',
+    [
+        ({'ReusePruningTiles': 8}, "did you mean ReusePruningTile"),
+        ({'ReusePruning': 'yes'}, 'must be true or false'),
+        ({'ReusePruningTile': 12}, 'must be one of'),
+        ({'ReusePruningEarlyExit': 1}, 'must be true or false'),
+    ],
+)
+def test_bad_keys_and_values_name_layer_and_key(section, message):
+    with pytest.raises(ReusePruningConfigError, match=message) as info:
+        validate({'Model': {}, 'LayerName': {'fc3': section}})
+    assert "LayerName 'fc3'" in str(info.value)
+
+
+def test_yaml_strings_are_accepted():
+    assert settings_for({'Model': {'ReusePruning': 'true', 'ReusePruningTile': '32'}}, 'x', 'Dense').tile == 32
+
+
+def convert_expecting(model, config, out_dir, message, io_type='io_stream', backend='Vivado'):
+    with pytest.raises(ReusePruningConfigError, match=message):
+        hls4ml.converters.convert_from_keras_model(model, hls_config=config, io_type=io_type, backend=backend,
+                                                   output_dir=out_dir)
+
+
+def test_misspelt_key_fails_conversion(out_dir):
+    model = binary_mlp([4, 2], 6)
+    config = conversion.reuse_config(model, 'ufixed<8,0>')
+    config['Model']['ReusePruningEarlyexit'] = False
+    convert_expecting(model, config, out_dir, 'ReusePruningEarlyExit')
+
+
+def test_io_parallel_is_refused(out_dir):
+    model = binary_mlp([4, 2], 6)
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, 'io_stream', io_type='io_parallel')
+
+
+def test_other_backends_are_refused(out_dir):
+    model = binary_mlp([4, 2], 6)
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, 'Vivado and Vitis',
+                      backend='Quartus')
+
+
+def test_forced_on_non_binary_weights(out_dir):
+    inputs = layers.Input((6,), name='pixels')
+    model = tf.keras.Model(inputs, layers.Dense(3, use_bias=False, name='float_dense')(inputs))
+    config = conversion.base_config(model, 'ufixed<8,0>')
+    config['LayerName']['float_dense']['ReusePruning'] = True
+    convert_expecting(model, config, out_dir, "'float_dense'.*not all")
+
+
+def test_model_level_flag_leaves_non_binary_layers_stock_and_says_so(out_dir):
+    inputs = layers.Input((6,), name='pixels')
+    x = QDense(4, kernel_quantizer=binary(alpha=1), use_bias=False, name='bin')(inputs)
+    model = tf.keras.Model(inputs, layers.Dense(3, use_bias=False, name='float_dense')(x))
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    from hls4ml_reuse.report import skipped_layers
+
+    assert skipped_layers(hls_model) == {'float_dense': 'weights are not binary'}
+
+
+def test_batchnorm_without_binary_activation_is_refused(out_dir):
+    inputs = layers.Input((6,), name='pixels')
+    x = QDense(4, kernel_quantizer=binary(alpha=1), use_bias=False, name='fc')(inputs)
+    model = tf.keras.Model(inputs, layers.BatchNormalization(name='bn')(x))
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*'bn'.*binary activation")
+
+
+def test_bias_on_raw_output_is_refused(out_dir):
+    inputs = layers.Input((6,), name='pixels')
+    dense = QDense(4, kernel_quantizer=binary(alpha=1), name='fc')
+    model = tf.keras.Model(inputs, dense(inputs))
+    dense.bias.assign(np.ones(4, np.float32))
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*use_bias=False")
+
+
+def test_alpha_other_than_one_is_refused(out_dir):
+    inputs = layers.Input((6,), name='pixels')
+    model = tf.keras.Model(inputs, QDense(4, kernel_quantizer=binary(alpha='auto_po2'), use_bias=False, name='fc')(inputs))
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*alpha")
+
+
+def test_convolutions_are_refused_until_supported(out_dir):
+    inputs = layers.Input((6, 6, 1), name='pixels')
+    x = QConv2D(2, 3, kernel_quantizer=binary(alpha=1), use_bias=False, padding='same', name='conv')(inputs)
+    model = tf.keras.Model(inputs, layers.Flatten()(x))
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'conv'.*not supported")

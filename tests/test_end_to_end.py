@@ -1,0 +1,92 @@
+"""hls4ml C simulation with ReusePruning equals QKeras exactly, and the firmware's counters equal the reference's."""
+
+import ctypes
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from models import binary_mlp, pixels
+
+from hls4ml_reuse import conversion, counters, report
+
+CASES = {
+    # name: (widths, n_in, model options, ReusePruning settings)
+    'mlp': ([24, 16, 10], 40, {}, {}),
+    'k-not-multiple-of-tile': ([13, 7, 5], 21, {}, {'ReusePruningTile': 16}),
+    'single-output': ([9, 1], 17, {}, {}),
+    'negative-and-zero-bn-scale': ([12, 6], 20, {'scale_signs': [1, -1, 0] * 4}, {}),
+    'dense-bias-into-threshold': ([10, 6], 18, {'use_bias': True}, {}),
+    'thresholded-model-output': ([10, 6], 18, {'threshold_last': True}, {}),
+    'tile-64': ([70, 8], 130, {}, {'ReusePruningTile': 64}),
+    'no-early-exit': ([16, 8], 30, {}, {'ReusePruningEarlyExit': False}),
+}
+
+
+def converted(name, out_dir, seed=0):
+    widths, n_in, options, settings = CASES[name]
+    model = binary_mlp(widths, n_in, seed=seed, **options)
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>', **settings), out_dir)
+    return model, hls_model, pixels(300, n_in, seed=seed + 1)
+
+
+@pytest.mark.parametrize('name', list(CASES))
+def test_csim_equals_qkeras_and_reference(name, out_dir):
+    model, hls_model, x = converted(name, out_dir)
+    counters.reset(hls_model)
+    firmware = hls_model.predict(x).reshape(len(x), -1)
+    keras = model.predict(x, verbose=0).reshape(len(x), -1)
+    assert np.array_equal(firmware, keras)
+    reference, reference_counts = report.reference_forward(hls_model, x)
+    assert np.array_equal(reference, keras)
+    assert report.counts_match(hls_model, reference_counts)
+
+
+def test_thresholds_on_reachable_values(out_dir):
+    """BatchNorm means placed exactly on reachable pre-activations: the ties must agree."""
+    model = binary_mlp([12, 6], 16, seed=5, threshold_last=True)
+    for name, means in (('bn0', np.arange(-6, 6) * 0.25 + 1 / 256), ('bn1', np.arange(-6, 6, 2))):
+        bn = model.get_layer(name)
+        gamma, beta, _, variance = bn.get_weights()
+        bn.set_weights([gamma, np.zeros_like(beta), means[: len(beta)].astype(np.float32), variance])
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    x = pixels(500, 16, seed=9)
+    assert np.array_equal(hls_model.predict(x).reshape(len(x), -1), model.predict(x, verbose=0))
+
+
+def test_early_exit_skips_work_without_changing_outputs(tmp_path):
+    model = binary_mlp([32, 32, 10], 48, seed=2)
+    x = pixels(200, 48, seed=3)
+    results = {}
+    for early_exit in (True, False):
+        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit)
+        hls_model = conversion.convert(model, config, str(tmp_path / str(early_exit)))
+        counters.reset(hls_model)
+        results[early_exit] = (hls_model.predict(x), report.network_ops(hls_model, len(x)))
+    assert np.array_equal(results[True][0], results[False][0])
+    with_exit, without = (sum(layer.dynamic for layer in results[flag][1]) for flag in (True, False))
+    assert with_exit < without
+    assert without == sum(layer.static for layer in results[False][1])
+
+
+def _rebuild_with_synthesizable_path(hls_model):
+    """Recompile the same project with the synthesizable tile sums instead of the C-simulation fast path."""
+    script = Path(hls_model.config.get_output_dir()) / 'build_lib.sh'
+    text = script.read_text()
+    script.write_text(re.sub(r'CFLAGS="([^"]*)"', r'CFLAGS="\1 -DHLS4ML_REUSE_SYNTH_PATH"', text, count=1))
+    hls_model._compile()
+
+
+@pytest.mark.parametrize('name', ['mlp', 'negative-and-zero-bn-scale', 'k-not-multiple-of-tile'])
+def test_synthesizable_path_equals_fast_path(name, out_dir):
+    _, hls_model, x = converted(name, out_dir, seed=4)
+    runs = []
+    for _ in range(2):
+        counters.reset(hls_model)
+        outputs = hls_model.predict(x)
+        counts = [counters.read(hls_model, layer) for layer in report.reuse_layers(hls_model)]
+        runs.append((outputs, counts))
+        _rebuild_with_synthesizable_path(hls_model)
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
+    assert isinstance(hls_model._top_function_lib, ctypes.CDLL)
