@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hls4ml-reuse bench mlp-mnist --images 10000 --stock-images 1000 --json out/bench-mlp-mnist.json
+	$(BIN)/hls4ml-reuse bench mlp-mnist --images 10000 --stock-images 1000 --json out/bench-mlp-mnist.json --plot out/bench-mlp-mnist.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

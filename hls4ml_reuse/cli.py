@@ -21,6 +21,11 @@ def _bench(args) -> int:
     if args.json:
         bench.write_json(result, args.json)
         print(f'wrote {args.json}')
+    if args.plot:
+        from .plots import plot_layer_pruning
+
+        plot_layer_pruning(result, args.plot)
+        print(f'wrote {args.plot}')
     return 0
 
 
@@ -36,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
     bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false')
     bench.add_argument('--json', help='write the figures as JSON here')
+    bench.add_argument('--plot', help='draw per-layer terms and adder bits (PNG) here')
     bench.add_argument('--out', default='out/bench', help='folder for the two hls4ml projects')
     bench.set_defaults(func=_bench)
     return parser

@@ -1,0 +1,241 @@
+"""Python reference of the planned unit (DESIGN.md sections 2 and 5.1): bit-exact with a plain dot product."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hls4ml_reuse.costs import CostModel
+from hls4ml_reuse.planner import ROOT, plan_reuse
+from hls4ml_reuse.reference import DenseUnit, evaluate, plain_dense
+from hls4ml_reuse.thresholds import AT_LEAST, AT_MOST, Thresholds
+
+TILES = (8, 16, 32, 64)
+
+
+@dataclass(frozen=True)
+class InputType:
+    low: int
+    high: int
+    bound: int  # largest |x|
+    input_bits: int
+
+    def sample(self, rng, shape, extreme):
+        """Raw inputs; extreme draws only the end points, the worst case for the early-exit bound."""
+        if self.low == -1 and self.high == 1:
+            return rng.choice([-1, 1], size=shape)
+        if extreme:
+            return rng.choice([self.low, self.high], size=shape)
+        return rng.integers(self.low, self.high, endpoint=True, size=shape)
+
+
+BINARY = InputType(-1, 1, 1, 1)
+UNSIGNED = InputType(0, 255, 255, 8)
+SIGNED = InputType(-128, 127, 128, 8)
+INPUT_TYPES = {'binary': BINARY, 'unsigned': UNSIGNED, 'signed': SIGNED}
+
+
+def related_kernels(rng, n, k):
+    """Kernels (n, k) of bools, each a copy of an earlier one with some bits flipped and maybe complemented."""
+    kernels = np.empty((n, k), dtype=bool)
+    kernels[0] = rng.random(k) < 0.5
+    for j in range(1, n):
+        source = kernels[rng.integers(j)]
+        flips = rng.random(k) < rng.choice([0.0, 0.05, 0.2, 0.5])
+        kernels[j] = (source ^ flips) ^ bool(rng.random() < 0.3)
+    return kernels
+
+
+def constant_threshold(mode, value, k, bound):
+    """Threshold that makes [y >= t] (or [y <= t]) equal to value for every y in [-k*bound, k*bound]."""
+    if mode == AT_LEAST:
+        return -k * bound if value else k * bound + 1
+    return k * bound if value else -k * bound - 1
+
+
+def random_thresholds(rng, y_plain, k, bound):
+    """Mixed modes; values on reachable sums (and one off), anywhere in range, or constant channels."""
+    n = y_plain.shape[1]
+    mode = rng.choice([AT_LEAST, AT_MOST], size=n)
+    value = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        kind = rng.choice(['reachable', 'range', 'constant'], p=[0.5, 0.3, 0.2])
+        if kind == 'reachable':
+            value[j] = y_plain[rng.integers(len(y_plain)), j] + rng.choice([-1, 0, 0, 1])
+        elif kind == 'range':
+            value[j] = rng.integers(-k * bound - 2, k * bound + 2, endpoint=True)
+        else:
+            value[j] = constant_threshold(mode[j], bool(rng.integers(2)), k, bound)
+    return Thresholds(value=value, mode=mode.astype(np.int64))
+
+
+@dataclass(frozen=True)
+class Case:
+    kernels: np.ndarray
+    x_raw: np.ndarray
+    input_type: InputType
+    tile: int
+    cost: CostModel
+    rng: np.random.Generator
+
+
+@st.composite
+def cases(draw):
+    input_type = INPUT_TYPES[draw(st.sampled_from(sorted(INPUT_TYPES)))]
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, k, m = draw(st.integers(1, 10)), draw(st.integers(1, 70)), draw(st.integers(1, 20))
+    x_raw = input_type.sample(rng, (m, k), extreme=draw(st.booleans()))
+    accum_bits = draw(st.sampled_from([2, 12, 20]))
+    return Case(
+        kernels=related_kernels(rng, n, k),
+        x_raw=x_raw,
+        input_type=input_type,
+        tile=draw(st.sampled_from(TILES)),
+        cost=CostModel(input_type.input_bits, accum_bits),
+        rng=rng,
+    )
+
+
+def unit_for(case, thresholds=None, early_exit=True, plan=None):
+    plan = plan_reuse(case.kernels, case.cost) if plan is None else plan
+    return DenseUnit(case.kernels, plan, case.input_type.bound, case.tile, thresholds, early_exit)
+
+
+def full_counts(plan, m):
+    """Inputs and word additions of the plan without any early exit, over m samples."""
+    return m * int(plan.mask.sum()), m * int(np.count_nonzero(plan.parent != ROOT))
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=cases(), early_exit=st.booleans())
+def test_raw_sums_equal_plain_dense(case, early_exit):
+    unit = unit_for(case, early_exit=early_exit)
+    y, counts = evaluate(unit, case.x_raw)
+    assert y.dtype == np.int64
+    assert np.array_equal(y, plain_dense(case.kernels, case.x_raw))
+    assert (counts.inputs, counts.word_adds) == full_counts(unit.plan, len(case.x_raw))
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=cases())
+def test_thresholded_outputs_equal_plain_dense(case):
+    y_plain = plain_dense(case.kernels, case.x_raw)
+    thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound)
+    expected = thresholds.apply(y_plain).astype(np.int64)
+    plan = plan_reuse(case.kernels, case.cost)
+    full_inputs, full_adds = full_counts(plan, len(case.x_raw))
+
+    bits, counts = evaluate(unit_for(case, thresholds, early_exit=False, plan=plan), case.x_raw)
+    assert np.array_equal(bits, expected)
+    assert (counts.inputs, counts.word_adds) == (full_inputs, full_adds)
+
+    bits, counts = evaluate(unit_for(case, thresholds, early_exit=True, plan=plan), case.x_raw)
+    assert np.array_equal(bits, expected)
+    assert counts.inputs <= full_inputs and counts.word_adds <= full_adds
+
+
+def constant_thresholds(rng, n, k, bound):
+    """Constant channels with random modes; returns the thresholds and each channel's constant output."""
+    mode = rng.choice([AT_LEAST, AT_MOST], size=n).astype(np.int64)
+    value = rng.integers(2, size=n).astype(bool)
+    thresholds = [constant_threshold(mode[j], value[j], k, bound) for j in range(n)]
+    return Thresholds(value=np.array(thresholds, dtype=np.int64), mode=mode), value.astype(np.int64)
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=cases())
+def test_constant_leaves_cost_nothing(case):
+    """Leaves with constant outputs settle before their first tile; parents still compute in full."""
+    n, k = case.kernels.shape
+    plan = plan_reuse(case.kernels, case.cost)
+    thresholds, value = constant_thresholds(case.rng, n, k, case.input_type.bound)
+    bits, counts = evaluate(unit_for(case, thresholds, plan=plan), case.x_raw)
+    m = len(case.x_raw)
+    assert np.array_equal(bits, np.tile(value, (m, 1)))
+    parents = plan.has_children
+    assert counts.inputs == m * int(plan.mask[parents].sum())
+    assert counts.word_adds == m * int(np.count_nonzero(parents & (plan.parent != ROOT)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=cases())
+def test_constant_root_leaves_cost_nothing(case):
+    """A plan of roots only (word additions dearer than any row): constant channels cost nothing at all."""
+    n, k = case.kernels.shape
+    plan = plan_reuse(case.kernels, CostModel(case.cost.input_bits, 10**6))
+    assert (plan.parent == ROOT).all()
+    thresholds, value = constant_thresholds(case.rng, n, k, case.input_type.bound)
+    bits, counts = evaluate(unit_for(case, thresholds, plan=plan), case.x_raw)
+    assert np.array_equal(bits, np.tile(value, (len(case.x_raw), 1)))
+    assert (counts.inputs, counts.word_adds) == (0, 0)
+
+
+@pytest.mark.parametrize('mode', [AT_LEAST, AT_MOST])
+@pytest.mark.parametrize('value', [False, True])
+def test_constant_child_leaf_costs_nothing(mode, value):
+    """Smallest case: a child one position away from its parent, whose output is constant."""
+    kernels = np.array([[True, True, True, True], [True, True, True, False]])
+    plan = plan_reuse(kernels, CostModel(1, 2))
+    assert plan.parent.tolist() == [ROOT, 0] and plan.n_positions.tolist() == [4, 1]
+    threshold = constant_threshold(mode, value, 4, 1)
+    thresholds = Thresholds(value=np.array([5, threshold]), mode=np.array([AT_LEAST, mode]))  # channel 0: always 0
+    bits, counts = evaluate(DenseUnit(kernels, plan, 1, 8, thresholds, True), np.array([[-1, -1, -1, -1], [1, 1, 1, 1]]))
+    assert np.array_equal(bits, [[0, int(value)], [0, int(value)]])
+    assert (counts.inputs, counts.word_adds) == (2 * 4, 0)
+
+
+def fixed_case(kernels, x_raw, input_type=BINARY, tile=8, cost=CostModel(1, 12)):
+    return Case(np.asarray(kernels, dtype=bool), np.asarray(x_raw), input_type, tile, cost, np.random.default_rng(0))
+
+
+def check_case(case):
+    """Raw sums, and thresholds on every reachable value in both modes, with and without early exit."""
+    y_plain = plain_dense(case.kernels, case.x_raw)
+    for early_exit in (False, True):
+        y, _ = evaluate(unit_for(case, early_exit=early_exit), case.x_raw)
+        assert np.array_equal(y, y_plain)
+    n = case.kernels.shape[0]
+    for value in np.unique(y_plain):
+        for mode in (AT_LEAST, AT_MOST):
+            thresholds = Thresholds(value=np.full(n, value, dtype=np.int64), mode=np.full(n, mode, dtype=np.int64))
+            expected = thresholds.apply(y_plain).astype(np.int64)
+            for early_exit in (False, True):
+                bits, _ = evaluate(unit_for(case, thresholds, early_exit), case.x_raw)
+                assert np.array_equal(bits, expected)
+
+
+@pytest.mark.parametrize('input_type', INPUT_TYPES.values(), ids=INPUT_TYPES.keys())
+def test_identical_kernels(input_type):
+    rng = np.random.default_rng(3)
+    kernels = np.tile(rng.random(21) < 0.5, (3, 1))
+    case = fixed_case(kernels, input_type.sample(rng, (12, 21), extreme=False), input_type, cost=CostModel(1, 2))
+    plan = plan_reuse(case.kernels, case.cost)
+    assert plan.n_positions.tolist().count(0) == 2
+    check_case(case)
+
+
+@pytest.mark.parametrize('input_type', INPUT_TYPES.values(), ids=INPUT_TYPES.keys())
+def test_complementary_kernels(input_type):
+    rng = np.random.default_rng(4)
+    base = rng.random(19) < 0.5
+    case = fixed_case(np.stack([base, ~base, base]), input_type.sample(rng, (12, 19), extreme=False), input_type)
+    plan = plan_reuse(case.kernels, case.cost)
+    assert plan.negate.tolist() == [False, True, False] and plan.n_positions.tolist() == [19, 0, 0]
+    check_case(case)
+
+
+@pytest.mark.parametrize('input_type', INPUT_TYPES.values(), ids=INPUT_TYPES.keys())
+def test_single_kernel(input_type):
+    rng = np.random.default_rng(5)
+    case = fixed_case(rng.random((1, 13)) < 0.5, input_type.sample(rng, (15, 13), extreme=True), input_type)
+    check_case(case)
+
+
+@pytest.mark.parametrize('tile', TILES)
+@pytest.mark.parametrize('k', [1, 7, 9, 33, 65])
+def test_k_not_multiple_of_tile(k, tile):
+    rng = np.random.default_rng(k * 100 + tile)
+    case = fixed_case(related_kernels(rng, 6, k), SIGNED.sample(rng, (10, k), extreme=False), SIGNED, tile, CostModel(8, 20))
+    check_case(case)
