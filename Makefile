@@ -22,5 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+lint: $(STAMP)
+	$(BIN)/ruff check hls4ml_reuse examples tests
+	$(BIN)/ruff format --check hls4ml_reuse examples tests
+
 clean:
 	rm -rf out build *.egg-info

@@ -31,15 +31,17 @@ def resolve(name_or_model: str) -> Target:
     if name_or_model in EXAMPLES:
         example = get_example(name_or_model)
         x, y = example.test_data()
-        return Target(example.name, load_keras_model(example.model_path), x, y, example.input_precision,
-                      PIXEL_FRACTIONAL_BITS)
+        return Target(
+            example.name, load_keras_model(example.model_path), x, y, example.input_precision, PIXEL_FRACTIONAL_BITS
+        )
     path = Path(name_or_model)
     if not path.exists():
         raise SystemExit(f'{name_or_model!r} is neither a shipped example ({", ".join(EXAMPLES)}) nor a model file')
     model = load_keras_model(path)
     if tuple(model.input_shape[1:]) != (784,):
-        raise SystemExit(f'{path}: bench feeds MNIST test images, so the model input must be (784,), '
-                         f'not {model.input_shape[1:]}')
+        raise SystemExit(
+            f'{path}: bench feeds MNIST test images, so the model input must be (784,), ' f'not {model.input_shape[1:]}'
+        )
     from .datasets import load_mnist
 
     _, test = load_mnist()
@@ -73,16 +75,19 @@ def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify
     stock_images = min(stock_images, len(x))
     keras_out = target.model.predict(x, batch_size=1000, verbose=0).reshape(len(x), -1)
 
-    ours = conversion.convert(target.model, conversion.reuse_config(target.model, target.input_precision, **settings),
-                              str(Path(out_dir) / 'reuse'))
+    ours = conversion.convert(
+        target.model, conversion.reuse_config(target.model, target.input_precision, **settings), str(Path(out_dir) / 'reuse')
+    )
     reference_agrees = verify_counts(ours, x[:verify_images])
     counters.reset(ours)
     ours_out, ours_rate = simulate(ours, x, 'ReusePruning')
     layers = report.network_ops(ours, len(x))
 
-    stock = conversion.convert(target.model, conversion.stock_config(target.model, target.input_precision,
-                                                                     target.input_frac_bits),
-                               str(Path(out_dir) / 'stock'))
+    stock = conversion.convert(
+        target.model,
+        conversion.stock_config(target.model, target.input_precision, target.input_frac_bits),
+        str(Path(out_dir) / 'stock'),
+    )
     stock_out, stock_rate = simulate(stock, x[:stock_images], 'stock hls4ml')
 
     return {

@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
     bench.add_argument('--images', type=int, default=10000, help='test images for our C simulation')
     bench.add_argument('--stock-images', type=int, default=1000, help='the first M of them for stock hls4ml')
-    bench.add_argument('--verify-images', type=int, default=200,
-                       help='images on which the Python reference re-checks outputs and op counters')
+    bench.add_argument(
+        '--verify-images',
+        type=int,
+        default=200,
+        help='images on which the Python reference re-checks outputs and op counters',
+    )
     bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
     bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false')
     bench.add_argument('--json', help='write the figures as JSON here')

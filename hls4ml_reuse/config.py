@@ -65,9 +65,7 @@ def _read_section(where, section):
         if key not in _FIELDS:
             hint = difflib.get_close_matches(key, list(_FIELDS), n=1)
             suggestion = f'; did you mean {hint[0]}?' if hint else ''
-            raise ReusePruningConfigError(
-                f'{where}: unknown key {key!r}{suggestion} (known keys: {", ".join(_FIELDS)})'
-            )
+            raise ReusePruningConfigError(f'{where}: unknown key {key!r}{suggestion} (known keys: {", ".join(_FIELDS)})')
         field = _FIELDS[key]
         values[field] = _PARSERS[field](where, key, value)
     return values

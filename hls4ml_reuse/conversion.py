@@ -43,8 +43,13 @@ def stock_config(model, input_precision: str, input_frac_bits: int) -> dict:
 
 def convert(model, config: dict, output_dir: str, backend: str = 'Vivado'):
     hls_model = hls4ml.converters.convert_from_keras_model(
-        model, hls_config=config, io_type='io_stream', backend=backend, part=PART,
-        clock_period=CLOCK_PERIOD_NS, output_dir=output_dir,
+        model,
+        hls_config=config,
+        io_type='io_stream',
+        backend=backend,
+        part=PART,
+        clock_period=CLOCK_PERIOD_NS,
+        output_dir=output_dir,
     )
     hls_model.compile()
     return hls_model

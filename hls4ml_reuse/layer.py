@@ -35,18 +35,30 @@ class ReuseDense(Layer):
         unit = self.get_attr('unit')
         self.add_output_variable([self.get_attr('n_out')], precision=self.get_attr('result_precision'))
         bit = IntegerPrecisionType(width=1, signed=False)
-        self.add_weights_variable('reuse_kernels', var_name='rk{index}', precision=bit,
-                                  data=unit.kernels.astype(np.int64).reshape(-1))
-        self.add_weights_variable('reuse_masks', var_name='rm{index}', precision=bit,
-                                  data=unit.plan.mask.astype(np.int64).reshape(-1))
+        self.add_weights_variable(
+            'reuse_kernels', var_name='rk{index}', precision=bit, data=unit.kernels.astype(np.int64).reshape(-1)
+        )
+        self.add_weights_variable(
+            'reuse_masks', var_name='rm{index}', precision=bit, data=unit.plan.mask.astype(np.int64).reshape(-1)
+        )
         may_exit = np.array([unit.may_exit(j) for j in range(self.get_attr('n_out'))])
-        self.add_weights_variable('reuse_plan', var_name='rp{index}', precision=IntegerPrecisionType(16, signed=False),
-                                  data=plan_table(unit.plan, may_exit))
+        self.add_weights_variable(
+            'reuse_plan',
+            var_name='rp{index}',
+            precision=IntegerPrecisionType(16, signed=False),
+            data=plan_table(unit.plan, may_exit),
+        )
         thresholds = unit.thresholds
         n = self.get_attr('n_out')
         self.add_weights_variable(
-            'reuse_thresholds', var_name='rt{index}',
+            'reuse_thresholds',
+            var_name='rt{index}',
             precision=IntegerPrecisionType(self.get_attr('threshold_width'), signed=True),
-            data=thresholds.value if thresholds is not None else np.zeros(n, dtype=np.int64))
-        self.add_weights_variable('reuse_at_most', var_name='ra{index}', precision=bit,
-                                  data=thresholds.mode if thresholds is not None else np.zeros(n, dtype=np.int64))
+            data=thresholds.value if thresholds is not None else np.zeros(n, dtype=np.int64),
+        )
+        self.add_weights_variable(
+            'reuse_at_most',
+            var_name='ra{index}',
+            precision=bit,
+            data=thresholds.mode if thresholds is not None else np.zeros(n, dtype=np.int64),
+        )

@@ -17,7 +17,11 @@ def plot_layer_pruning(result: dict, path: str) -> None:
     positions = np.arange(len(layers))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for axis, suffix, title in ((axes[0], '', 'terms per image'), (axes[1], '_adder_bits', 'adder bits per image')):
-        for offset, kind, colour in ((-0.27, 'baseline', '#999999'), (0.0, 'static', '#4c72b0'), (0.27, 'dynamic', '#dd8452')):
+        for offset, kind, colour in (
+            (-0.27, 'baseline', '#999999'),
+            (0.0, 'static', '#4c72b0'),
+            (0.27, 'dynamic', '#dd8452'),
+        ):
             values = [layer[kind + suffix] for layer in layers]
             axis.bar(positions + offset, values, width=0.27, label=kind, color=colour)
         for x, layer in zip(positions, layers):
@@ -27,8 +31,10 @@ def plot_layer_pruning(result: dict, path: str) -> None:
         axis.set_yscale('log')
         axis.set_title(title)
         axis.legend(fontsize=8)
-    fig.suptitle(f"{result['model']}: {result['ops_pruned_dynamic']:.1%} of terms and "
-                 f"{result['adder_bits_pruned_dynamic']:.1%} of adder bits pruned (dynamic, {result['images']} images)")
+    fig.suptitle(
+        f"{result['model']}: {result['ops_pruned_dynamic']:.1%} of terms and "
+        f"{result['adder_bits_pruned_dynamic']:.1%} of adder bits pruned (dynamic, {result['images']} images)"
+    )
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -28,8 +28,13 @@ def binary_mlp(widths, n_in, seed=0, use_bias=False, threshold_last=False, scale
     x = inputs
     for i, width in enumerate(widths):
         last = i == len(widths) - 1
-        x = QDense(width, kernel_quantizer=binary(alpha=1), use_bias=use_bias and not last, name=f'fc{i}',
-                   kernel_initializer=tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i))(x)
+        x = QDense(
+            width,
+            kernel_quantizer=binary(alpha=1),
+            use_bias=use_bias and not last,
+            name=f'fc{i}',
+            kernel_initializer=tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i),
+        )(x)
         if not last or threshold_last:
             bn = layers.BatchNormalization(name=f'bn{i}')
             x = bn(x)

@@ -27,7 +27,7 @@ def test_forced_only_when_set_on_the_layer():
 @pytest.mark.parametrize(
     'section, message',
     [
-        ({'ReusePruningTiles': 8}, "did you mean ReusePruningTile"),
+        ({'ReusePruningTiles': 8}, 'did you mean ReusePruningTile'),
         ({'ReusePruning': 'yes'}, 'must be true or false'),
         ({'ReusePruningTile': 12}, 'must be one of'),
         ({'ReusePruningEarlyExit': 1}, 'must be true or false'),
@@ -45,8 +45,9 @@ def test_yaml_strings_are_accepted():
 
 def convert_expecting(model, config, out_dir, message, io_type='io_stream', backend='Vivado'):
     with pytest.raises(ReusePruningConfigError, match=message):
-        hls4ml.converters.convert_from_keras_model(model, hls_config=config, io_type=io_type, backend=backend,
-                                                   output_dir=out_dir)
+        hls4ml.converters.convert_from_keras_model(
+            model, hls_config=config, io_type=io_type, backend=backend, output_dir=out_dir
+        )
 
 
 def test_misspelt_key_fails_conversion(out_dir):
@@ -63,8 +64,7 @@ def test_io_parallel_is_refused(out_dir):
 
 def test_other_backends_are_refused(out_dir):
     model = binary_mlp([4, 2], 6)
-    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, 'Vivado and Vitis',
-                      backend='Quartus')
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, 'Vivado and Vitis', backend='Quartus')
 
 
 def test_forced_on_non_binary_weights(out_dir):

@@ -28,16 +28,23 @@ def main():
     config['Model']['ReusePruning'] = True
     config['LayerName']['pixels']['Precision'] = {'result': 'ufixed<8,0>'}  # pixels are k/256
     hls_model = hls4ml.converters.convert_from_keras_model(
-        model, hls_config=config, io_type='io_stream', backend='Vivado', part='xc7z100ffg900-2',
-        clock_period=5, output_dir=args.out,
+        model,
+        hls_config=config,
+        io_type='io_stream',
+        backend='Vivado',
+        part='xc7z100ffg900-2',
+        clock_period=5,
+        output_dir=args.out,
     )
     hls_model.compile()
 
     _, test = load_mnist()
     x = np.ascontiguousarray(test.x[: args.images])
     firmware, keras = hls_model.predict(x), model.predict(x, verbose=0)
-    print(f'{args.images} images: {np.count_nonzero(firmware != keras)} outputs differ from QKeras; '
-          f'accuracy {np.mean(np.argmax(firmware, axis=1) == test.y[: args.images]):.4f}')
+    print(
+        f'{args.images} images: {np.count_nonzero(firmware != keras)} outputs differ from QKeras; '
+        f'accuracy {np.mean(np.argmax(firmware, axis=1) == test.y[: args.images]):.4f}'
+    )
     print(f'project written to {args.out}')
 
 

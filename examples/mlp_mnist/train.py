@@ -52,8 +52,15 @@ def main():
         loss=scaled_logit_loss,
         metrics=['accuracy'],
     )
-    model.fit(train.x, train.y, batch_size=128, epochs=args.epochs, verbose=0, callbacks=[TqdmCallback(verbose=1)],
-              validation_data=(test.x, test.y))
+    model.fit(
+        train.x,
+        train.y,
+        batch_size=128,
+        epochs=args.epochs,
+        verbose=0,
+        callbacks=[TqdmCallback(verbose=1)],
+        validation_data=(test.x, test.y),
+    )
     accuracy = float(np.mean(np.argmax(model.predict(test.x, verbose=0), axis=1) == test.y))
     print(f'test accuracy {accuracy:.4f}')
     model.save(args.out, include_optimizer=False)

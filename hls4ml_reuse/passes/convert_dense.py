@@ -40,8 +40,9 @@ def input_format(layer) -> tuple[bool, int, int, int]:
             f"layer (e.g. 'ufixed<8,0>' for pixels k/256) so the sums can be sized exactly"
         )
     if frac_bits < 0 or frac_bits > 24:
-        raise ReusePruningConfigError(f'layer {layer.name!r}: input type {precision} has {frac_bits} fractional bits; '
-                                      'ReusePruning supports 0 to 24')
+        raise ReusePruningConfigError(
+            f'layer {layer.name!r}: input type {precision} has {frac_bits} fractional bits; ' 'ReusePruning supports 0 to 24'
+        )
     width = precision.width
     bound = (1 << (width - 1)) if precision.signed else (1 << width) - 1
     return False, frac_bits, bound, width
@@ -120,8 +121,8 @@ class ConvertBinaryDense(OptimizerPass):
         if kernels is None:
             if settings.forced:
                 raise ReusePruningConfigError(
-                    f"layer {node.name!r}: ReusePruning is set on it but its weights are not all +-1; use "
-                    f"kernel_quantizer=binary(alpha=1) or set ReusePruning: false for it"
+                    f'layer {node.name!r}: ReusePruning is set on it but its weights are not all +-1; use '
+                    f'kernel_quantizer=binary(alpha=1) or set ReusePruning: false for it'
                 )
             node.set_attr('reuse_pruning_skipped', 'weights are not binary')
             return False
@@ -146,16 +147,31 @@ class ConvertBinaryDense(OptimizerPass):
         accum_width = signed_width(3 * y_bound)
         cost = CostModel(input_bits=width, accum_bits=accum_width)
         plan = plan_reuse(kernels, cost)
-        unit = DenseUnit(kernels=kernels, plan=plan, input_bound=bound, tile=settings.tile,
-                         thresholds=thresholds, early_exit=settings.early_exit)
+        unit = DenseUnit(
+            kernels=kernels,
+            plan=plan,
+            input_bound=bound,
+            tile=settings.tile,
+            thresholds=thresholds,
+            early_exit=settings.early_exit,
+        )
         is_output = chain[-1].outputs[0] in model.outputs if chain else node.outputs[0] in model.outputs
         for consumed in chain:
             model.remove_node(consumed)
         attrs = {
-            'n_in': k, 'n_out': n, 'tile': settings.tile, 'binary_input': binary, 'input_frac_bits': frac_bits,
-            'input_bound': bound, 'thresholded': thresholded, 'bipolar_output': thresholded and is_output,
-            'early_exit': settings.early_exit, 'accum_width': accum_width,
-            'threshold_width': signed_width(y_bound + 1), 'unit': unit, 'cost': cost,
+            'n_in': k,
+            'n_out': n,
+            'tile': settings.tile,
+            'binary_input': binary,
+            'input_frac_bits': frac_bits,
+            'input_bound': bound,
+            'thresholded': thresholded,
+            'bipolar_output': thresholded and is_output,
+            'early_exit': settings.early_exit,
+            'accum_width': accum_width,
+            'threshold_width': signed_width(y_bound + 1),
+            'unit': unit,
+            'cost': cost,
             'result_precision': self._result_precision(thresholded, is_output, y_bound, frac_bits),
             'trace': node.get_attr('trace', False),
         }

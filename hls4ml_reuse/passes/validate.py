@@ -32,7 +32,7 @@ class ValidateReusePruning(ModelOptimizerPass):
         for layer in model.get_layers():
             if layer.class_name in CONV_LAYERS and settings_for(hls_config, layer.name, layer.class_name).enabled:
                 raise ReusePruningConfigError(
-                    f"layer {layer.name!r} ({layer.class_name}): convolutions are not supported by ReusePruning yet; "
-                    f"set ReusePruning: false for it under LayerName (it then converts as stock hls4ml)"
+                    f'layer {layer.name!r} ({layer.class_name}): convolutions are not supported by ReusePruning yet; '
+                    f'set ReusePruning: false for it under LayerName (it then converts as stock hls4ml)'
                 )
         return False
