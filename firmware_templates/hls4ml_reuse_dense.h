@@ -133,10 +133,12 @@ HLS4ML_REUSE_FAST_TARGET void tile_sum_fast(const word_t *x_bits, const long lon
 }
 #endif
 
-// [y >= t] or [y <= t] is settled for every y in [value - spread, value + spread].
-template <class acc_T, class thr_T>
-inline bool settled(acc_T value, acc_T spread, thr_T threshold, bool at_most, bool &bit) {
-    const acc_T lo = value - spread, hi = value + spread;
+// [y >= t] or [y <= t] is settled for every y in [value - spread, value + spread] within [-limit, limit]
+// (every output lies in [-K*B, K*B]: that clip settles constant children before their first tile).
+template <class acc_T>
+inline bool settled(acc_T value, acc_T spread, acc_T limit, acc_T threshold, bool at_most, bool &bit) {
+    const acc_T lo = (value - spread < -limit) ? acc_T(-limit) : acc_T(value - spread);
+    const acc_T hi = (value + spread > limit) ? limit : acc_T(value + spread);
     if (at_most) {
         bit = hi <= threshold;
         return hi <= threshold || lo > threshold;
@@ -186,6 +188,7 @@ void dense_reuse_vector(const data_T x[CONFIG_T::n_in], res_T res[CONFIG_T::n_ou
     static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_out > 0, "a dense unit needs inputs and outputs");
     const unsigned tiles = n_tiles(CONFIG_T::n_in, CONFIG_T::tile);
     acc_T y[CONFIG_T::n_out];
+    const acc_T y_limit = acc_T(CONFIG_T::n_in) * acc_T(CONFIG_T::input_bound); // |y| <= K * B
 
 #if !defined(__SYNTHESIS__) && !defined(HLS4ML_REUSE_SYNTH_PATH)
     static packed_tables<CONFIG_T> tables;
@@ -218,8 +221,8 @@ ReuseLoop:
         acc_T partial = 0;
         acc_T remaining = plan[step * PLAN_ROW + PLAN_POSITIONS];
         bool bit = false;
-        bool done =
-            may_exit && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), threshold, at_most_n, bit);
+        bool done = may_exit && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit,
+                                        threshold, at_most_n, bit);
 #ifndef __SYNTHESIS__
         if (!is_root && !done) word_adds++;
 #endif
@@ -243,7 +246,7 @@ ReuseLoop:
 #endif
             if (may_exit) {
                 done = settled(acc_T(base + scale * partial), acc_T(scale * remaining * CONFIG_T::input_bound),
-                               threshold, at_most_n, bit);
+                               y_limit, threshold, at_most_n, bit);
             }
         }
         y[n] = base + scale * partial;

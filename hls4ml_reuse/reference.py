@@ -60,6 +60,7 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
     y = np.zeros((m, n), dtype=np.int64)
     bits = np.zeros((m, n), dtype=bool)
     counts = Counts()
+    y_limit = k * unit.input_bound
     tiles = [np.arange(start, min(start + unit.tile, k)) for start in range(0, k, unit.tile)]
     for j in unit.plan.order:
         j = int(j)
@@ -75,7 +76,9 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
         def settle():
             spread = scale * remaining * unit.input_bound
             value = base + scale * partial
-            known, bit = _decided(value - spread, value + spread, unit.thresholds.value[j], unit.thresholds.mode[j])
+            # Every output also lies in [-K*B, K*B]: this settles constant children at zero cost.
+            lo, hi = np.maximum(value - spread, -y_limit), np.minimum(value + spread, y_limit)
+            known, bit = _decided(lo, hi, unit.thresholds.value[j], unit.thresholds.mode[j])
             now = active & known
             bits[now, j] = bit[now]
             active[now] = False

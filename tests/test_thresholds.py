@@ -1,16 +1,13 @@
 """Exact thresholds for BatchNorm + binary activation (DESIGN.md section 2.2), against the Keras float32 arithmetic."""
 
-import os
-
 import numpy as np
 import pytest
+import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from qkeras.quantizers import binary
 
 from hls4ml_reuse.thresholds import AT_LEAST, AT_MOST, BatchNormParams, Thresholds, derive_thresholds
-
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-tf = pytest.importorskip('tensorflow')
 
 CHANNEL_KINDS = ('random', 'negative', 'zero', 'on_grid', 'on_grid_negative', 'beyond', 'tiny_variance')
 
@@ -27,7 +24,7 @@ def scaled_inputs(y_raw, frac_bits, bias):
 
 def keras_reference(y_raw, frac_bits, bias, bn):
     """[bn(y + bias) >= 0] with TensorFlow's float32 batch normalization, as Keras evaluates it."""
-    z = scaled_inputs(y_raw, frac_bits, bias)
+    z = scaled_inputs(y_raw, frac_bits, 0.0 if bias is None else bias)
     if bn is not None:
         as_f32 = [tf.constant(a, tf.float32) for a in (bn.mean, bn.variance, bn.beta, bn.gamma)]
         z = tf.nn.batch_normalization(tf.constant(z), *as_f32, bn.epsilon).numpy()
@@ -142,7 +139,6 @@ def test_thresholds_apply_modes():
 @pytest.mark.parametrize('seed', range(6))
 def test_keras_layer_and_qkeras_binary(seed):
     """A real BatchNormalization layer (inference) followed by QKeras binary(alpha=1): +1 exactly where apply says 1."""
-    quantizers = pytest.importorskip('qkeras.quantizers')
     rng = np.random.default_rng(seed)
     n, y_bound, frac_bits = 8, 40, seed % 3
     kinds = [CHANNEL_KINDS[(seed + j) % len(CHANNEL_KINDS)] for j in range(n)]
@@ -152,7 +148,7 @@ def test_keras_layer_and_qkeras_binary(seed):
     layer.set_weights([bn.gamma, bn.beta, bn.mean, bn.variance])
     y_raw = grid(y_bound, n)
     normalized = layer(tf.constant(scaled_inputs(y_raw, frac_bits, 0.0)), training=False)
-    out = quantizers.binary(alpha=1)(normalized).numpy()
+    out = binary(alpha=1)(normalized).numpy()
     thresholds = derive_thresholds(n, y_bound, frac_bits, None, bn)
     assert np.array_equal(out == 1, thresholds.apply(y_raw))
     assert np.isin(out, [-1, 1]).all()
