@@ -52,3 +52,17 @@ def pixels(n, n_in, seed=0):
     """Images with values k/256, exact in ufixed<8,0>."""
     rng = np.random.default_rng(seed)
     return (rng.integers(0, 256, size=(n, n_in)) / 256).astype(np.float32)
+
+
+def related_kernels(rng, n, k):
+    """Kernels (n, k) of bools, each a copy of an earlier one with some bits flipped and maybe complemented.
+
+    Flip rates include 0 and 1/2, so sets hold identical, complementary, nearby and unrelated kernels.
+    """
+    kernels = np.empty((n, k), dtype=bool)
+    kernels[0] = rng.random(k) < 0.5
+    for j in range(1, n):
+        source = kernels[rng.integers(j)]
+        flips = rng.random(k) < rng.choice([0.0, 0.05, 0.2, 0.5])
+        kernels[j] = (source ^ flips) ^ bool(rng.random() < 0.3)
+    return kernels

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from models import related_kernels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,20 +12,6 @@ from hls4ml_reuse.costs import CostModel
 from hls4ml_reuse.planner import ROOT, hamming_distances, plan_cost, plan_reuse
 
 COST_MODELS = [CostModel(1, 2), CostModel(1, 12), CostModel(8, 20)]
-
-
-def related_kernels(rng, n, k):
-    """Kernels (n, k) of bools, each a copy of an earlier one with some bits flipped and maybe complemented.
-
-    Flip rates include 0 and 1/2, so sets hold identical, complementary, nearby and unrelated kernels.
-    """
-    kernels = np.empty((n, k), dtype=bool)
-    kernels[0] = rng.random(k) < 0.5
-    for j in range(1, n):
-        source = kernels[rng.integers(j)]
-        flips = rng.random(k) < rng.choice([0.0, 0.05, 0.2, 0.5])
-        kernels[j] = (source ^ flips) ^ bool(rng.random() < 0.3)
-    return kernels
 
 
 @st.composite

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from models import related_kernels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,17 +36,6 @@ BINARY = InputType(-1, 1, 1, 1)
 UNSIGNED = InputType(0, 255, 255, 8)
 SIGNED = InputType(-128, 127, 128, 8)
 INPUT_TYPES = {'binary': BINARY, 'unsigned': UNSIGNED, 'signed': SIGNED}
-
-
-def related_kernels(rng, n, k):
-    """Kernels (n, k) of bools, each a copy of an earlier one with some bits flipped and maybe complemented."""
-    kernels = np.empty((n, k), dtype=bool)
-    kernels[0] = rng.random(k) < 0.5
-    for j in range(1, n):
-        source = kernels[rng.integers(j)]
-        flips = rng.random(k) < rng.choice([0.0, 0.05, 0.2, 0.5])
-        kernels[j] = (source ^ flips) ^ bool(rng.random() < 0.3)
-    return kernels
 
 
 def constant_threshold(mode, value, k, bound):
