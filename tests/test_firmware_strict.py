@@ -1,0 +1,76 @@
+"""The headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import hls4ml
+import pytest
+
+from hls4ml_reuse import plugin
+
+TEMPLATES = Path(hls4ml.__file__).parent / 'templates' / 'vivado'
+
+UNIT = r"""
+#include "ap_fixed.h"
+#include "nnet_utils/nnet_types.h"
+#include "hls4ml_reuse_dense.h"
+
+struct fixed_config : hls4ml_reuse::dense_reuse_config {
+    static const unsigned n_in = 20, n_out = 3, tile = 8;
+    static const bool binary_input = false;
+    static const int input_frac_bits = 8;
+    static const unsigned input_bound = 255;
+    static const unsigned counter_id = 1;
+    typedef ap_int<16> accum_t;
+};
+struct binary_config : hls4ml_reuse::dense_reuse_config {
+    static const unsigned n_in = 70, n_out = 2, tile = 64;
+    static const bool thresholded = true, bipolar_output = true;
+    static const unsigned counter_id = 2;
+    typedef ap_int<10> accum_t;
+};
+
+template <class CONFIG_T, class in_T, class out_T> int run() {
+    static ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
+    static typename CONFIG_T::plan_t plan[CONFIG_T::n_out * hls4ml_reuse::PLAN_ROW];
+    static typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out];
+    static ap_uint<1> at_most[CONFIG_T::n_out];
+    for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) bits[i] = 1;
+    for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
+        plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_KERNEL] = n;
+        plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_POSITIONS] = CONFIG_T::n_in;
+    }
+    hls::stream<in_T> in;
+    hls::stream<out_T> out;
+    in_T word;
+    for (unsigned k = 0; k < CONFIG_T::n_in; k++) word[k] = 1;
+    in.write(word);
+    hls4ml_reuse::dense_reuse<in_T, out_T, CONFIG_T>(in, out, bits, bits, plan, thresholds, at_most);
+    return out.size() == 1 ? 0 : 1;
+}
+
+int main() {
+    return run<fixed_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
+           run<binary_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >();
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which('g++') is None, reason='g++ is not on PATH')
+@pytest.mark.parametrize('path', ['fast', 'synthesizable'])
+def test_headers_compile_with_warnings_as_errors(path, tmp_path):
+    (tmp_path / 'unit.cpp').write_text(UNIT)
+    header_dir = plugin.header_paths()[0].parent
+    command = [
+        'g++', '-std=c++11', '-Wall', '-Wextra', '-Wshadow', '-Werror', '-O0',
+        '-Wno-unused-label', '-Wno-unknown-pragmas',  # HLS loop labels and pragmas mean nothing to g++
+        # -O0: with inlining, g++ flags uninitialized reads inside ap_types' own constructors
+        '-isystem', str(TEMPLATES / 'ap_types'), '-isystem', str(TEMPLATES),
+        '-I', str(header_dir), 'unit.cpp', '-o', 'unit',
+    ]  # fmt: skip
+    if path == 'synthesizable':
+        command.insert(1, '-DHLS4ML_REUSE_SYNTH_PATH')
+    build = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-4000:]
+    assert subprocess.run([str(tmp_path / 'unit')]).returncode == 0
