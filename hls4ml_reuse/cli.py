@@ -29,6 +29,29 @@ def _bench(args) -> int:
     return 0
 
 
+def _build(args) -> int:
+    from . import bench, build
+
+    result = build.build(bench.resolve(args.target), args.out, args.images, run_tool=not args.no_tool)
+    print(
+        f'project: {result.project_dir} (part {result.part}, {result.clock_period_ns} ns clock, '
+        f'test bench from {result.images} test images)'
+    )
+    for problem in result.problems:
+        print(f'check failed: {problem}')
+    if result.problems:
+        return 1
+    print('project checks passed: part, clock, top function, reuse units, headers, test-bench data;')
+    print(f'its test bench, compiled with g++, reproduces QKeras exactly on all {result.images} images')
+    if result.tool is None:
+        print('vivado_hls / vitis_hls is not on PATH: HLS C simulation, synthesis and co-simulation not run')
+    else:
+        print(f'{result.tool}: C simulation, synthesis and co-simulation passed')
+        for key, value in result.report.get('CSynthesisReport', {}).items():
+            print(f'  {key}: {value}')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='hls4ml-reuse', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -48,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--plot', help='draw per-layer terms and adder bits (PNG) here')
     bench.add_argument('--out', default='out/bench', help='folder for the two hls4ml projects')
     bench.set_defaults(func=_bench)
+
+    build = commands.add_parser('build', help='write the Vivado HLS project for the XC7Z100 and build it if the tool exists')
+    build.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
+    build.add_argument('--images', type=int, default=100, help='test images for the C-simulation/co-simulation test bench')
+    build.add_argument('--out', default='out/build', help='folder for the project')
+    build.add_argument('--no-tool', action='store_true', help='write and check the project only')
+    build.set_defaults(func=_build)
     return parser
 
 

@@ -1,0 +1,33 @@
+"""hls4ml-reuse build: the project's files are right and its own test bench reproduces QKeras, without the HLS tool."""
+
+from pathlib import Path
+
+from models import binary_mlp, pixels
+
+from hls4ml_reuse import build
+from hls4ml_reuse.bench import Target
+
+
+def small_target():
+    model = binary_mlp([12, 6], 24, seed=21)
+    x = pixels(40, 24, seed=22)
+    return Target('small', model, x, x[:, 0].astype(int), 'ufixed<8,0>', 8)
+
+
+def test_project_passes_checks_and_its_testbench_matches_qkeras(tmp_path):
+    result = build.build(small_target(), str(tmp_path), images=40, run_tool=False)
+    assert result.problems == []
+    assert result.part == 'xc7z100ffg900-2'
+    assert (Path(result.project_dir) / 'tb_data' / 'csim_results.log').exists()
+
+
+def test_checks_catch_a_wrong_part_and_missing_testbench_rows(tmp_path):
+    result = build.build(small_target(), str(tmp_path), images=40, run_tool=False)
+    project = Path(result.project_dir)
+    tcl = project / 'project.tcl'
+    tcl.write_text(tcl.read_text().replace('xc7z100ffg900-2', 'xcvu13p-flga2577-2-e'))
+    data = project / 'tb_data' / 'tb_input_features.dat'
+    data.write_text('\n'.join(data.read_text().splitlines()[:-1]) + '\n')
+    problems = build.check_project(project, result.part, result.clock_period_ns, 40, 24)
+    assert any('part xc7z100ffg900-2' in problem for problem in problems)
+    assert any('tb_input_features.dat' in problem for problem in problems)
