@@ -8,17 +8,19 @@
 namespace hls4ml_reuse {
 
 static const unsigned max_counted_layers = 256;
-enum counter_kind { COUNT_INPUTS = 0, COUNT_WORD_ADDS = 1, COUNT_VECTORS = 2, COUNT_KINDS = 3 };
+enum counter_kind { COUNT_INPUTS = 0, COUNT_WORD_ADDS = 1, COUNT_VECTORS = 2, COUNT_TILES = 3, COUNT_KINDS = 4 };
 
 inline unsigned long long (&counters())[max_counted_layers][COUNT_KINDS] {
     static unsigned long long table[max_counted_layers][COUNT_KINDS] = {{0}};
     return table;
 }
 
-inline void count_ops(unsigned layer, unsigned long long inputs, unsigned long long word_adds) {
+inline void count_ops(unsigned layer, unsigned long long inputs, unsigned long long word_adds,
+                      unsigned long long tiles) {
     counters()[layer % max_counted_layers][COUNT_INPUTS] += inputs;
     counters()[layer % max_counted_layers][COUNT_WORD_ADDS] += word_adds;
     counters()[layer % max_counted_layers][COUNT_VECTORS] += 1;
+    counters()[layer % max_counted_layers][COUNT_TILES] += tiles;
 }
 
 } // namespace hls4ml_reuse

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 
-COUNT_INPUTS, COUNT_WORD_ADDS, COUNT_VECTORS = 0, 1, 2
+COUNT_INPUTS, COUNT_WORD_ADDS, COUNT_VECTORS, COUNT_TILES = 0, 1, 2, 3
 
 
 def _library(hls_model):
@@ -21,10 +21,11 @@ def reset(hls_model) -> None:
 
 
 def read(hls_model, layer) -> dict:
-    """Totals since the last reset for one ReuseDense layer: inputs, word_adds, vectors."""
+    """Totals since the last reset for one ReuseDense layer: inputs, word_adds, vectors, tiles."""
     lib = _library(hls_model)
     return {
         'inputs': lib.hls4ml_reuse_counter(layer.index, COUNT_INPUTS),
         'word_adds': lib.hls4ml_reuse_counter(layer.index, COUNT_WORD_ADDS),
         'vectors': lib.hls4ml_reuse_counter(layer.index, COUNT_VECTORS),
+        'tiles': lib.hls4ml_reuse_counter(layer.index, COUNT_TILES),
     }

@@ -8,18 +8,35 @@ from hls4ml.model.types import IntegerPrecisionType
 
 from .planner import ROOT, ReusePlan
 
-PLAN_ROW = 4  # kernel, parent + 1, flags, positions (hls4ml_reuse_dense.h: plan_field)
+PLAN_ROW = 5  # kernel, parent + 1, flags, positions, offset (hls4ml_reuse_dense.h: plan_field)
 FLAG_NEGATE, FLAG_EXIT = 1, 2
 
 
-def plan_table(plan: ReusePlan, may_exit: np.ndarray) -> np.ndarray:
+def position_table(plan: ReusePlan) -> tuple[np.ndarray, np.ndarray]:
+    """Every kernel's planned positions (ascending), concatenated in evaluation order, and their offsets."""
+    lists = [np.flatnonzero(plan.mask[j]) for j in plan.order]
+    offsets = np.zeros(plan.n_kernels, dtype=np.int64)
+    offsets[plan.order] = np.cumsum([0] + [len(p) for p in lists[:-1]])
+    table = np.concatenate(lists) if sum(len(p) for p in lists) else np.zeros(1, dtype=np.int64)
+    return table.astype(np.int64), offsets
+
+
+def plan_table(plan: ReusePlan, may_exit: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """The firmware's plan rows, in evaluation order."""
     rows = []
     for j in plan.order:
         parent = int(plan.parent[j])
         flags = (FLAG_NEGATE if plan.negate[j] else 0) | (FLAG_EXIT if may_exit[j] else 0)
-        rows.append([j, 0 if parent == ROOT else parent + 1, flags, int(plan.n_positions[j])])
+        rows.append([j, 0 if parent == ROOT else parent + 1, flags, int(plan.n_positions[j]), int(offsets[j])])
     return np.array(rows, dtype=np.int64).reshape(-1)
+
+
+def index_type(largest: int, max_width: int) -> IntegerPrecisionType:
+    """Unsigned type that holds 0..largest; positions fit 16 bits (the C-simulation copy), plan entries 32."""
+    width = max(1, int(largest).bit_length())
+    if width > max_width:
+        raise ValueError(f'a table entry of {largest} exceeds the {max_width}-bit format of the reuse unit')
+    return IntegerPrecisionType(width, signed=False)
 
 
 class ReuseDense(Layer):
@@ -38,15 +55,18 @@ class ReuseDense(Layer):
         self.add_weights_variable(
             'reuse_kernels', var_name='rk{index}', precision=bit, data=unit.kernels.astype(np.int64).reshape(-1)
         )
+        positions, offsets = position_table(unit.plan)
+        self.set_attr('n_positions', len(positions))
         self.add_weights_variable(
-            'reuse_masks', var_name='rm{index}', precision=bit, data=unit.plan.mask.astype(np.int64).reshape(-1)
+            'reuse_positions', var_name='rq{index}', precision=index_type(self.get_attr('n_in'), 16), data=positions
         )
         may_exit = np.array([unit.may_exit(j) for j in range(self.get_attr('n_out'))])
+        largest_entry = max(len(positions), self.get_attr('n_in'), self.get_attr('n_out') + 1, FLAG_NEGATE | FLAG_EXIT)
         self.add_weights_variable(
             'reuse_plan',
             var_name='rp{index}',
-            precision=IntegerPrecisionType(16, signed=False),
-            data=plan_table(unit.plan, may_exit),
+            precision=index_type(largest_entry, 32),
+            data=plan_table(unit.plan, may_exit, offsets),
         )
         thresholds = unit.thresholds
         n = self.get_attr('n_out')

@@ -1,9 +1,9 @@
 """Python reference of the planned computation (reuse, early exit, inclusion) with op counts.
 
-It follows the firmware step by step: kernels in plan order, positions in tiles of the
-input space, early-exit checks before the first tile (inclusion) and after every tile that
-holds planned positions. Counts are the firmware's: inputs summed, and one word addition
-per child that is not settled before its first tile.
+It follows the firmware step by step: kernels in plan order; each kernel's planned positions,
+in ascending order, gathered into tiles of ``tile`` positions; early-exit checks before the
+first tile (inclusion) and after every tile. Counts are the firmware's: inputs summed, tiles
+evaluated, and one word addition per child that is not settled before its first tile.
 """
 
 from __future__ import annotations
@@ -20,11 +20,7 @@ from .thresholds import AT_MOST, Thresholds
 class Counts:
     inputs: int = 0  # input values that entered an accumulation
     word_adds: int = 0  # deltas applied to a parent's value
-
-    def __iadd__(self, other):
-        self.inputs += other.inputs
-        self.word_adds += other.word_adds
-        return self
+    tiles: int = 0  # tiles of gathered positions evaluated (cycles of a folded unit)
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,6 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
     bits = np.zeros((m, n), dtype=bool)
     counts = Counts()
     y_limit = k * unit.input_bound
-    tiles = [np.arange(start, min(start + unit.tile, k)) for start in range(0, k, unit.tile)]
     for j in unit.plan.order:
         j = int(j)
         weights = np.where(unit.kernels[j], 1, -1).astype(np.int64)
@@ -87,10 +82,12 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
             settle()
         if p != ROOT:
             counts.word_adds += int(active.sum())
-        for positions in tiles:
-            positions = positions[unit.plan.mask[j, positions]]
-            if positions.size == 0 or not active.any():
-                continue
+        planned = np.flatnonzero(unit.plan.mask[j])
+        for start in range(0, planned.size, unit.tile):
+            if not active.any():
+                break
+            positions = planned[start : start + unit.tile]
+            counts.tiles += int(active.sum())
             partial[active] += x_raw[np.ix_(active, positions)] @ weights[positions]
             remaining[active] -= positions.size
             counts.inputs += positions.size * int(active.sum())

@@ -90,6 +90,6 @@ def counts_match(hls_model, reference_counts: dict[str, Counts]) -> bool:
     for layer in reuse_layers(hls_model):
         fw = counters.read(hls_model, layer)
         ref = reference_counts[layer.name]
-        if (fw['inputs'], fw['word_adds']) != (ref.inputs, ref.word_adds):
+        if (fw['inputs'], fw['word_adds'], fw['tiles']) != (ref.inputs, ref.word_adds, ref.tiles):
             return False
     return True

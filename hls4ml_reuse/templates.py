@@ -11,6 +11,7 @@ HEADERS = (DENSE_HEADER, COUNTERS_HEADER)
 reuse_dense_config_template = """struct config{index} : hls4ml_reuse::dense_reuse_config {{
     static const unsigned n_in = {n_in};
     static const unsigned n_out = {n_out};
+    static const unsigned n_positions = {n_positions};
     static const unsigned tile = {tile};
     static const bool binary_input = {binary_input};
     static const int input_frac_bits = {input_frac_bits};
@@ -22,11 +23,12 @@ reuse_dense_config_template = """struct config{index} : hls4ml_reuse::dense_reus
     typedef ap_int<{accum_width}> accum_t;
     typedef {threshold_t} threshold_t;
     typedef {plan_t} plan_t;
+    typedef {position_t} position_t;
 }};\n"""
 
 reuse_dense_function_template = (
     'hls4ml_reuse::dense_reuse<{input_t}, {output_t}, {config}>'
-    '({input}, {output}, {kernels}, {masks}, {plan}, {thresholds}, {at_most});'
+    '({input}, {output}, {kernels}, {positions}, {plan}, {thresholds}, {at_most});'
 )
 
 
@@ -39,6 +41,7 @@ class ReuseDenseConfigTemplate(LayerConfigTemplate):
         params = self._default_config_params(node)
         params['threshold_t'] = node.get_weights('reuse_thresholds').type.name
         params['plan_t'] = node.get_weights('reuse_plan').type.name
+        params['position_t'] = node.get_weights('reuse_positions').type.name
         return self.template.format(**params)
 
 
@@ -51,7 +54,7 @@ class ReuseDenseFunctionTemplate(FunctionCallTemplate):
         params = self._default_function_params(node)
         params.update(
             kernels=node.get_weights('reuse_kernels').name,
-            masks=node.get_weights('reuse_masks').name,
+            positions=node.get_weights('reuse_positions').name,
             plan=node.get_weights('reuse_plan').name,
             thresholds=node.get_weights('reuse_thresholds').name,
             at_most=node.get_weights('reuse_at_most').name,

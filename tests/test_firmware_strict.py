@@ -17,7 +17,7 @@ UNIT = r"""
 #include "hls4ml_reuse_dense.h"
 
 struct fixed_config : hls4ml_reuse::dense_reuse_config {
-    static const unsigned n_in = 20, n_out = 3, tile = 8;
+    static const unsigned n_in = 20, n_out = 3, n_positions = 60, tile = 8;
     static const bool binary_input = false;
     static const int input_frac_bits = 8;
     static const unsigned input_bound = 255;
@@ -25,7 +25,7 @@ struct fixed_config : hls4ml_reuse::dense_reuse_config {
     typedef ap_int<16> accum_t;
 };
 struct binary_config : hls4ml_reuse::dense_reuse_config {
-    static const unsigned n_in = 70, n_out = 2, tile = 64;
+    static const unsigned n_in = 70, n_out = 2, n_positions = 140, tile = 64;
     static const bool thresholded = true, bipolar_output = true;
     static const unsigned counter_id = 2;
     typedef ap_int<10> accum_t;
@@ -33,20 +33,25 @@ struct binary_config : hls4ml_reuse::dense_reuse_config {
 
 template <class CONFIG_T, class in_T, class out_T> int run() {
     static ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
+    static typename CONFIG_T::position_t positions[CONFIG_T::n_positions];
     static typename CONFIG_T::plan_t plan[CONFIG_T::n_out * hls4ml_reuse::PLAN_ROW];
     static typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out];
     static ap_uint<1> at_most[CONFIG_T::n_out];
-    for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) bits[i] = 1;
+    for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) {
+        bits[i] = 1;
+        positions[i] = i % CONFIG_T::n_in;  // every kernel a root over all positions
+    }
     for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
         plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_KERNEL] = n;
         plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_POSITIONS] = CONFIG_T::n_in;
+        plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_OFFSET] = n * CONFIG_T::n_in;
     }
     hls::stream<in_T> in;
     hls::stream<out_T> out;
     in_T word;
     for (unsigned k = 0; k < CONFIG_T::n_in; k++) word[k] = 1;
     in.write(word);
-    hls4ml_reuse::dense_reuse<in_T, out_T, CONFIG_T>(in, out, bits, bits, plan, thresholds, at_most);
+    hls4ml_reuse::dense_reuse<in_T, out_T, CONFIG_T>(in, out, bits, positions, plan, thresholds, at_most);
     return out.size() == 1 ? 0 : 1;
 }
 
