@@ -52,6 +52,20 @@ def _build(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from . import bench, hw_report
+
+    result = hw_report.run(bench.resolve(args.target), args.images, args.out)
+    print(hw_report.format_table(result))
+    if args.json:
+        bench.write_json(result, args.json)
+        print(f'wrote {args.json}')
+    if args.plot:
+        hw_report.plot(result, args.plot)
+        print(f'wrote {args.plot}')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='hls4ml-reuse', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -78,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument('--out', default='out/build', help='folder for the project')
     build.add_argument('--no-tool', action='store_true', help='write and check the project only')
     build.set_defaults(func=_build)
+
+    cost = commands.add_parser('report', help='hardware cost model per layer and for the pipeline, ours beside stock')
+    cost.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
+    cost.add_argument('--images', type=int, default=1000, help="test images for the folded shape's average cycles")
+    cost.add_argument('--json', help='write the figures as JSON here')
+    cost.add_argument('--plot', help='draw LUTs and cycles per layer (PNG) here')
+    cost.add_argument('--out', default='out/report', help='folder for the hls4ml project')
+    cost.set_defaults(func=_report)
     return parser
 
 

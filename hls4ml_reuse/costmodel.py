@@ -1,0 +1,123 @@
+"""Hardware cost model of the dataflow pipeline, ours beside stock hls4ml on the same model.
+
+Estimates, not synthesis results; every assumption is listed in ASSUMPTIONS and in the JSON.
+One window per image for a dense layer. Two shapes:
+
+- unrolled: every planned term has its own adder input (plan masks are constants, so synthesis
+  drops the rest); one window per cycle; LUTs follow the instantiated adder bits.
+- folded: `tile` lanes per layer, one tile of gathered positions per cycle; early exit
+  shortens the loop, so the average comes from the C-simulation tile counters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+ASSUMPTIONS = [
+    'one full-adder bit costs one LUT (LUT6 + carry chain); an XNOR of two bits folds into the first adder level',
+    'a threshold comparison costs one LUT per accumulator bit; stock thresholds are 16 bits wide (fixed<16,6>)',
+    'unrolled: initiation interval 1 window per cycle, latency = adder-tree depth (+1 cycle per delta along the plan tree)',
+    'folded: `tile` lanes, one tile per cycle, plus one cycle per output channel for its add/compare; stock folded walks '
+    'ceil(K/tile) tiles for every channel',
+    'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree; the same for stock',
+    'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
+    'memory bits: weights N*K, plus for ours 16-bit positions, plan rows and thresholds',
+]
+
+
+@dataclass
+class LayerCost:
+    name: str
+    n: int
+    k: int
+    unrolled_lut_reuse: float
+    unrolled_lut_stock: float
+    unrolled_latency_reuse: int
+    unrolled_latency_stock: int
+    folded_cycles_reuse: float  # per window, average over the simulated images
+    folded_cycles_stock: int
+    folded_lut: float
+    memory_bits_reuse: int
+    memory_bits_stock: int
+
+
+def tree_depth(inputs: int) -> int:
+    return max(1, math.ceil(math.log2(max(inputs, 2))))
+
+
+def plan_latency(unit) -> int:
+    """Cycles along the deepest chain of deltas: each delta's tree, then one add."""
+    plan = unit.plan
+    depth = {}
+    for j in plan.order:
+        j = int(j)
+        own = tree_depth(int(plan.n_positions[j]))
+        parent = int(plan.parent[j])
+        depth[j] = own if parent < 0 else depth[parent] + own + 1
+    return max(depth.values()) + 1  # + threshold compare / output register
+
+
+def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
+    unit, cost = layer.get_attr('unit'), layer.get_attr('cost')
+    n, k = unit.kernels.shape
+    tile = unit.tile
+    inputs, adds = unit.plan.static_inputs_and_adds()
+    compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
+    stock_compare_bits = n * 16 if unit.thresholds is not None else 0
+    lane_lut = cost.input_bits * k / 3 + (cost.input_bits + 1)
+    positions_bits = int(unit.plan.mask.sum()) * 16
+    return LayerCost(
+        name=layer.name,
+        n=n,
+        k=k,
+        unrolled_lut_reuse=cost.adder_bits(inputs, adds) + compare_bits,
+        unrolled_lut_stock=cost.adder_bits(n * k, 0) + stock_compare_bits,
+        unrolled_latency_reuse=plan_latency(unit),
+        unrolled_latency_stock=tree_depth(k) + 1,
+        folded_cycles_reuse=firmware_counts['tiles'] / images + n,
+        folded_cycles_stock=n * math.ceil(k / tile) + n,
+        folded_lut=tile * lane_lut + 2 * cost.accum_bits,
+        memory_bits_reuse=n * k + positions_bits + n * 5 * 32 + n * cost.accum_bits,
+        memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
+    )
+
+
+def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
+    def total(field):
+        return sum(getattr(c, field) for c in costs)
+
+    folded = {
+        'reuse': max(c.folded_cycles_reuse for c in costs),
+        'stock': max(c.folded_cycles_stock for c in costs),
+    }
+    bottleneck = {
+        'reuse': max(costs, key=lambda c: c.folded_cycles_reuse).name,
+        'stock': max(costs, key=lambda c: c.folded_cycles_stock).name,
+    }
+    clock_hz = clock_mhz * 1e6
+    folded_shape = {
+        'cycles_per_image': folded,
+        'fps_at_clock': {key: clock_hz / value for key, value in folded.items()},
+        'bottleneck_layer': bottleneck,
+        'latency_cycles': {'reuse': total('folded_cycles_reuse'), 'stock': total('folded_cycles_stock')},
+        'lut_estimate': {'reuse': total('folded_lut'), 'stock': total('folded_lut')},
+    }
+    unrolled_shape = {
+        'cycles_per_image': {'reuse': 1, 'stock': 1},
+        'fps_at_clock': {'reuse': clock_hz, 'stock': clock_hz},
+        'latency_cycles': {'reuse': total('unrolled_latency_reuse'), 'stock': total('unrolled_latency_stock')},
+        'lut_estimate': {'reuse': total('unrolled_lut_reuse'), 'stock': total('unrolled_lut_stock')},
+    }
+    return {
+        'clock_mhz': clock_mhz,
+        # Headline figures: cycles where they differ (folded), LUTs where they differ (unrolled).
+        'cycles_per_image': folded_shape['cycles_per_image'],
+        'fps_at_clock': folded_shape['fps_at_clock'],
+        'lut_estimate': unrolled_shape['lut_estimate'],
+        'headline_shapes': {'cycles_per_image': 'folded', 'fps_at_clock': 'folded', 'lut_estimate': 'unrolled'},
+        'memory_bits': {'reuse': total('memory_bits_reuse'), 'stock': total('memory_bits_stock')},
+        'shapes': {'folded': folded_shape, 'unrolled': unrolled_shape},
+        'layers': [asdict(c) for c in costs],
+        'assumptions': ASSUMPTIONS,
+    }
