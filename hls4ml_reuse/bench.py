@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass
@@ -25,9 +26,20 @@ class Target:
     y: np.ndarray
     input_precision: str
     input_frac_bits: int
+    hls_config: dict | None = None  # from a YAML configuration; None: our defaults
+    part: str = conversion.PART
+    clock_period_ns: float = conversion.CLOCK_PERIOD_NS
+
+    def reuse_config(self, **settings) -> dict:
+        if self.hls_config is not None:
+            config = copy.deepcopy(self.hls_config)
+            config.setdefault('Model', {}).update(settings)
+            return config
+        return conversion.reuse_config(self.model, self.input_precision, **settings)
 
 
 def resolve(name_or_model: str) -> Target:
+    """A shipped example, a QKeras .h5 model, or an hls4ml YAML configuration (``KerasModel: !qkeras_model``)."""
     if name_or_model in EXAMPLES:
         example = get_example(name_or_model)
         x, y = example.test_data()
@@ -36,16 +48,34 @@ def resolve(name_or_model: str) -> Target:
         )
     path = Path(name_or_model)
     if not path.exists():
-        raise SystemExit(f'{name_or_model!r} is neither a shipped example ({", ".join(EXAMPLES)}) nor a model file')
-    model = load_keras_model(path)
+        raise SystemExit(f'{name_or_model!r} is neither a shipped example ({", ".join(EXAMPLES)}) nor a file')
+    if path.suffix in ('.yml', '.yaml'):
+        return _resolve_yaml(path)
+    return _mnist_target(path.stem, load_keras_model(path))
+
+
+def _mnist_target(name: str, model, **extra) -> Target:
     if tuple(model.input_shape[1:]) != (784,):
         raise SystemExit(
-            f'{path}: bench feeds MNIST test images, so the model input must be (784,), ' f'not {model.input_shape[1:]}'
+            f'{name}: test images come from MNIST, so the model input must be (784,), not {model.input_shape[1:]}'
         )
     from .datasets import load_mnist
 
     _, test = load_mnist()
-    return Target(path.stem, model, test.x, test.y, 'ufixed<8,0>', PIXEL_FRACTIONAL_BITS)
+    return Target(name, model, test.x, test.y, 'ufixed<8,0>', PIXEL_FRACTIONAL_BITS, **extra)
+
+
+def _resolve_yaml(path: Path) -> Target:
+    import hls4ml
+
+    config = hls4ml.converters.parse_yaml_config(str(path))
+    model = config.get('KerasModel')
+    if model is None or isinstance(model, str):
+        raise SystemExit(f'{path}: give the model as KerasModel: !qkeras_model path/to/model.h5')
+    return _mnist_target(
+        path.stem, model, hls_config=config['HLSConfig'], part=config.get('Part', conversion.PART),
+        clock_period_ns=float(config.get('ClockPeriod', conversion.CLOCK_PERIOD_NS)),
+    )  # fmt: skip
 
 
 def simulate(hls_model, x: np.ndarray, label: str) -> tuple[np.ndarray, float]:
@@ -75,9 +105,7 @@ def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify
     stock_images = min(stock_images, len(x))
     keras_out = target.model.predict(x, batch_size=1000, verbose=0).reshape(len(x), -1)
 
-    ours = conversion.convert(
-        target.model, conversion.reuse_config(target.model, target.input_precision, **settings), str(Path(out_dir) / 'reuse')
-    )
+    ours = conversion.convert(target.model, target.reuse_config(**settings), str(Path(out_dir) / 'reuse'))
     reference_agrees = verify_counts(ours, x[:verify_images])
     counters.reset(ours)
     ours_out, ours_rate = simulate(ours, x, 'ReusePruning')

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import conversion
 from .templates import HEADERS
 
 TOOLS = (('vivado_hls', 'Vivado'), ('vitis_hls', 'Vitis'))
@@ -49,8 +48,8 @@ def write_project(target, out_dir: Path, images: int, backend: str):
 
     hls_model = hls4ml.converters.convert_from_keras_model(
         target.model,
-        hls_config=conversion.reuse_config(target.model, target.input_precision),
-        io_type='io_stream', backend=backend, part=conversion.PART, clock_period=conversion.CLOCK_PERIOD_NS,
+        hls_config=target.reuse_config(),
+        io_type='io_stream', backend=backend, part=target.part, clock_period=target.clock_period_ns,
         output_dir=str(out_dir / 'hls'), input_data_tb=str(out_dir / 'tb_inputs.npy'),
         output_data_tb=str(out_dir / 'tb_outputs.npy'),
     )  # fmt: skip
@@ -131,7 +130,7 @@ def build(target, out_dir: str, images: int = 100, run_tool: bool = True) -> Bui
     out = Path(out_dir)
     write_project(target, out, images, backend)
     project = out / 'hls'
-    result = BuildResult(str(project), conversion.PART, conversion.CLOCK_PERIOD_NS, images)
+    result = BuildResult(str(project), target.part, target.clock_period_ns, images)
     result.problems = check_project(project, result.part, result.clock_period_ns, images, target.x.shape[1])
     if not result.problems:
         result.problems = run_gcc_testbench(project)

@@ -41,15 +41,10 @@ def stock_config(model, input_precision: str, input_frac_bits: int) -> dict:
     return config
 
 
-def convert(model, config: dict, output_dir: str, backend: str = 'Vivado'):
+def convert(model, config: dict, output_dir: str, backend='Vivado', part=PART, clock_period_ns=CLOCK_PERIOD_NS):
     hls_model = hls4ml.converters.convert_from_keras_model(
-        model,
-        hls_config=config,
-        io_type='io_stream',
-        backend=backend,
-        part=PART,
-        clock_period=CLOCK_PERIOD_NS,
-        output_dir=output_dir,
-    )
+        model, hls_config=config, io_type='io_stream', backend=backend, part=part,
+        clock_period=clock_period_ns, output_dir=output_dir,
+    )  # fmt: skip
     hls_model.compile()
     return hls_model

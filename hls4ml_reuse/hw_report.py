@@ -12,7 +12,11 @@ from . import conversion, costmodel, counters, report
 def run(target, images: int, out_dir: str) -> dict:
     """Convert with ReusePruning, C-simulate `images` test images for the folded averages, cost both."""
     hls_model = conversion.convert(
-        target.model, conversion.reuse_config(target.model, target.input_precision), str(Path(out_dir) / 'reuse')
+        target.model,
+        target.reuse_config(),
+        str(Path(out_dir) / 'reuse'),
+        part=target.part,
+        clock_period_ns=target.clock_period_ns,
     )
     x = np.ascontiguousarray(target.x[:images])
     counters.reset(hls_model)
@@ -20,8 +24,8 @@ def run(target, images: int, out_dir: str) -> dict:
     costs = [
         costmodel.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in report.reuse_layers(hls_model)
     ]
-    result = costmodel.pipeline(costs, 1000.0 / conversion.CLOCK_PERIOD_NS)
-    result.update(model=target.name, images=len(x), part=conversion.PART, tile=hls_model_tile(hls_model))
+    result = costmodel.pipeline(costs, 1000.0 / target.clock_period_ns)
+    result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
     return result
 
 

@@ -31,3 +31,20 @@ def test_checks_catch_a_wrong_part_and_missing_testbench_rows(tmp_path):
     problems = build.check_project(project, result.part, result.clock_period_ns, 40, 24)
     assert any('part xc7z100ffg900-2' in problem for problem in problems)
     assert any('tb_input_features.dat' in problem for problem in problems)
+
+
+def test_yaml_configuration_is_a_build_target(tmp_path):
+    from hls4ml_reuse.bench import resolve
+
+    model = binary_mlp([12, 6], 784, seed=23)
+    model.save(tmp_path / 'model.h5')
+    config = tmp_path / 'config.yml'
+    config.write_text(
+        f'KerasModel: !qkeras_model {tmp_path / "model.h5"}\nPart: xc7z100ffg900-2\nClockPeriod: 4\nIOType: io_stream\n'
+        'HLSConfig:\n  Model:\n    Precision: fixed<16,6>\n    ReuseFactor: 1\n    ReusePruning: true\n'
+        '  LayerName:\n    pixels:\n      Precision:\n        result: ufixed<8,0>\n'
+    )
+    target = resolve(str(config))
+    assert target.clock_period_ns == 4.0
+    result = build.build(target, str(tmp_path / 'out'), images=20, run_tool=False)
+    assert result.problems == []

@@ -1,9 +1,12 @@
 """The plugin registers through hls4ml's entry point, and leaves stock conversion alone when off."""
 
+import subprocess
+import sys
 from importlib.metadata import entry_points
 
 import hls4ml
 import numpy as np
+import pytest
 from models import binary_mlp, pixels
 
 from hls4ml_reuse import conversion, plugin
@@ -15,6 +18,26 @@ def test_entry_point_is_declared():
 
 
 def test_registered_by_importing_hls4ml_alone():
+    """hls4ml alone (no import of ours) loads and registers the plugin, with no warning."""
+    script = (
+        'import sys, hls4ml; print("hls4ml_reuse.plugin" in sys.modules, sys.modules["hls4ml_reuse.plugin"].registered())'
+    )
+    run = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ['True', 'True']
+    assert 'failed to load backend plugin' not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize('first', ['hls4ml_reuse.build', 'hls4ml_reuse.templates', 'hls4ml_reuse.bench'])
+def test_registered_whatever_is_imported_first(first):
+    script = f'import {first}, hls4ml; from hls4ml_reuse import plugin; print(plugin.registered())'
+    run = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[-1] == 'True'
+    assert 'failed to load backend plugin' not in run.stdout + run.stderr
+
+
+def test_flows_templates_and_headers_are_in_place():
     assert plugin.registered()
     from hls4ml.model.flow import get_flow
 
