@@ -31,6 +31,11 @@ class LayerCost:
     name: str
     n: int
     k: int
+    product_bits_reuse: int  # XNORs (binary inputs) or sign-selects (fixed point) instantiated, unrolled
+    product_bits_stock: int
+    adder_bits_reuse: float  # full-adder bits of the popcount/adder trees and delta adds, unrolled
+    adder_bits_stock: float
+    accumulator_width: int  # widest partial sum of the unit
     unrolled_lut_reuse: float
     unrolled_lut_stock: float
     unrolled_latency_reuse: int
@@ -71,6 +76,11 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         name=layer.name,
         n=n,
         k=k,
+        product_bits_reuse=inputs,
+        product_bits_stock=n * k,
+        adder_bits_reuse=cost.adder_bits(inputs, adds),
+        adder_bits_stock=cost.adder_bits(n * k, 0),
+        accumulator_width=cost.accum_bits,
         unrolled_lut_reuse=cost.adder_bits(inputs, adds) + compare_bits,
         unrolled_lut_stock=cost.adder_bits(n * k, 0) + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
