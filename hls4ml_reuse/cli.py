@@ -16,17 +16,24 @@ def _bench(args) -> int:
         settings['ReusePruningTile'] = args.tile
     if args.no_early_exit:
         settings['ReusePruningEarlyExit'] = False
+    from .plots import plot_layer_pruning
+
     result = bench.run(args.target, args.images, args.stock_images, args.out, args.verify_images, **settings)
-    print(bench.format_table(result))
+    _publish(args, bench.format_table(result), result, plot_layer_pruning)
+    return 0
+
+
+def _publish(args, table: str, result: dict, plot) -> None:
+    """Print the table; write the JSON and the chart where the options ask for them."""
+    from .bench import write_json
+
+    print(table)
     if args.json:
-        bench.write_json(result, args.json)
+        write_json(result, args.json)
         print(f'wrote {args.json}')
     if args.plot:
-        from .plots import plot_layer_pruning
-
-        plot_layer_pruning(result, args.plot)
+        plot(result, args.plot)
         print(f'wrote {args.plot}')
-    return 0
 
 
 def _build(args) -> int:
@@ -55,14 +62,10 @@ def _build(args) -> int:
 def _report(args) -> int:
     from . import bench, hw_report
 
+    from .plots import plot_layer_costs
+
     result = hw_report.run(bench.resolve(args.target), args.images, args.out)
-    print(hw_report.format_table(result))
-    if args.json:
-        bench.write_json(result, args.json)
-        print(f'wrote {args.json}')
-    if args.plot:
-        hw_report.plot(result, args.plot)
-        print(f'wrote {args.plot}')
+    _publish(args, hw_report.format_table(result), result, plot_layer_costs)
     return 0
 
 

@@ -68,31 +68,3 @@ def format_table(result: dict) -> str:
     ]
     lines += [f'  - {text}' for text in result['assumptions']]
     return '\n'.join(lines)
-
-
-def plot(result: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    layers = result['layers']
-    names = [layer['name'] for layer in layers]
-    positions = np.arange(len(layers))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    panels = (
-        (axes[0], 'unrolled_lut', 'LUT estimate, unrolled shape'),
-        (axes[1], 'folded_cycles', 'cycles per image, folded shape'),
-    )
-    for axis, field, title in panels:
-        axis.bar(positions - 0.2, [layer[field + '_stock'] for layer in layers], width=0.4, label='stock', color='#999999')
-        axis.bar(positions + 0.2, [layer[field + '_reuse'] for layer in layers], width=0.4, label='ours', color='#4c72b0')
-        axis.set_xticks(positions, names)
-        axis.set_yscale('log')
-        axis.set_title(title)
-        axis.legend(fontsize=8)
-    fig.suptitle(f"{result['model']}: estimated cost per layer, ours beside stock hls4ml ({result['part']})")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
