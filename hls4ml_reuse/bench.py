@@ -37,6 +37,10 @@ class Target:
             return config
         return conversion.reuse_config(self.model, self.input_precision, **settings)
 
+    def convert(self, config: dict, output_dir: str):
+        """Convert and compile with this target's part and clock."""
+        return conversion.convert(self.model, config, output_dir, part=self.part, clock_period_ns=self.clock_period_ns)
+
 
 def resolve(name_or_model: str) -> Target:
     """A shipped example, a QKeras .h5 model, or an hls4ml YAML configuration (``KerasModel: !qkeras_model``)."""
@@ -105,17 +109,14 @@ def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify
     stock_images = min(stock_images, len(x))
     keras_out = target.model.predict(x, batch_size=1000, verbose=0).reshape(len(x), -1)
 
-    ours = conversion.convert(target.model, target.reuse_config(**settings), str(Path(out_dir) / 'reuse'))
+    ours = target.convert(target.reuse_config(**settings), str(Path(out_dir) / 'reuse'))
     reference_agrees = verify_counts(ours, x[:verify_images])
     counters.reset(ours)
     ours_out, ours_rate = simulate(ours, x, 'ReusePruning')
     layers = report.network_ops(ours, len(x))
 
-    stock = conversion.convert(
-        target.model,
-        conversion.stock_config(target.model, target.input_precision, target.input_frac_bits),
-        str(Path(out_dir) / 'stock'),
-    )
+    stock_config = conversion.stock_config(target.model, target.input_precision, target.input_frac_bits)
+    stock = target.convert(stock_config, str(Path(out_dir) / 'stock'))
     stock_out, stock_rate = simulate(stock, x[:stock_images], 'stock hls4ml')
 
     return {

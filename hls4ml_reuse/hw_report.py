@@ -6,18 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import conversion, costmodel, counters, report
+from . import costmodel, counters, report
 
 
 def run(target, images: int, out_dir: str) -> dict:
     """Convert with ReusePruning, C-simulate `images` test images for the folded averages, cost both."""
-    hls_model = conversion.convert(
-        target.model,
-        target.reuse_config(),
-        str(Path(out_dir) / 'reuse'),
-        part=target.part,
-        clock_period_ns=target.clock_period_ns,
-    )
+    hls_model = target.convert(target.reuse_config(), str(Path(out_dir) / 'reuse'))
     x = np.ascontiguousarray(target.x[:images])
     counters.reset(hls_model)
     hls_model.predict(x)

@@ -60,8 +60,7 @@ def edge_costs(kernels: np.ndarray, cost: CostModel) -> tuple[np.ndarray, np.nda
     k = kernels.shape[1]
     d = hamming_distances(kernels)
     negate = (k - d) < d
-    positions = np.minimum(d, k - d)
-    return positions * (cost.input_bits + 1) + cost.accum_bits, negate
+    return cost.child_bits(np.minimum(d, k - d)), negate
 
 
 def plan_reuse(kernels: np.ndarray, cost: CostModel) -> ReusePlan:

@@ -91,9 +91,8 @@ def derive_thresholds(
 def _check_monotone_edges(thresholds, out, searching):
     """The found edges must reproduce Keras on both sides of each threshold."""
     t, up = thresholds.value, thresholds.mode == AT_LEAST
-    inside = np.where(up, t, t)
     outside = np.where(up, t - 1, t + 1)
-    ok = (out(inside) == thresholds.apply(inside)) & (out(outside) == thresholds.apply(outside))
+    ok = (out(t) == thresholds.apply(t)) & (out(outside) == thresholds.apply(outside))
     if not np.all(ok | ~searching):
         bad = np.flatnonzero(~ok & searching)
         raise ValueError(f'BatchNorm output is not monotone in the pre-activation for channels {bad[:8].tolist()}')
