@@ -1,0 +1,114 @@
+#ifndef HLS4ML_REUSE_CONV2D_H_
+#define HLS4ML_REUSE_CONV2D_H_
+
+// Reuse-delta / early-exit 2-D convolution for binary weights (hls4ml io_stream, channels last).
+//
+// Pixels arrive one stream word at a time (all channels of a pixel), row by row. A ring of the
+// last filt_height input rows holds raw values; as soon as the last input row an output row
+// needs has arrived, that output row is computed: every window is gathered in (h, w, c) order
+// -- hls4ml's and Keras' kernel order -- and evaluated by reuse_vector. Positions outside the
+// image ('same' padding) are 0, as in Keras: no ZeroPadding2D layer is needed in front.
+
+#include "hls_stream.h"
+#include "hls4ml_reuse_unit.h"
+
+namespace hls4ml_reuse {
+
+struct conv2d_reuse_config : reuse_unit_config {
+    static const unsigned in_height = 1;
+    static const unsigned in_width = 1;
+    static const unsigned n_chan = 1;
+    static const unsigned filt_height = 1;
+    static const unsigned filt_width = 1;
+    static const unsigned stride_height = 1;
+    static const unsigned stride_width = 1;
+    static const unsigned pad_top = 0;
+    static const unsigned pad_left = 0;
+    static const unsigned out_height = 1;
+    static const unsigned out_width = 1;
+};
+
+// The input row whose arrival completes output row `row` (clipped to the image for bottom padding).
+template <class CONFIG_T> inline unsigned completing_row(unsigned row) {
+    const unsigned last = row * CONFIG_T::stride_height + CONFIG_T::filt_height - 1 - CONFIG_T::pad_top;
+    return last < CONFIG_T::in_height - 1 ? last : CONFIG_T::in_height - 1;
+}
+
+template <class CONFIG_T, class raw_T>
+void gather_window(const raw_T rows[CONFIG_T::filt_height][CONFIG_T::in_width][CONFIG_T::n_chan], unsigned out_row,
+                   unsigned out_col, raw_T window[CONFIG_T::n_in]) {
+GatherHeight:
+    for (unsigned kh = 0; kh < CONFIG_T::filt_height; kh++) {
+        const int iy = int(out_row * CONFIG_T::stride_height + kh) - int(CONFIG_T::pad_top);
+    GatherWidth:
+        for (unsigned kw = 0; kw < CONFIG_T::filt_width; kw++) {
+            const int ix = int(out_col * CONFIG_T::stride_width + kw) - int(CONFIG_T::pad_left);
+            const bool inside = iy >= 0 && iy < int(CONFIG_T::in_height) && ix >= 0 && ix < int(CONFIG_T::in_width);
+        GatherChannel:
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+                #pragma HLS UNROLL
+                window[(kh * CONFIG_T::filt_width + kw) * CONFIG_T::n_chan + c] =
+                    inside ? rows[unsigned(iy) % CONFIG_T::filt_height][ix][c] : raw_T(0);
+            }
+        }
+    }
+}
+
+/**
+ * \tparam data_T  input stream word: one pixel, n_chan values
+ * \tparam res_T   output stream word: one pixel, n_out (filters) values
+ * The tables are those of reuse_vector, with n_in = filt_height * filt_width * n_chan.
+ */
+template <class data_T, class res_T, typename CONFIG_T>
+void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
+                  const ap_uint<1> weights[CONFIG_T::n_out * CONFIG_T::n_in],
+                  const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
+                  const typename CONFIG_T::plan_t plan[CONFIG_T::n_out * PLAN_ROW],
+                  const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
+                  const ap_uint<1> at_most[CONFIG_T::n_out]) {
+    static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries one pixel (all channels) per word");
+    static_assert(res_T::size == CONFIG_T::n_out, "the output stream carries one pixel (all filters) per word");
+    static_assert(CONFIG_T::n_in == CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan,
+                  "n_in is the window size");
+    static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
+    typedef typename raw_value<CONFIG_T>::type raw_T;
+    static raw_T rows[CONFIG_T::filt_height][CONFIG_T::in_width][CONFIG_T::n_chan];
+    #pragma HLS ARRAY_PARTITION variable=rows complete dim=3
+    raw_T window[CONFIG_T::n_in];
+    #pragma HLS ARRAY_PARTITION variable=window complete
+    typename res_T::value_type res[CONFIG_T::n_out];
+    #pragma HLS ARRAY_PARTITION variable=res complete
+    unsigned next_out_row = 0;
+
+InputRows:
+    for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
+    ReadRow:
+        for (unsigned col = 0; col < CONFIG_T::in_width; col++) {
+            const data_T word = data_stream.read();
+            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+                #pragma HLS UNROLL
+                rows[row % CONFIG_T::filt_height][col][c] = raw_input<CONFIG_T, raw_T>(word[c]);
+            }
+        }
+    OutputRows:
+        for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
+            if (next_out_row >= CONFIG_T::out_height || completing_row<CONFIG_T>(next_out_row) != row) break;
+        OutputColumns:
+            for (unsigned out_col = 0; out_col < CONFIG_T::out_width; out_col++) {
+                gather_window<CONFIG_T>(rows, next_out_row, out_col, window);
+                reuse_vector<CONFIG_T>(window, res, weights, positions, plan, thresholds, at_most);
+                res_T word;
+                for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
+                    #pragma HLS UNROLL
+                    word[f] = res[f];
+                }
+                res_stream.write(word);
+            }
+            next_out_row++;
+        }
+    }
+}
+
+} // namespace hls4ml_reuse
+
+#endif
