@@ -70,7 +70,7 @@ def check_project(project: Path, part: str, clock_period_ns: float, images: int,
     source = top.read_text() if top.exists() else ''
     if 'void myproject(' not in source:
         problems.append('firmware/myproject.cpp has no top function myproject')
-    if 'hls4ml_reuse::dense_reuse<' not in source:
+    if 'hls4ml_reuse::dense_reuse<' not in source and 'hls4ml_reuse::conv2d_reuse<' not in source:
         problems.append('firmware/myproject.cpp calls no reuse unit')
     for header in HEADERS:
         if not (project / 'firmware' / 'nnet_utils' / header).exists():
@@ -131,7 +131,7 @@ def build(target, out_dir: str, images: int = 100, run_tool: bool = True) -> Bui
     write_project(target, out, images, backend)
     project = out / 'hls'
     result = BuildResult(str(project), target.part, target.clock_period_ns, images)
-    result.problems = check_project(project, result.part, result.clock_period_ns, images, target.x.shape[1])
+    result.problems = check_project(project, result.part, result.clock_period_ns, images, int(np.prod(target.x.shape[1:])))
     if not result.problems:
         result.problems = run_gcc_testbench(project)
     if executable is not None and run_tool and not result.problems:

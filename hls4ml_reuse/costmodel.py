@@ -1,7 +1,7 @@
 """Hardware cost model of the dataflow pipeline, ours beside stock hls4ml on the same model.
 
 Estimates, not synthesis results; every assumption is listed in ASSUMPTIONS and in the JSON.
-One window per image for a dense layer. Two shapes:
+One window per image for a dense layer, one per output pixel for a convolution. Two shapes:
 
 - unrolled: every planned term has its own adder input (plan masks are constants, so synthesis
   drops the rest); one window per cycle; LUTs follow the instantiated adder bits.
@@ -14,10 +14,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from .report import windows_per_image
+
 ASSUMPTIONS = [
     'one full-adder bit costs one LUT (LUT6 + carry chain); an XNOR of two bits folds into the first adder level',
     'a threshold comparison costs one LUT per accumulator bit; stock thresholds are 16 bits wide (fixed<16,6>)',
-    'unrolled: initiation interval 1 window per cycle, latency = adder-tree depth (+1 cycle per delta along the plan tree)',
+    'unrolled: initiation interval 1 window per cycle (a convolution takes out_height * out_width cycles per image), latency = adder-tree depth (+1 cycle per delta along the plan tree)',
     'folded: `tile` lanes, one tile per cycle, plus one cycle per output channel for its add/compare; stock folded walks '
     'ceil(K/tile) tiles for every channel',
     'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree; the same for stock',
@@ -31,6 +33,7 @@ class LayerCost:
     name: str
     n: int
     k: int
+    windows: int  # windows per image: 1 for a dense layer, out_height * out_width for a convolution
     product_bits_reuse: int  # XNORs (binary inputs) or sign-selects (fixed point) instantiated, unrolled
     product_bits_stock: int
     adder_bits_reuse: float  # full-adder bits of the popcount/adder trees and delta adds, unrolled
@@ -40,8 +43,8 @@ class LayerCost:
     unrolled_lut_stock: float
     unrolled_latency_reuse: int
     unrolled_latency_stock: int
-    folded_cycles_reuse: float  # per window, average over the simulated images
-    folded_cycles_stock: int
+    folded_cycles_reuse: float  # per image, average over the simulated images
+    folded_cycles_stock: int  # per image
     folded_lut: float
     memory_bits_reuse: int
     memory_bits_stock: int
@@ -67,6 +70,7 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
     unit, cost = layer.get_attr('unit'), layer.get_attr('cost')
     n, k = unit.kernels.shape
     tile = unit.tile
+    windows = windows_per_image(layer)
     inputs, adds = unit.plan.static_inputs_and_adds()
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
@@ -76,6 +80,7 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         name=layer.name,
         n=n,
         k=k,
+        windows=windows,
         product_bits_reuse=inputs,
         product_bits_stock=n * k,
         adder_bits_reuse=cost.adder_bits(inputs, adds),
@@ -85,8 +90,8 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         unrolled_lut_stock=cost.adder_bits(n * k, 0) + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
-        folded_cycles_reuse=firmware_counts['tiles'] / images + n,
-        folded_cycles_stock=n * math.ceil(k / tile) + n,
+        folded_cycles_reuse=firmware_counts['tiles'] / images + n * windows,
+        folded_cycles_stock=(n * math.ceil(k / tile) + n) * windows,
         folded_lut=tile * lane_lut + 2 * cost.accum_bits,
         memory_bits_reuse=n * k + positions_bits + n * 5 * 32 + n * cost.accum_bits,
         memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
@@ -106,6 +111,7 @@ def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
         'stock': max(costs, key=lambda c: c.folded_cycles_stock).name,
     }
     clock_hz = clock_mhz * 1e6
+    max_windows = max(c.windows for c in costs)
     folded_shape = {
         'cycles_per_image': folded,
         'fps_at_clock': {key: clock_hz / value for key, value in folded.items()},
@@ -114,8 +120,8 @@ def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
         'lut_estimate': {'reuse': total('folded_lut'), 'stock': total('folded_lut')},
     }
     unrolled_shape = {
-        'cycles_per_image': {'reuse': 1, 'stock': 1},
-        'fps_at_clock': {'reuse': clock_hz, 'stock': clock_hz},
+        'cycles_per_image': {'reuse': max_windows, 'stock': max_windows},
+        'fps_at_clock': {'reuse': clock_hz / max_windows, 'stock': clock_hz / max_windows},
         'latency_cycles': {'reuse': total('unrolled_latency_reuse'), 'stock': total('unrolled_latency_stock')},
         'lut_estimate': {'reuse': total('unrolled_lut_reuse'), 'stock': total('unrolled_lut_stock')},
     }

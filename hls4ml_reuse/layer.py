@@ -1,4 +1,4 @@
-"""The hls4ml layer that stands for a planned binary dense unit (reuse-delta + early exit)."""
+"""The hls4ml layers that stand for planned binary units (reuse-delta + early exit): dense and 2-D convolution."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hls4ml.model.types import IntegerPrecisionType
 
 from .planner import ROOT, ReusePlan
 
-PLAN_ROW = 5  # kernel, parent + 1, flags, positions, offset (hls4ml_reuse_dense.h: plan_field)
+PLAN_ROW = 5  # kernel, parent + 1, flags, positions, offset (hls4ml_reuse_unit.h: plan_field)
 FLAG_NEGATE, FLAG_EXIT = 1, 2
 
 
@@ -39,18 +39,21 @@ def index_type(largest: int, max_width: int) -> IntegerPrecisionType:
     return IntegerPrecisionType(width, signed=False)
 
 
-class ReuseDense(Layer):
-    """Binary-weight dense layer computed by a reuse plan, optionally fused with its threshold.
+class ReuseUnitLayer(Layer):
+    """A binary-weight layer computed by a reuse plan, optionally fused with its threshold.
 
-    Attributes set by the conversion pass: ``n_in``, ``n_out``, ``tile``, ``binary_input``,
-    ``input_frac_bits``, ``input_bound``, ``thresholded``, ``bipolar_output``, ``early_exit``,
-    ``accum_width``, ``threshold_width``, ``result_precision``, ``unit`` (the DenseUnit the
-    reference evaluates) and ``cost`` (its CostModel).
+    Attributes set by the conversion pass: ``n_in`` (K), ``n_out`` (N), ``tile``, ``binary_input``,
+    ``input_frac_bits``, ``input_bound``, ``raw_width``, ``thresholded``, ``bipolar_output``,
+    ``early_exit``, ``accum_width``, ``threshold_width``, ``result_precision``, ``unit`` (the
+    DenseUnit the reference evaluates) and ``cost`` (its CostModel). Subclasses give the output shape.
     """
+
+    def output_shape(self) -> list[int]:
+        raise NotImplementedError
 
     def initialize(self):
         unit = self.get_attr('unit')
-        self.add_output_variable([self.get_attr('n_out')], precision=self.get_attr('result_precision'))
+        self.add_output_variable(self.output_shape(), precision=self.get_attr('result_precision'))
         bit = IntegerPrecisionType(width=1, signed=False)
         self.add_weights_variable(
             'reuse_kernels', var_name='rk{index}', precision=bit, data=unit.kernels.astype(np.int64).reshape(-1)
@@ -82,3 +85,21 @@ class ReuseDense(Layer):
             precision=bit,
             data=thresholds.mode if thresholds is not None else np.zeros(n, dtype=np.int64),
         )
+
+
+class ReuseDense(ReuseUnitLayer):
+    """Binary dense layer: one input vector of K = n_in values per sample."""
+
+    def output_shape(self):
+        return [self.get_attr('n_out')]
+
+
+class ReuseConv2D(ReuseUnitLayer):
+    """Binary 2-D convolution (channels last): one window of K = filt_height * filt_width * n_chan values per pixel.
+
+    Extra attributes: the geometry of hls4ml's Conv2D (``in_height`` ... ``pad_left``, ``out_height``,
+    ``out_width``); padded positions are 0 inside the unit.
+    """
+
+    def output_shape(self):
+        return [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_out')]

@@ -16,15 +16,20 @@ from hls4ml.model.flow import update_flow
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer import register_pass
 
-from .layer import ReuseDense
+from .layer import ReuseConv2D, ReuseDense
+from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
 from .passes.validate import ValidateReusePruning
-from .templates import HEADERS, ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate
+from .templates import HEADERS, TEMPLATES
 from .yaml_tags import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
-PASSES = (('reuse_pruning_validate', ValidateReusePruning), ('reuse_pruning_convert_dense', ConvertBinaryDense))
+PASSES = (
+    ('reuse_pruning_validate', ValidateReusePruning),
+    ('reuse_pruning_convert_conv2d', ConvertBinaryConv2D),
+    ('reuse_pruning_convert_dense', ConvertBinaryDense),
+)
 
 _registered = False
 
@@ -40,20 +45,21 @@ def header_paths():
 
 def _register():
     register_layer('ReuseDense', ReuseDense)
+    register_layer('ReuseConv2D', ReuseConv2D)
     for name, cls in PASSES:
         register_pass(name, cls)
     update_flow(FLOW, add_optimizers=[name for name, _ in PASSES])
     for backend_name in BACKENDS:
         backend = get_backend(backend_name)
-        backend.register_template(ReuseDenseConfigTemplate)
-        backend.register_template(ReuseDenseFunctionTemplate)
+        for template in TEMPLATES:
+            backend.register_template(template)
         for path in header_paths():
             backend.register_source(path)
     register_yaml_tag()
 
 
 def register(register_backend=None, register_writer=None):
-    """Entry point: add our layer, passes, templates and headers to hls4ml. Idempotent."""
+    """Entry point: add our layers, passes, templates and headers to hls4ml. Idempotent."""
     global _registered
     if _registered:
         return

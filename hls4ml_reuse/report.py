@@ -13,7 +13,7 @@ from .reference import Counts, evaluate
 @dataclass
 class LayerOps:
     name: str
-    baseline: float  # terms per image: N*K
+    baseline: float  # terms per image: N*K per window
     static: float  # terms the plan instantiates
     dynamic: float  # terms evaluated on average (firmware counters)
     baseline_adder_bits: float
@@ -21,8 +21,19 @@ class LayerOps:
     dynamic_adder_bits: float
 
 
+UNIT_CLASSES = ('ReuseDense', 'ReuseConv2D')
+REFERENCE_CHUNK = 16  # images per reference step: convolution windows of a chunk stay in memory
+
+
 def reuse_layers(hls_model):
-    return [layer for layer in hls_model.get_layers() if layer.class_name == 'ReuseDense']
+    return [layer for layer in hls_model.get_layers() if layer.class_name in UNIT_CLASSES]
+
+
+def windows_per_image(layer) -> int:
+    """Input vectors a unit evaluates per image: 1 for a dense layer, one per output pixel for a convolution."""
+    if layer.class_name == 'ReuseConv2D':
+        return layer.get_attr('out_height') * layer.get_attr('out_width')
+    return 1
 
 
 def skipped_layers(hls_model) -> dict:
@@ -37,16 +48,17 @@ def skipped_layers(hls_model) -> dict:
 def layer_ops(layer, images: int, firmware_counts: dict) -> LayerOps:
     unit, cost = layer.get_attr('unit'), layer.get_attr('cost')
     n, k = unit.kernels.shape
+    windows = windows_per_image(layer)
     inputs, adds = unit.plan.static_inputs_and_adds()
     dyn_inputs = firmware_counts['inputs'] / images
     dyn_adds = firmware_counts['word_adds'] / images
     return LayerOps(
         name=layer.name,
-        baseline=float(n * k),
-        static=float(cost.terms(inputs, adds)),
+        baseline=float(n * k * windows),
+        static=float(cost.terms(inputs, adds) * windows),
         dynamic=float(cost.terms(dyn_inputs, dyn_adds)),
-        baseline_adder_bits=float(cost.adder_bits(n * k, 0)),
-        static_adder_bits=float(cost.adder_bits(inputs, adds)),
+        baseline_adder_bits=float(cost.adder_bits(n * k, 0) * windows),
+        static_adder_bits=float(cost.adder_bits(inputs, adds) * windows),
         dynamic_adder_bits=float(cost.adder_bits(dyn_inputs, dyn_adds)),
     )
 
@@ -67,23 +79,77 @@ def as_dicts(layers: list[LayerOps]) -> list[dict]:
 
 
 def reference_forward(hls_model, x: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Run the chain of ReuseDense units in the Python reference: outputs and counts per layer.
+    """Run the converted graph in the Python reference: outputs (as the firmware writes them) and counts per unit.
 
-    Only for models that are a plain chain of ReuseDense units (the dense MLPs this plugin plans).
+    Covers the graphs this plugin builds: reuse units, max pooling and reshapes after an input layer.
     """
-    layers = reuse_layers(hls_model)
-    if len(layers) != len(hls_model.get_layers()) - 1:
-        raise ValueError('reference_forward needs a model made only of ReuseDense units after its input')
-    values = np.round(np.ldexp(np.asarray(x, dtype=np.float64), layers[0].get_attr('input_frac_bits'))).astype(np.int64)
-    counts = {}
-    for layer in layers:
-        out, layer_counts = evaluate(layer.get_attr('unit'), values)
-        counts[layer.name] = layer_counts
-        values = np.where(out == 1, 1, -1) if layer.get_attr('thresholded') else out
-    last = layers[-1]
+    x = np.asarray(x)
+    outputs, counts = [], {layer.name: Counts() for layer in reuse_layers(hls_model)}
+    for start in range(0, len(x), REFERENCE_CHUNK):
+        out, chunk_counts = _reference_chunk(hls_model, x[start : start + REFERENCE_CHUNK])
+        outputs.append(out)
+        for name, c in chunk_counts.items():
+            total = counts[name]
+            total.inputs, total.word_adds, total.tiles = (
+                total.inputs + c.inputs,
+                total.word_adds + c.word_adds,
+                total.tiles + c.tiles,
+            )
+    return np.concatenate(outputs), counts
+
+
+def _reference_chunk(hls_model, x):
+    layers = list(hls_model.get_layers())
+    first = reuse_layers(hls_model)[0]
+    frac_bits = first.get_attr('input_frac_bits')
+    values = np.round(np.ldexp(np.asarray(x, dtype=np.float64), frac_bits)).astype(np.int64)
+    values = values.reshape((len(x), *layers[0].get_output_variable().shape))
+    counts, last = {}, None
+    for layer in layers[1:]:
+        if layer.class_name in UNIT_CLASSES:
+            vectors = conv_windows(layer, values) if layer.class_name == 'ReuseConv2D' else values.reshape(len(x), -1)
+            out, counts[layer.name] = evaluate(layer.get_attr('unit'), vectors)
+            values = np.where(out == 1, 1, -1) if layer.get_attr('thresholded') else out
+            values = values.reshape((len(x), *layer.get_output_variable().shape))
+            last = layer
+        elif layer.class_name == 'Pooling2D' and layer.get_attr('pool_op') == 'Max':
+            values = max_pool(layer, values)
+        elif layer.class_name in ('Reshape', 'Repack'):
+            values = values.reshape((len(x), *layer.get_output_variable().shape))
+        else:
+            raise ValueError(f'the reference does not model layer {layer.name!r} ({layer.class_name})')
+    values = values.reshape(len(x), -1)
     if last.get_attr('thresholded'):
         return values.astype(np.float64), counts
     return np.ldexp(values.astype(np.float64), -last.get_attr('input_frac_bits')), counts
+
+
+def conv_windows(layer, values: np.ndarray) -> np.ndarray:
+    """(m * out_height * out_width, K) windows in (h, w, c) order; positions outside the image are 0."""
+    get = layer.get_attr
+    fh, fw, sh, sw = get('filt_height'), get('filt_width'), get('stride_height'), get('stride_width')
+    oh, ow, pt, pl = get('out_height'), get('out_width'), get('pad_top'), get('pad_left')
+    m, h, w, c = values.shape
+    pb, pr = max(0, (oh - 1) * sh + fh - h - pt), max(0, (ow - 1) * sw + fw - w - pl)
+    padded = np.pad(values, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    taps = [
+        padded[:, kh : kh + (oh - 1) * sh + 1 : sh, kw : kw + (ow - 1) * sw + 1 : sw, :]
+        for kh in range(fh)
+        for kw in range(fw)
+    ]
+    return np.stack(taps, axis=3).reshape(m * oh * ow, fh * fw * c)
+
+
+def max_pool(layer, values: np.ndarray) -> np.ndarray:
+    get = layer.get_attr
+    if any(get(side) for side in ('pad_top', 'pad_bottom', 'pad_left', 'pad_right')):
+        raise ValueError(f'the reference models unpadded max pooling only ({layer.name!r} is padded)')
+    ph, pw, sh, sw = get('pool_height'), get('pool_width'), get('stride_height'), get('stride_width')
+    oh, ow = get('out_height'), get('out_width')
+    taps = [
+        values[:, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw, :] for i in range(ph) for j in range(pw)
+    ]
+    return np.max(np.stack(taps), axis=0)
 
 
 def counts_match(hls_model, reference_counts: dict[str, Counts]) -> bool:

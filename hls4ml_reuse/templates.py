@@ -1,15 +1,16 @@
-"""Config and function-call templates of ReuseDense for the Vivado and Vitis backends."""
+"""Config and function-call templates of the reuse units for the Vivado and Vitis backends."""
 
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from .layer import ReuseDense
+from .layer import ReuseConv2D, ReuseDense
 
+UNIT_HEADER = 'hls4ml_reuse_unit.h'
 DENSE_HEADER = 'hls4ml_reuse_dense.h'
+CONV2D_HEADER = 'hls4ml_reuse_conv2d.h'
 COUNTERS_HEADER = 'hls4ml_reuse_counters.h'
-HEADERS = (DENSE_HEADER, COUNTERS_HEADER)
+HEADERS = (UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, COUNTERS_HEADER)
 
-reuse_dense_config_template = """struct config{index} : hls4ml_reuse::dense_reuse_config {{
-    static const unsigned n_in = {n_in};
+unit_config_fields = """    static const unsigned n_in = {n_in};
     static const unsigned n_out = {n_out};
     static const unsigned n_positions = {n_positions};
     static const unsigned tile = {tile};
@@ -21,21 +22,39 @@ reuse_dense_config_template = """struct config{index} : hls4ml_reuse::dense_reus
     static const bool early_exit = {early_exit};
     static const unsigned counter_id = {index};
     typedef ap_int<{accum_width}> accum_t;
+    typedef ap_int<{raw_width}> raw_t;
     typedef {threshold_t} threshold_t;
     typedef {plan_t} plan_t;
     typedef {position_t} position_t;
-}};\n"""
+"""
 
-reuse_dense_function_template = (
-    'hls4ml_reuse::dense_reuse<{input_t}, {output_t}, {config}>'
-    '({input}, {output}, {kernels}, {positions}, {plan}, {thresholds}, {at_most});'
+conv2d_config_fields = """    static const unsigned in_height = {in_height};
+    static const unsigned in_width = {in_width};
+    static const unsigned n_chan = {n_chan};
+    static const unsigned filt_height = {filt_height};
+    static const unsigned filt_width = {filt_width};
+    static const unsigned stride_height = {stride_height};
+    static const unsigned stride_width = {stride_width};
+    static const unsigned pad_top = {pad_top};
+    static const unsigned pad_left = {pad_left};
+    static const unsigned out_height = {out_height};
+    static const unsigned out_width = {out_width};
+"""
+
+reuse_dense_config_template = 'struct config{index} : hls4ml_reuse::dense_reuse_config {{\n' + unit_config_fields + '}};\n'
+reuse_conv2d_config_template = (
+    'struct config{index} : hls4ml_reuse::conv2d_reuse_config {{\n' + unit_config_fields + conv2d_config_fields + '}};\n'
 )
 
+unit_tables = '({input}, {output}, {kernels}, {positions}, {plan}, {thresholds}, {at_most});'
+reuse_dense_function_template = 'hls4ml_reuse::dense_reuse<{input_t}, {output_t}, {config}>' + unit_tables
+reuse_conv2d_function_template = 'hls4ml_reuse::conv2d_reuse<{input_t}, {output_t}, {config}>' + unit_tables
 
-class ReuseDenseConfigTemplate(LayerConfigTemplate):
-    def __init__(self):
-        super().__init__(ReuseDense)
-        self.template = reuse_dense_config_template
+
+class ReuseUnitConfigTemplate(LayerConfigTemplate):
+    def __init__(self, layer_class, template):
+        super().__init__(layer_class)
+        self.template = template
 
     def format(self, node):
         params = self._default_config_params(node)
@@ -45,10 +64,10 @@ class ReuseDenseConfigTemplate(LayerConfigTemplate):
         return self.template.format(**params)
 
 
-class ReuseDenseFunctionTemplate(FunctionCallTemplate):
-    def __init__(self):
-        super().__init__(ReuseDense, include_header=[f'nnet_utils/{DENSE_HEADER}'])
-        self.template = reuse_dense_function_template
+class ReuseUnitFunctionTemplate(FunctionCallTemplate):
+    def __init__(self, layer_class, template, header):
+        super().__init__(layer_class, include_header=[f'nnet_utils/{header}'])
+        self.template = template
 
     def format(self, node):
         params = self._default_function_params(node)
@@ -60,3 +79,26 @@ class ReuseDenseFunctionTemplate(FunctionCallTemplate):
             at_most=node.get_weights('reuse_at_most').name,
         )
         return self.template.format(**params)
+
+
+class ReuseDenseConfigTemplate(ReuseUnitConfigTemplate):
+    def __init__(self):
+        super().__init__(ReuseDense, reuse_dense_config_template)
+
+
+class ReuseDenseFunctionTemplate(ReuseUnitFunctionTemplate):
+    def __init__(self):
+        super().__init__(ReuseDense, reuse_dense_function_template, DENSE_HEADER)
+
+
+class ReuseConv2DConfigTemplate(ReuseUnitConfigTemplate):
+    def __init__(self):
+        super().__init__(ReuseConv2D, reuse_conv2d_config_template)
+
+
+class ReuseConv2DFunctionTemplate(ReuseUnitFunctionTemplate):
+    def __init__(self):
+        super().__init__(ReuseConv2D, reuse_conv2d_function_template, CONV2D_HEADER)
+
+
+TEMPLATES = (ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate, ReuseConv2DConfigTemplate, ReuseConv2DFunctionTemplate)

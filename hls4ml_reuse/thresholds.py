@@ -1,6 +1,7 @@
 """Exact thresholds for BatchNorm + binary activation, taken from the float32 arithmetic itself.
 
-Keras computes ``sign(batch_norm(y + bias))`` in float32; the pre-activation ``y`` of a
+Keras computes ``sign(batch_norm(y + bias))`` in float32 (``tf.nn.batch_normalization`` on 2-D
+outputs, the fused kernel on 4-D convolution outputs); the pre-activation ``y`` of a
 binary layer lives on an integer grid (in units of the input's least significant bit).
 The output is monotone in ``y`` (rounding is monotone), so each channel is one of
 ``[y >= t]``, ``[y <= t]`` (negative BatchNorm scale) or a constant (zero scale or an
@@ -40,13 +41,25 @@ class Thresholds:
         return y_raw <= self.value[j] if self.mode[j] == AT_MOST else y_raw >= self.value[j]
 
 
-def _keras_binary_output(y_raw, frac_bits, bias, bn: BatchNormParams | None):
+def _keras_binary_output(y_raw, frac_bits, bias, bn: BatchNormParams | None, fused: bool = False):
     """sign(bn(y + bias)) >= 0 exactly as Keras/QKeras compute it, for raw y of shape (m, n)."""
     import tensorflow as tf
 
     z = tf.constant(np.ldexp(y_raw.astype(np.float64), -frac_bits).astype(np.float32))
     z = z + tf.constant(bias.astype(np.float32))
-    if bn is not None:
+    if bn is not None and fused:
+        m, n = y_raw.shape
+        z, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            tf.reshape(z, (1, 1, m, n)),
+            tf.constant(bn.gamma, tf.float32),
+            tf.constant(bn.beta, tf.float32),
+            mean=tf.constant(bn.mean, tf.float32),
+            variance=tf.constant(bn.variance, tf.float32),
+            epsilon=bn.epsilon,
+            is_training=False,
+        )
+        z = tf.reshape(z, (m, n))
+    elif bn is not None:
         z = tf.nn.batch_normalization(
             z,
             tf.constant(bn.mean, tf.float32),
@@ -59,15 +72,23 @@ def _keras_binary_output(y_raw, frac_bits, bias, bn: BatchNormParams | None):
 
 
 def derive_thresholds(
-    n: int, y_bound: int, frac_bits: int = 0, bias: np.ndarray | None = None, bn: BatchNormParams | None = None
+    n: int,
+    y_bound: int,
+    frac_bits: int = 0,
+    bias: np.ndarray | None = None,
+    bn: BatchNormParams | None = None,
+    fused: bool = False,
 ) -> Thresholds:
-    """Thresholds of n channels whose raw pre-activation lies in [-y_bound, y_bound]."""
+    """Thresholds of n channels whose raw pre-activation lies in [-y_bound, y_bound].
+
+    ``fused`` replays Keras' fused batch norm (4-D convolution outputs) instead of the 2-D op.
+    """
     if y_bound >= 1 << 24:
         raise ValueError(f'pre-activation range +-{y_bound} is not exact in float32; narrow the input type')
     bias = np.zeros(n) if bias is None else np.asarray(bias, dtype=np.float64).reshape(n)
 
     def out(y):
-        return _keras_binary_output(np.asarray(y, dtype=np.int64).reshape(1, n), frac_bits, bias, bn)[0]
+        return _keras_binary_output(np.asarray(y, dtype=np.int64).reshape(1, n), frac_bits, bias, bn, fused)[0]
 
     low_out, high_out = out(np.full(n, -y_bound)), out(np.full(n, y_bound))
     rising = ~low_out & high_out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from models import binary_mlp
-from qkeras import QConv2D, QDense, binary
+from qkeras import QDense, binary
 from tensorflow.keras import layers
 
 from hls4ml_reuse import conversion
@@ -106,8 +106,8 @@ def test_alpha_other_than_one_is_refused(out_dir):
     convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*alpha")
 
 
-def test_convolutions_are_refused_until_supported(out_dir):
-    inputs = layers.Input((6, 6, 1), name='pixels')
-    x = QConv2D(2, 3, kernel_quantizer=binary(alpha=1), use_bias=False, padding='same', name='conv')(inputs)
+def test_depthwise_convolution_is_refused(out_dir):
+    inputs = layers.Input((6, 6, 2), name='pixels')
+    x = layers.DepthwiseConv2D(3, use_bias=False, padding='same', name='depthwise')(inputs)
     model = tf.keras.Model(inputs, layers.Flatten()(x))
-    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'conv'.*not supported")
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'depthwise'.*Dense and Conv2D")

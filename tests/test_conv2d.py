@@ -1,0 +1,195 @@
+"""Binary Conv2D units (ReuseConv2D): hls4ml C simulation equals QKeras exactly, the firmware's outputs and counters
+equal the Python reference's, and the layers a convolution unit cannot follow exactly are refused."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from models import pixels, randomize_batchnorm
+from qkeras import QActivation, QConv2D, QDense, binary
+from tensorflow.keras import layers
+
+from hls4ml_reuse import conversion, counters, report
+from hls4ml_reuse.config import ReusePruningConfigError
+
+IMAGES = 64
+
+
+def conv(filters, kernel, strides=1, padding='valid'):
+    return ('conv', filters, kernel, strides, padding)
+
+
+def binary_cnn(shape, spec, seed=0, scale_signs=None):
+    """Input -> spec -> [QDense logits]; every conv is QConv2D binary -> BN -> binary activation.
+
+    spec items: ('conv', filters, kernel, strides, padding), ('maxpool', size), ('avgpool', size), ('flatten',),
+    ('dense', n) (binary QDense, raw integer logits). scale_signs maps a BatchNorm name to its per-channel signs.
+    """
+    tf.keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
+    inputs = layers.Input(shape, name='pixels')
+    x = inputs
+    n_conv = 0
+    for i, item in enumerate(spec):
+        kind = item[0]
+        if kind == 'conv':
+            _, filters, kernel, strides, padding = item
+            init = tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i)
+            x = QConv2D(
+                filters,
+                kernel,
+                strides=strides,
+                padding=padding,
+                kernel_quantizer=binary(alpha=1),
+                use_bias=False,
+                kernel_initializer=init,
+                name=f'conv{n_conv}',
+            )(x)
+            x = layers.BatchNormalization(name=f'bn{n_conv}')(x)
+            x = QActivation('binary(alpha=1)', name=f'sign{n_conv}')(x)
+            n_conv += 1
+        elif kind == 'maxpool':
+            x = layers.MaxPooling2D(item[1], name=f'maxpool{i}')(x)
+        elif kind == 'avgpool':
+            x = layers.AveragePooling2D(item[1], name=f'avgpool{i}')(x)
+        elif kind == 'flatten':
+            x = layers.Flatten(name='flatten')(x)
+        elif kind == 'dense':
+            init = tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i)
+            x = QDense(item[1], kernel_quantizer=binary(alpha=1), use_bias=False, kernel_initializer=init, name='logits')(x)
+        else:
+            raise ValueError(kind)
+    model = tf.keras.Model(inputs, x)
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            randomize_batchnorm(layer, rng, (scale_signs or {}).get(layer.name))
+    return model
+
+
+def images(model, n=IMAGES, seed=1):
+    shape = model.input_shape[1:]
+    return pixels(n, int(np.prod(shape)), seed=seed).reshape((n, *shape))
+
+
+def unit_classes(hls_model):
+    return {layer.name: layer.class_name for layer in report.reuse_layers(hls_model)}
+
+
+def expected_units(model):
+    return {
+        layer.name: 'ReuseConv2D' if isinstance(layer, QConv2D) else 'ReuseDense'
+        for layer in model.layers
+        if isinstance(layer, (QConv2D, QDense))
+    }
+
+
+def check_exact(model, hls_model, x):
+    """Firmware == QKeras exactly; Python reference == firmware, outputs and counters. Returns the firmware outputs."""
+    assert unit_classes(hls_model) == expected_units(model)
+    keras = model.predict(x, verbose=0).reshape(len(x), -1)
+    assert len(np.unique(keras)) > 1, 'degenerate case: constant outputs'
+    counters.reset(hls_model)
+    firmware = np.asarray(hls_model.predict(x)).reshape(len(x), -1)
+    mismatches = np.argwhere(firmware != keras)
+    assert np.array_equal(firmware, keras), f'{len(mismatches)} of {keras.size} outputs differ, first at {mismatches[:5]}'
+    reference, reference_counts = report.reference_forward(hls_model, x)
+    assert np.array_equal(reference, firmware)
+    assert report.counts_match(hls_model, reference_counts)
+    return firmware
+
+
+CASES = {
+    # name: (input shape, spec, scale_signs per BatchNorm, ReusePruning settings)
+    # Specs end in a thresholded conv (the model's output, +-1) or in binary QDense logits (exact integers).
+    'valid-3x3-one-channel': ((8, 8, 1), [conv(4, 3), conv(5, 3)], None, {}),
+    'same-stride2-odd-k27': (
+        (7, 5, 3),
+        [conv(6, 3, 2, 'same'), conv(4, 3, 1, 'same'), ('flatten',), ('dense', 3)],
+        None,
+        {},
+    ),
+    'same-stride2-even-tile16': ((8, 6, 2), [conv(5, 3, 2, 'same'), conv(3, 1)], None, {'ReusePruningTile': 16}),
+    '1x1-then-5x5-same-tile64': (
+        (6, 6, 3),
+        [conv(4, 1), conv(3, 5, 1, 'same'), ('flatten',), ('dense', 4)],
+        None,
+        {'ReusePruningTile': 64},
+    ),
+    'non-square-kernels': ((7, 6, 2), [conv(4, (3, 1), 1, 'same'), conv(3, (1, 3), (2, 1))], None, {}),
+    'valid-stride2-5x5': ((9, 9, 1), [conv(3, 5, 2), conv(2, 3), ('flatten',), ('dense', 2)], None, {}),
+    'negative-and-zero-bn-scale': (
+        (6, 6, 3),
+        [conv(6, 3), conv(4, 2, 2)],
+        {'bn0': [1, -1, 0, -1, 1, -1], 'bn1': [-1, 0, 1, -1]},
+        {'ReusePruningTile': 16},
+    ),
+}
+
+
+@pytest.mark.parametrize('name', list(CASES))
+def test_conv_units_equal_qkeras_and_reference(name, out_dir):
+    shape, spec, scale_signs, settings = CASES[name]
+    model = binary_cnn(shape, spec, seed=3, scale_signs=scale_signs)
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>', **settings), out_dir)
+    check_exact(model, hls_model, images(model, seed=4))
+
+
+def test_thresholds_on_reachable_sums(out_dir):
+    """gamma = +-1, beta = 0 and each mean set to the sum its convolution reaches most often on the test images:
+    pre-activations that tie with the threshold must binarize as in QKeras."""
+    model = binary_cnn((6, 6, 2), [conv(4, 3, 1, 'same'), conv(4, 3)], seed=6)
+    x = images(model, seed=7)
+    for i in range(2):
+        # conv0 sums pixels k/256 and padding zeros (exact in float32); conv1 sums 36 inputs +-1 (even integers).
+        sums = tf.keras.Model(model.input, model.get_layer(f'conv{i}').output).predict(x, verbose=0).reshape(-1, 4)
+        mean = np.empty(4, np.float32)
+        for c in range(4):
+            values, hits = np.unique(sums[:, c], return_counts=True)
+            mean[c] = values[np.argmax(hits)]
+        bn = model.get_layer(f'bn{i}')
+        _, beta, _, variance = bn.get_weights()
+        bn.set_weights([np.array([1, -1, 1, -1], np.float32), np.zeros_like(beta), mean, variance])
+        ties = np.sum(sums == mean, axis=0)
+        assert np.all(ties > 0), f'bn{i}: not every channel hits its threshold exactly ({ties})'
+        if i == 0:
+            assert np.any(mean * 256 % 256 != 0), 'conv0 thresholds should include fractional sums'
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    check_exact(model, hls_model, x)
+
+
+@pytest.mark.parametrize('tail', [('flatten',), ('maxpool', 2)])
+def test_thresholded_conv_output_through_flatten_or_pooling(tail, out_dir):
+    """The model's output is a Flatten or MaxPooling2D of a thresholded unit: QKeras gives +-1 there, not bits."""
+    model = binary_cnn((8, 8, 1), [conv(4, 3), tail], seed=8)
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    check_exact(model, hls_model, images(model, seed=9))
+
+
+CNN = [conv(6, 3, 1, 'same'), ('maxpool', 2), conv(8, 3), ('flatten',), ('dense', 5)]
+
+
+def test_small_cnn_end_to_end_with_and_without_early_exit(tmp_path):
+    model = binary_cnn((10, 10, 2), CNN, seed=11, scale_signs={'bn1': [1, -1, 1, 0, 1, -1, 1, 1]})
+    x = images(model, n=100, seed=12)
+    outputs = {}
+    for early_exit in (True, False):
+        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit)
+        hls_model = conversion.convert(model, config, str(tmp_path / f'early_exit_{early_exit}'))
+        assert [layer.class_name for layer in hls_model.get_layers()].count('Pooling2D') == 1
+        outputs[early_exit] = check_exact(model, hls_model, x)
+    assert np.array_equal(outputs[True], outputs[False])
+
+
+def test_average_pooling_after_a_conv_unit_is_refused(out_dir):
+    model = binary_cnn((6, 6, 1), [conv(3, 3, 1, 'same'), ('avgpool', 2), ('flatten',)], seed=2)
+    with pytest.raises(ReusePruningConfigError, match="'avgpool1'.*'conv0'"):
+        conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+
+
+def test_non_binary_conv_forced_on_is_refused(out_dir):
+    inputs = layers.Input((6, 6, 1), name='pixels')
+    x = layers.Conv2D(2, 3, use_bias=False, name='float_conv')(inputs)
+    model = tf.keras.Model(inputs, layers.Flatten(name='flatten')(x))
+    config = conversion.base_config(model, 'ufixed<8,0>')
+    config['LayerName']['float_conv']['ReusePruning'] = True
+    with pytest.raises(ReusePruningConfigError, match="'float_conv'.*not all"):
+        conversion.convert(model, config, out_dir)
