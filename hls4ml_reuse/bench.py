@@ -15,7 +15,7 @@ from . import conversion, counters, report
 from .datasets import PIXEL_FRACTIONAL_BITS
 from .examples import EXAMPLES, get_example, load_keras_model
 
-CHUNK = 250  # images per predict() call, so the progress bar moves
+CHUNK = 250  # most images per predict() call: the progress bar moves at least every 5 %
 
 
 @dataclass
@@ -23,7 +23,7 @@ class Target:
     name: str
     model: object
     x: np.ndarray
-    y: np.ndarray
+    y: np.ndarray | None  # labels; None for random images
     input_precision: str
     input_frac_bits: int
     hls_config: dict | None = None  # from a YAML configuration; None: our defaults
@@ -58,15 +58,19 @@ def resolve(name_or_model: str) -> Target:
     return _mnist_target(path.stem, load_keras_model(path))
 
 
+MNIST_SHAPES = ((784,), (28, 28, 1))
+
+
 def _mnist_target(name: str, model, **extra) -> Target:
-    if tuple(model.input_shape[1:]) != (784,):
+    shape = tuple(model.input_shape[1:])
+    if shape not in MNIST_SHAPES:
         raise SystemExit(
-            f'{name}: test images come from MNIST, so the model input must be (784,), not {model.input_shape[1:]}'
+            f'{name}: test images come from MNIST, so the model input must be (784,) or (28, 28, 1), not {shape}'
         )
     from .datasets import load_mnist
 
     _, test = load_mnist()
-    return Target(name, model, test.x, test.y, 'ufixed<8,0>', PIXEL_FRACTIONAL_BITS, **extra)
+    return Target(name, model, test.x.reshape(-1, *shape), test.y, 'ufixed<8,0>', PIXEL_FRACTIONAL_BITS, **extra)
 
 
 def _resolve_yaml(path: Path) -> Target:
@@ -76,18 +80,31 @@ def _resolve_yaml(path: Path) -> Target:
     model = config.get('KerasModel')
     if model is None or isinstance(model, str):
         raise SystemExit(f'{path}: give the model as KerasModel: !qkeras_model path/to/model.h5')
-    return _mnist_target(
-        path.stem, model, hls_config=config['HLSConfig'], part=config.get('Part', conversion.PART),
+    extra = dict(
+        hls_config=config['HLSConfig'], part=config.get('Part', conversion.PART),
         clock_period_ns=float(config.get('ClockPeriod', conversion.CLOCK_PERIOD_NS)),
     )  # fmt: skip
+    example = _shipped_example(getattr(model, 'source_path', None))
+    if example is not None:  # a shipped model: its own test images (random pixels for finn-cnv-random)
+        x, y = example.test_data()
+        return Target(path.stem, model, x, y, example.input_precision, PIXEL_FRACTIONAL_BITS, **extra)
+    return _mnist_target(path.stem, model, **extra)
+
+
+def _shipped_example(model_path):
+    if model_path is None:
+        return None
+    resolved = Path(model_path).resolve()
+    return next((e for e in EXAMPLES.values() if e.model_path.resolve() == resolved), None)
 
 
 def simulate(hls_model, x: np.ndarray, label: str) -> tuple[np.ndarray, float]:
     """C-simulate x in chunks with a progress bar; returns outputs and images per second."""
     outputs, elapsed = [], 0.0
+    step = max(1, min(CHUNK, len(x) // 20))
     with tqdm(total=len(x), desc=f'C simulation ({label})', unit='img') as bar:
-        for start in range(0, len(x), CHUNK):
-            chunk = np.ascontiguousarray(x[start : start + CHUNK])
+        for start in range(0, len(x), step):
+            chunk = np.ascontiguousarray(x[start : start + step])
             began = time.perf_counter()
             outputs.append(np.asarray(hls_model.predict(chunk)).reshape(len(chunk), -1))
             elapsed += time.perf_counter() - began
@@ -105,9 +122,9 @@ def verify_counts(hls_model, x: np.ndarray) -> bool:
 
 def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify_images: int = 200, **settings) -> dict:
     target = resolve(name_or_model)
-    x, y = target.x[:images], target.y[:images]
+    x, y = target.x[:images], (None if target.y is None else target.y[:images])
     stock_images = min(stock_images, len(x))
-    keras_out = target.model.predict(x, batch_size=1000, verbose=0).reshape(len(x), -1)
+    keras_out = target.model.predict(x, batch_size=250, verbose=0).reshape(len(x), -1)
 
     ours = target.convert(target.reuse_config(**settings), str(Path(out_dir) / 'reuse'))
     reference_agrees = verify_counts(ours, x[:verify_images])
@@ -125,9 +142,9 @@ def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify
         'stock_images': stock_images,
         'mismatches': int(np.count_nonzero(ours_out != keras_out)),
         'stock_mismatches': int(np.count_nonzero(stock_out != keras_out[:stock_images])),
-        'keras_accuracy': float(np.mean(np.argmax(keras_out, axis=1) == y)),
-        'csim_accuracy': float(np.mean(np.argmax(ours_out, axis=1) == y)),
-        'stock_csim_accuracy': float(np.mean(np.argmax(stock_out, axis=1) == y[:stock_images])),
+        'keras_accuracy': accuracy(keras_out, y),
+        'csim_accuracy': accuracy(ours_out, y),
+        'stock_csim_accuracy': accuracy(stock_out, y),
         'ops_pruned_static': report.pruned(layers, 'static'),
         'ops_pruned_dynamic': report.pruned(layers, 'dynamic'),
         'adder_bits_pruned_static': report.pruned(layers, 'static', adder_bits=True),
@@ -139,6 +156,13 @@ def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify
         'csim_images_per_s': {'reuse': ours_rate, 'stock': stock_rate},
         'speedup_vs_stock': ours_rate / stock_rate,
     }
+
+
+def accuracy(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
+    """Top-1 accuracy of outputs against the first len(outputs) labels; None without labels."""
+    if labels is None:
+        return None
+    return float(np.mean(np.argmax(outputs, axis=1) == labels[: len(outputs)]))
 
 
 def format_table(result: dict) -> str:
@@ -156,8 +180,7 @@ def format_table(result: dict) -> str:
         '',
         f"{'':<34}{'ReusePruning':>14}{'stock hls4ml':>14}",
         f"{'outputs differing from QKeras':<34}{result['mismatches']:>14}{result['stock_mismatches']:>14}",
-        f"{'accuracy (QKeras ' + format(result['keras_accuracy'], '.4f') + ')':<34}"
-        f"{result['csim_accuracy']:>14.4f}{result['stock_csim_accuracy']:>14.4f}",
+        _accuracy_line(result),
         f"{'C simulation images/s':<34}{rate['reuse']:>14.0f}{rate['stock']:>14.0f}",
         f"{'speed-up':<34}{result['speedup_vs_stock']:>13.1f}x",
         f"{'terms pruned static / dynamic':<34}{result['ops_pruned_static']:>13.1%} / {result['ops_pruned_dynamic']:.1%}",
@@ -169,6 +192,15 @@ def format_table(result: dict) -> str:
     for name, why in result['stock_layers'].items():
         lines.append(f'stock hls4ml kept for layer {name!r}: {why}')
     return '\n'.join(lines)
+
+
+def _accuracy_line(result: dict) -> str:
+    if result['keras_accuracy'] is None:
+        return f"{'accuracy':<34}{'(random images: no labels)':>28}"
+    return (
+        f"{'accuracy (QKeras ' + format(result['keras_accuracy'], '.4f') + ')':<34}"
+        f"{result['csim_accuracy']:>14.4f}{result['stock_csim_accuracy']:>14.4f}"
+    )
 
 
 def _total(layers: list[dict]) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import hls4ml
+import numpy as np
 
 PART = 'xc7z100ffg900-2'
 CLOCK_PERIOD_NS = 5  # 200 MHz
@@ -30,9 +31,12 @@ def stock_config(model, input_precision: str, input_frac_bits: int) -> dict:
     config = base_config(model, input_precision)
     first = True
     for layer in model.layers:
-        if layer.__class__.__name__ not in ('QDense', 'Dense'):
+        kind = layer.__class__.__name__
+        if kind not in ('QDense', 'Dense', 'QConv2D', 'Conv2D'):
             continue
         n_in = int(layer.input_shape[-1])
+        if kind.endswith('Conv2D'):
+            n_in *= int(np.prod(layer.kernel_size))
         integer_bits = math.ceil(math.log2(n_in * 2 + 1)) + 1
         frac = input_frac_bits if first else 0
         precision = f'fixed<{integer_bits + frac},{integer_bits}>' if frac else f'int<{integer_bits}>'

@@ -16,7 +16,10 @@ TAG = '!qkeras_model'
 def _construct_qkeras_model(loader, node):
     from qkeras.utils import load_qmodel
 
-    return load_qmodel(loader.construct_scalar(node), compile=False)
+    path = loader.construct_scalar(node)
+    model = load_qmodel(path, compile=False)
+    model.source_path = path  # lets `hls4ml-reuse bench` find a shipped example's test images
+    return model
 
 
 def register_yaml_tag() -> None:
