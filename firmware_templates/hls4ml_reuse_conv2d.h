@@ -8,6 +8,11 @@
 // needs has arrived, that output row is computed: every window is gathered in (h, w, c) order
 // -- hls4ml's and Keras' kernel order -- and evaluated by reuse_vector. Positions outside the
 // image ('same' padding) are 0, as in Keras: no ZeroPadding2D layer is needed in front.
+//
+// A thresholded unit may absorb the max pooling after it (pool_height x pool_width, stride equal
+// to the pool, no padding): on bits the maximum is an OR, so once a pooling window holds a 1 the
+// leaf channels of its remaining pixels are skipped. The unit then writes the pooled map, and the
+// pixels that Keras' pooling drops (odd sizes) are not evaluated at all.
 
 #include "hls_stream.h"
 #include "hls4ml_reuse_unit.h"
@@ -26,7 +31,26 @@ struct conv2d_reuse_config : reuse_unit_config {
     static const unsigned pad_left = 0;
     static const unsigned out_height = 1;
     static const unsigned out_width = 1;
+    static const unsigned pool_height = 1; // 1 x 1: no pooling absorbed
+    static const unsigned pool_width = 1;
+    static const unsigned pooled_height = 1; // out_height / pool_height (rounded down)
+    static const unsigned pooled_width = 1;
 };
+
+template <class CONFIG_T> struct pooling {
+    static const bool absorbed = CONFIG_T::pool_height * CONFIG_T::pool_width > 1;
+    static const unsigned rows = absorbed ? CONFIG_T::pooled_height * CONFIG_T::pool_height : CONFIG_T::out_height;
+    static const unsigned columns = absorbed ? CONFIG_T::pooled_width * CONFIG_T::pool_width : CONFIG_T::out_width;
+    static const unsigned cells = absorbed ? CONFIG_T::pooled_width : 1;
+};
+
+template <class CONFIG_T, class out_T> inline void write_bit(out_T &out, bool bit) {
+    if (CONFIG_T::bipolar_output) {
+        out = bit ? 1 : -1;
+    } else {
+        out = bit ? 1 : 0;
+    }
+}
 
 // The input row whose arrival completes output row `row` (clipped to the image for bottom padding).
 template <class CONFIG_T> inline unsigned completing_row(unsigned row) {
@@ -56,7 +80,7 @@ GatherHeight:
 
 /**
  * \tparam data_T  input stream word: one pixel, n_chan values
- * \tparam res_T   output stream word: one pixel, n_out (filters) values
+ * \tparam res_T   output stream word: one pixel (of the pooled map when pooling is absorbed), n_out values
  * The tables are those of reuse_vector, with n_in = filt_height * filt_width * n_chan.
  */
 template <class data_T, class res_T, typename CONFIG_T>
@@ -66,11 +90,13 @@ void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stre
                   const typename CONFIG_T::plan_t plan[CONFIG_T::n_out * PLAN_ROW],
                   const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
                   const ap_uint<1> at_most[CONFIG_T::n_out]) {
+    typedef pooling<CONFIG_T> pool;
     static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries one pixel (all channels) per word");
     static_assert(res_T::size == CONFIG_T::n_out, "the output stream carries one pixel (all filters) per word");
     static_assert(CONFIG_T::n_in == CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan,
                   "n_in is the window size");
     static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
+    static_assert(!pool::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
     typedef typename raw_value<CONFIG_T>::type raw_T;
     static raw_T rows[CONFIG_T::filt_height][CONFIG_T::in_width][CONFIG_T::n_chan];
     #pragma HLS ARRAY_PARTITION variable=rows complete dim=3
@@ -78,6 +104,9 @@ void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stre
     #pragma HLS ARRAY_PARTITION variable=window complete
     typename res_T::value_type res[CONFIG_T::n_out];
     #pragma HLS ARRAY_PARTITION variable=res complete
+    static ap_uint<1> seen_one[pool::cells][CONFIG_T::n_out]; // per pooling window of the current row: OR so far
+    #pragma HLS ARRAY_PARTITION variable=seen_one complete dim=2
+    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
     unsigned next_out_row = 0;
 
 InputRows:
@@ -92,17 +121,38 @@ InputRows:
         }
     OutputRows:
         for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
-            if (next_out_row >= CONFIG_T::out_height || completing_row<CONFIG_T>(next_out_row) != row) break;
+            if (next_out_row >= pool::rows || completing_row<CONFIG_T>(next_out_row) != row) break;
         OutputColumns:
-            for (unsigned out_col = 0; out_col < CONFIG_T::out_width; out_col++) {
+            for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
                 gather_window<CONFIG_T>(rows, next_out_row, out_col, window);
-                reuse_vector<CONFIG_T>(window, res, weights, positions, plan, thresholds, at_most);
-                res_T word;
+                if (!pool::absorbed) {
+                    reuse_vector<CONFIG_T>(window, res, weights, positions, plan, thresholds, at_most, nothing_known);
+                    res_T word;
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
+                        #pragma HLS UNROLL
+                        word[f] = res[f];
+                    }
+                    res_stream.write(word);
+                    continue;
+                }
+                const unsigned cell = out_col / CONFIG_T::pool_width;
+                if (next_out_row % CONFIG_T::pool_height == 0 && out_col % CONFIG_T::pool_width == 0) {
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) seen_one[cell][f] = 0; // a new pooling window
+                }
+                reuse_vector<CONFIG_T>(window, res, weights, positions, plan, thresholds, at_most, seen_one[cell]);
                 for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
                     #pragma HLS UNROLL
-                    word[f] = res[f];
+                    if (res[f] == 1) seen_one[cell][f] = 1; // 1 is +1 as a bit and as -1/+1
                 }
-                res_stream.write(word);
+                if (next_out_row % CONFIG_T::pool_height == CONFIG_T::pool_height - 1 &&
+                    out_col % CONFIG_T::pool_width == CONFIG_T::pool_width - 1) {
+                    res_T word;
+                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
+                        #pragma HLS UNROLL
+                        write_bit<CONFIG_T>(word[f], seen_one[cell][f] == 1);
+                    }
+                    res_stream.write(word);
+                }
             }
             next_out_row++;
         }

@@ -56,7 +56,7 @@ struct reuse_unit_config {
 
 // Plan table row layout: one row per evaluation step.
 enum plan_field { PLAN_KERNEL = 0, PLAN_PARENT = 1, PLAN_FLAGS = 2, PLAN_POSITIONS = 3, PLAN_OFFSET = 4, PLAN_ROW = 5 };
-enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2 };
+enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2, FLAG_LEAF = 4 }; // LEAF: no other channel starts from it
 
 constexpr unsigned n_tiles(unsigned k, unsigned tile) { return (k + tile - 1) / tile; }
 
@@ -275,6 +275,8 @@ template <class CONFIG_T, class acc_T, class res_T> inline void write_output(res
  *                    positions, offset of the kernel's positions in the position table
  * \param thresholds  raw thresholds per channel (thresholded layers)
  * \param at_most     1 where the channel is [y <= t] (negative BatchNorm scale)
+ * \param known_one   1 where a thresholded leaf channel is already known to be 1 (its max-pooling window
+ *                    holds a 1 already): it is skipped and written as 1
  */
 template <class CONFIG_T, class res_T>
 void reuse_vector(const typename raw_value<CONFIG_T>::type x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
@@ -282,7 +284,7 @@ void reuse_vector(const typename raw_value<CONFIG_T>::type x[CONFIG_T::n_in], re
                   const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
                   const typename CONFIG_T::plan_t plan[CONFIG_T::n_out * PLAN_ROW],
                   const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
-                  const ap_uint<1> at_most[CONFIG_T::n_out]) {
+                  const ap_uint<1> at_most[CONFIG_T::n_out], const ap_uint<1> known_one[CONFIG_T::n_out]) {
     static_assert(CONFIG_T::tile == 8 || CONFIG_T::tile == 16 || CONFIG_T::tile == 32 || CONFIG_T::tile == 64,
                   "tile must be 8, 16, 32 or 64 positions");
     static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_out > 0, "a reuse unit needs inputs and outputs");
@@ -310,6 +312,10 @@ ReuseLoop:
         const unsigned flags = plan[step * PLAN_ROW + PLAN_FLAGS];
         const unsigned n_positions = plan[step * PLAN_ROW + PLAN_POSITIONS];
         const unsigned offset = plan[step * PLAN_ROW + PLAN_OFFSET];
+        if (CONFIG_T::thresholded && (flags & FLAG_LEAF) && known_one[n] == 1) {
+            write_output<CONFIG_T>(res[n], acc_T(0), true); // cannot change its pooling window's maximum
+            continue;
+        }
         const bool is_root = parent == 0;
         const bool may_exit = CONFIG_T::thresholded && CONFIG_T::early_exit && (flags & FLAG_EXIT);
         const bool at_most_n = CONFIG_T::thresholded && at_most[n] == 1;

@@ -7,6 +7,8 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   is checked after every tile.
 - ``ReusePruningEarlyExit`` (bool, default True): let thresholded outputs without children
   stop as soon as their side of the threshold is certain (inclusion test included).
+- ``ReusePruningPoolExit`` (bool, default True): a thresholded Conv2D absorbs the MaxPooling2D
+  after it and skips the childless channels of a pixel whose pooling window already holds a 1.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ class LayerSettings:
     forced: bool = False  # set on the layer itself (LayerName), not inherited from Model
     tile: int = 8  # input positions per tile (early-exit check granularity)
     early_exit: bool = True  # leaves may stop early; False evaluates every planned term
+    pool_exit: bool = True  # a thresholded convolution absorbs the max pooling after it
 
 
 _FIELDS = {
     'ReusePruning': 'enabled',
     'ReusePruningTile': 'tile',
     'ReusePruningEarlyExit': 'early_exit',
+    'ReusePruningPoolExit': 'pool_exit',
 }
 
 
@@ -51,7 +55,7 @@ def _parse_tile(where, key, value):
     return int(value)
 
 
-_PARSERS = {'enabled': _parse_bool, 'tile': _parse_tile, 'early_exit': _parse_bool}
+_PARSERS = {'enabled': _parse_bool, 'tile': _parse_tile, 'early_exit': _parse_bool, 'pool_exit': _parse_bool}
 
 
 def _read_section(where, section):

@@ -9,7 +9,7 @@ from hls4ml.model.types import IntegerPrecisionType
 from .planner import ROOT, ReusePlan
 
 PLAN_ROW = 5  # kernel, parent + 1, flags, positions, offset (hls4ml_reuse_unit.h: plan_field)
-FLAG_NEGATE, FLAG_EXIT = 1, 2
+FLAG_NEGATE, FLAG_EXIT, FLAG_LEAF = 1, 2, 4  # LEAF: no other channel starts from it
 
 
 def position_table(plan: ReusePlan) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +27,7 @@ def plan_table(plan: ReusePlan, may_exit: np.ndarray, offsets: np.ndarray) -> np
     for j in plan.order:
         parent = int(plan.parent[j])
         flags = (FLAG_NEGATE if plan.negate[j] else 0) | (FLAG_EXIT if may_exit[j] else 0)
+        flags |= 0 if plan.has_children[j] else FLAG_LEAF
         rows.append([j, 0 if parent == ROOT else parent + 1, flags, int(plan.n_positions[j]), int(offsets[j])])
     return np.array(rows, dtype=np.int64).reshape(-1)
 
@@ -64,7 +65,9 @@ class ReuseUnitLayer(Layer):
             'reuse_positions', var_name='rq{index}', precision=index_type(self.get_attr('n_in'), 16), data=positions
         )
         may_exit = np.array([unit.may_exit(j) for j in range(self.get_attr('n_out'))])
-        largest_entry = max(len(positions), self.get_attr('n_in'), self.get_attr('n_out') + 1, FLAG_NEGATE | FLAG_EXIT)
+        largest_entry = max(
+            len(positions), self.get_attr('n_in'), self.get_attr('n_out') + 1, FLAG_NEGATE | FLAG_EXIT | FLAG_LEAF
+        )
         self.add_weights_variable(
             'reuse_plan',
             var_name='rp{index}',
@@ -98,8 +101,14 @@ class ReuseConv2D(ReuseUnitLayer):
     """Binary 2-D convolution (channels last): one window of K = filt_height * filt_width * n_chan values per pixel.
 
     Extra attributes: the geometry of hls4ml's Conv2D (``in_height`` ... ``pad_left``, ``out_height``,
-    ``out_width``); padded positions are 0 inside the unit.
+    ``out_width``); padded positions are 0 inside the unit. With a max pooling absorbed,
+    ``pool_height`` x ``pool_width`` > 1 and the output is the pooled map (``pooled_height`` x ``pooled_width``).
     """
 
+    def pools(self) -> bool:
+        return self.get_attr('pool_height', 1) * self.get_attr('pool_width', 1) > 1
+
     def output_shape(self):
+        if self.pools():
+            return [self.get_attr('pooled_height'), self.get_attr('pooled_width'), self.get_attr('n_out')]
         return [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_out')]

@@ -3,7 +3,8 @@
 It follows the firmware step by step: kernels in plan order; each kernel's planned positions,
 in ascending order, gathered into tiles of ``tile`` positions; early-exit checks before the
 first tile (inclusion) and after every tile. Counts are the firmware's: inputs summed, tiles
-evaluated, and one word addition per child that is not settled before its first tile.
+evaluated, and one word addition per child that is not settled before its first tile. Leaves
+whose max-pooling window already holds a 1 are skipped (``known_one``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ class Counts:
     inputs: int = 0  # input values that entered an accumulation
     word_adds: int = 0  # deltas applied to a parent's value
     tiles: int = 0  # tiles of gathered positions evaluated (cycles of a folded unit)
+
+    def __iadd__(self, other: Counts) -> Counts:
+        self.inputs += other.inputs
+        self.word_adds += other.word_adds
+        self.tiles += other.tiles
+        return self
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,12 @@ def _decided(lo, hi, threshold, mode):
     return (lo >= threshold) | (hi < threshold), lo >= threshold
 
 
-def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
-    """Outputs (m, n) -- raw sums, or bits when thresholded -- and the op counts over all m samples."""
+def evaluate(unit: DenseUnit, x_raw: np.ndarray, known_one: np.ndarray | None = None) -> tuple[np.ndarray, Counts]:
+    """Outputs (m, n) -- raw sums, or bits when thresholded -- and the op counts over all m samples.
+
+    ``known_one`` (m, n) marks outputs already known to be 1 (their max-pooling window holds a 1):
+    childless thresholded channels skip those samples and output 1.
+    """
     x_raw = np.asarray(x_raw, dtype=np.int64)
     m, k = x_raw.shape
     n = unit.kernels.shape[0]
@@ -66,6 +77,9 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray) -> tuple[np.ndarray, Counts]:
         partial = np.zeros(m, dtype=np.int64)
         remaining = np.full(m, int(unit.plan.n_positions[j]), dtype=np.int64)
         active = np.ones(m, dtype=bool)
+        if known_one is not None and unit.thresholds is not None and not unit.plan.has_children[j]:
+            active = ~known_one[:, j]
+            bits[~active, j] = True
         exits = unit.may_exit(j)
 
         def settle():

@@ -88,13 +88,8 @@ def reference_forward(hls_model, x: np.ndarray) -> tuple[np.ndarray, dict]:
     for start in range(0, len(x), REFERENCE_CHUNK):
         out, chunk_counts = _reference_chunk(hls_model, x[start : start + REFERENCE_CHUNK])
         outputs.append(out)
-        for name, c in chunk_counts.items():
-            total = counts[name]
-            total.inputs, total.word_adds, total.tiles = (
-                total.inputs + c.inputs,
-                total.word_adds + c.word_adds,
-                total.tiles + c.tiles,
-            )
+        for name, chunk_count in chunk_counts.items():
+            counts[name] += chunk_count
     return np.concatenate(outputs), counts
 
 
@@ -106,7 +101,10 @@ def _reference_chunk(hls_model, x):
     values = values.reshape((len(x), *layers[0].get_output_variable().shape))
     counts, last = {}, None
     for layer in layers[1:]:
-        if layer.class_name in UNIT_CLASSES:
+        if layer.class_name == 'ReuseConv2D' and layer.pools():
+            values, counts[layer.name] = conv_pooled(layer, values)
+            last = layer
+        elif layer.class_name in UNIT_CLASSES:
             vectors = conv_windows(layer, values) if layer.class_name == 'ReuseConv2D' else values.reshape(len(x), -1)
             out, counts[layer.name] = evaluate(layer.get_attr('unit'), vectors)
             values = np.where(out == 1, 1, -1) if layer.get_attr('thresholded') else out
@@ -138,6 +136,27 @@ def conv_windows(layer, values: np.ndarray) -> np.ndarray:
         for kw in range(fw)
     ]
     return np.stack(taps, axis=3).reshape(m * oh * ow, fh * fw * c)
+
+
+def conv_pooled(layer, values: np.ndarray) -> tuple[np.ndarray, Counts]:
+    """A unit with max pooling absorbed: -1/+1 pooled map (m, ph', pw', n) and counts.
+
+    The firmware visits the pixels of a pooling window in raster order; each visit skips the leaves
+    already 1 in that window. Windows are evaluated here one pool offset at a time, in that order.
+    """
+    get = layer.get_attr
+    ph, pw, oh, ow = get('pool_height'), get('pool_width'), get('pooled_height'), get('pooled_width')
+    m, n = len(values), get('n_out')
+    windows = conv_windows(layer, values).reshape(m, get('out_height'), get('out_width'), -1)
+    seen = np.zeros((m * oh * ow, n), dtype=bool)
+    total = Counts()
+    for i in range(ph):
+        for j in range(pw):
+            at_offset = windows[:, i : i + (oh - 1) * ph + 1 : ph, j : j + (ow - 1) * pw + 1 : pw, :]
+            out, counts = evaluate(layer.get_attr('unit'), at_offset.reshape(m * oh * ow, -1), known_one=seen)
+            seen |= out == 1
+            total += counts
+    return np.where(seen, 1, -1).reshape(m, oh, ow, n), total
 
 
 def max_pool(layer, values: np.ndarray) -> np.ndarray:

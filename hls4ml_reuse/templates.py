@@ -39,6 +39,10 @@ conv2d_config_fields = """    static const unsigned in_height = {in_height};
     static const unsigned pad_left = {pad_left};
     static const unsigned out_height = {out_height};
     static const unsigned out_width = {out_width};
+    static const unsigned pool_height = {pool_height};
+    static const unsigned pool_width = {pool_width};
+    static const unsigned pooled_height = {pooled_height};
+    static const unsigned pooled_width = {pooled_width};
 """
 
 reuse_dense_config_template = 'struct config{index} : hls4ml_reuse::dense_reuse_config {{\n' + unit_config_fields + '}};\n'

@@ -122,6 +122,14 @@ CASES = {
         {'bn0': [1, -1, 0, -1, 1, -1], 'bn1': [-1, 0, 1, -1]},
         {'ReusePruningTile': 16},
     ),
+    # 5x5 conv output pooled 2x2: the last row and column are dropped (not evaluated); 3x3 pooling too
+    'pool-odd-size': ((7, 7, 1), [conv(6, 3), ('maxpool', 2), conv(5, 2), ('flatten',), ('dense', 3)], None, {}),
+    'pool-3x3-negative-scales': (
+        (8, 8, 2),
+        [conv(6, 3, 1, 'same'), ('maxpool', 3), ('flatten',), ('dense', 3)],
+        {'bn0': [1, -1, 0, -1, 1, -1]},
+        {},
+    ),
 }
 
 
@@ -167,16 +175,23 @@ def test_thresholded_conv_output_through_flatten_or_pooling(tail, out_dir):
 CNN = [conv(6, 3, 1, 'same'), ('maxpool', 2), conv(8, 3), ('flatten',), ('dense', 5)]
 
 
-def test_small_cnn_end_to_end_with_and_without_early_exit(tmp_path):
+@pytest.mark.parametrize('early_exit', [True, False])
+def test_small_cnn_end_to_end_with_and_without_pool_exit(early_exit, tmp_path):
+    """The pooling absorbed (pool exit) or left to stock hls4ml: both exact, the absorbed one evaluates less."""
     model = binary_cnn((10, 10, 2), CNN, seed=11, scale_signs={'bn1': [1, -1, 1, 0, 1, -1, 1, 1]})
     x = images(model, n=100, seed=12)
-    outputs = {}
-    for early_exit in (True, False):
-        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit)
-        hls_model = conversion.convert(model, config, str(tmp_path / f'early_exit_{early_exit}'))
-        assert [layer.class_name for layer in hls_model.get_layers()].count('Pooling2D') == 1
-        outputs[early_exit] = check_exact(model, hls_model, x)
+    outputs, inputs_summed = {}, {}
+    for pool_exit in (True, False):
+        config = conversion.reuse_config(
+            model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit, ReusePruningPoolExit=pool_exit
+        )
+        hls_model = conversion.convert(model, config, str(tmp_path / f'pool_exit_{pool_exit}'))
+        classes = [layer.class_name for layer in hls_model.get_layers()]
+        assert classes.count('Pooling2D') == (0 if pool_exit else 1)
+        outputs[pool_exit] = check_exact(model, hls_model, x)
+        inputs_summed[pool_exit] = counters.read(hls_model, hls_model.graph['conv0'])['inputs']
     assert np.array_equal(outputs[True], outputs[False])
+    assert inputs_summed[True] < inputs_summed[False]
 
 
 def test_average_pooling_after_a_conv_unit_is_refused(out_dir):

@@ -158,6 +158,10 @@ class ConvertBinaryUnit(OptimizerPass):
     def check_layer(self, node) -> None:
         """Raise for options the unit does not implement."""
 
+    def absorb_after(self, model, last, settings, thresholded) -> tuple[list, dict]:
+        """Layers after the fused chain (ending at `last`) that the unit takes over too, and their attributes."""
+        return [], {}
+
     def transform(self, model, node):
         settings = self._settings(node)
         self.check_layer(node)
@@ -174,6 +178,7 @@ class ConvertBinaryUnit(OptimizerPass):
         chain = self._consumed_chain(model, node)
         bn = next((c for c in chain if c.class_name == 'BatchNormalization'), None)
         thresholded = any(is_binary_activation(c) for c in chain)
+        tail, tail_attrs = self.absorb_after(model, chain[-1] if chain else node, settings, thresholded)
         binary, frac_bits, bound, width = input_format(node)
         k, n = kernels.shape[1], kernels.shape[0]
         y_bound = k * bound
@@ -198,7 +203,7 @@ class ConvertBinaryUnit(OptimizerPass):
             thresholds=thresholds,
             early_exit=settings.early_exit,
         )
-        is_output = reaches_model_output(model, chain[-1] if chain else node)
+        is_output = reaches_model_output(model, (chain + tail)[-1] if chain + tail else node)
         for consumed in chain:
             model.remove_node(consumed)
         result_precision = self._result_precision(thresholded, is_output, y_bound, frac_bits)
@@ -220,9 +225,12 @@ class ConvertBinaryUnit(OptimizerPass):
             'result_precision': result_precision,
             'trace': node.get_attr('trace', False),
             **self.geometry(node),
+            **tail_attrs,
         }
         new_node = model.make_node(self.unit_class, node.name, attrs, node.inputs.copy(), node.outputs.copy())
         model.replace_node(node, new_node)
+        for absorbed in tail:  # after the replacement: the unit's output already has the absorbed layer's shape
+            model.remove_node(absorbed)
         check_pooling(model, new_node, result_precision)
         return True
 

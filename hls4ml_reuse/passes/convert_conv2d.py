@@ -2,7 +2,7 @@
 
 from ..config import ReusePruningConfigError
 from ..layer import ReuseConv2D
-from .binary_unit import ConvertBinaryUnit
+from .binary_unit import ConvertBinaryUnit, single_consumer
 
 GEOMETRY = (
     'in_height', 'in_width', 'n_chan', 'filt_height', 'filt_width', 'stride_height', 'stride_width',
@@ -15,6 +15,8 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
 
     The unit pads by itself (padded positions are 0, as in Keras), so hls4ml's ZeroPadding2D -- which
     would pad binary data with -1 -- is never inserted. Keras normalizes 4-D outputs with the fused op.
+    With ReusePruningPoolExit (default), a thresholded unit absorbs the MaxPooling2D after it when the
+    pooling is unpadded with stride equal to its size (Keras' default).
     """
 
     class_name = 'Conv2D'
@@ -42,4 +44,26 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
     def geometry(self, node):
         geometry = {key: int(node.get_attr(key)) for key in GEOMETRY}
         geometry['n_in'] = geometry['filt_height'] * geometry['filt_width'] * geometry['n_chan']
-        return geometry
+        no_pool = {'pool_height': 1, 'pool_width': 1}
+        no_pool.update(pooled_height=geometry['out_height'], pooled_width=geometry['out_width'])
+        return {**geometry, **no_pool}
+
+    def absorb_after(self, model, last, settings, thresholded):
+        pool = single_consumer(model, last)
+        if not (settings.pool_exit and thresholded and absorbable_pooling(pool)):
+            return [], {}
+        attrs = {key: int(pool.get_attr(key)) for key in ('pool_height', 'pool_width')}
+        attrs.update(pooled_height=int(pool.get_attr('out_height')), pooled_width=int(pool.get_attr('out_width')))
+        return [pool], attrs
+
+
+def absorbable_pooling(node) -> bool:
+    """Max pooling that tiles the map: no padding, stride equal to the pool (what the unit can absorb)."""
+    if node is None or node.class_name != 'Pooling2D' or node.get_attr('pool_op') != 'Max':
+        return False
+    unpadded = not any(node.get_attr(side) for side in ('pad_top', 'pad_bottom', 'pad_left', 'pad_right'))
+    tiling = (node.get_attr('stride_height'), node.get_attr('stride_width')) == (
+        node.get_attr('pool_height'),
+        node.get_attr('pool_width'),
+    )
+    return unpadded and tiling
