@@ -1,4 +1,4 @@
-"""The headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths."""
+"""The dense and Conv2D headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths."""
 
 import shutil
 import subprocess
@@ -15,6 +15,7 @@ UNIT = r"""
 #include "ap_fixed.h"
 #include "nnet_utils/nnet_types.h"
 #include "hls4ml_reuse_dense.h"
+#include "hls4ml_reuse_conv2d.h"
 
 struct fixed_config : hls4ml_reuse::dense_reuse_config {
     static const unsigned n_in = 20, n_out = 3, n_positions = 60, tile = 8;
@@ -30,6 +31,53 @@ struct binary_config : hls4ml_reuse::dense_reuse_config {
     static const unsigned counter_id = 2;
     typedef ap_int<10> accum_t;
 };
+
+struct conv_config : hls4ml_reuse::conv2d_reuse_config {  // 5x5x2, 3x3 'same', 2x2 max pooling absorbed
+    static const unsigned n_in = 18, n_out = 4, n_positions = 72, tile = 16;
+    static const bool thresholded = true;
+    static const unsigned counter_id = 3;
+    static const unsigned in_height = 5, in_width = 5, n_chan = 2, filt_height = 3, filt_width = 3;
+    static const unsigned pad_top = 1, pad_left = 1, out_height = 5, out_width = 5;
+    static const unsigned pool_height = 2, pool_width = 2, pooled_height = 2, pooled_width = 2;
+    typedef ap_int<8> accum_t;
+};
+
+template <class CONFIG_T> struct tables {
+    ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
+    typename CONFIG_T::position_t positions[CONFIG_T::n_positions];
+    typename CONFIG_T::plan_t plan[CONFIG_T::n_out * hls4ml_reuse::PLAN_ROW];
+    typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out];
+    ap_uint<1> at_most[CONFIG_T::n_out];
+
+    tables() {  // every kernel a root over all positions
+        for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) {
+            bits[i] = 1;
+            positions[i] = i % CONFIG_T::n_in;
+        }
+        for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_KERNEL] = n;
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_PARENT] = 0;
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_FLAGS] = hls4ml_reuse::FLAG_LEAF;
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_POSITIONS] = CONFIG_T::n_in;
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_OFFSET] = n * CONFIG_T::n_in;
+            thresholds[n] = 0;
+            at_most[n] = 0;
+        }
+    }
+};
+
+template <class in_T, class out_T> int run_conv() {
+    static tables<conv_config> t;
+    hls::stream<in_T> in;
+    hls::stream<out_T> out;
+    for (unsigned pixel = 0; pixel < conv_config::in_height * conv_config::in_width; pixel++) {
+        in_T word;
+        for (unsigned c = 0; c < conv_config::n_chan; c++) word[c] = (pixel + c) % 2;
+        in.write(word);
+    }
+    hls4ml_reuse::conv2d_reuse<in_T, out_T, conv_config>(in, out, t.bits, t.positions, t.plan, t.thresholds, t.at_most);
+    return out.size() == conv_config::pooled_height * conv_config::pooled_width ? 0 : 1;
+}
 
 template <class CONFIG_T, class in_T, class out_T> int run() {
     static ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
@@ -57,7 +105,8 @@ template <class CONFIG_T, class in_T, class out_T> int run() {
 
 int main() {
     return run<fixed_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
-           run<binary_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >();
+           run<binary_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
+           run_conv<nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >();
 }
 """
 
