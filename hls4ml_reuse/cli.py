@@ -7,6 +7,11 @@ import os
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+TARGET_HELP = (
+    'a shipped example (mlp-mnist, cnv-mnist, finn-cnv-random), a QKeras .h5 model with an MNIST input '
+    '((784,) or (28, 28, 1)), or an hls4ml YAML configuration with KerasModel: !qkeras_model'
+)
+
 
 def _bench(args) -> int:
     from . import bench
@@ -73,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog='hls4ml-reuse', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
     bench = commands.add_parser('bench', help='convert a model both ways, C-simulate both, compare')
-    bench.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
+    bench.add_argument('target', help=TARGET_HELP)
     bench.add_argument('--images', type=int, default=10000, help='test images for our C simulation')
     bench.add_argument('--stock-images', type=int, default=1000, help='the first M of them for stock hls4ml')
     bench.add_argument(
@@ -90,14 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     build = commands.add_parser('build', help='write the Vivado HLS project for the XC7Z100 and build it if the tool exists')
-    build.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
+    build.add_argument('target', help=TARGET_HELP)
     build.add_argument('--images', type=int, default=100, help='test images for the C-simulation/co-simulation test bench')
     build.add_argument('--out', default='out/build', help='folder for the project')
     build.add_argument('--no-tool', action='store_true', help='write and check the project only')
     build.set_defaults(func=_build)
 
     cost = commands.add_parser('report', help='hardware cost model per layer and for the pipeline, ours beside stock')
-    cost.add_argument('target', help='a shipped example (mlp-mnist) or a QKeras .h5 model with a (784,) input')
+    cost.add_argument('target', help=TARGET_HELP)
     cost.add_argument('--images', type=int, default=1000, help="test images for the folded shape's average cycles")
     cost.add_argument('--json', help='write the figures as JSON here')
     cost.add_argument('--plot', help='draw LUTs and cycles per layer (PNG) here')

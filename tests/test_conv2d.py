@@ -4,65 +4,14 @@ equal the Python reference's, and the layers a convolution unit cannot follow ex
 import numpy as np
 import pytest
 import tensorflow as tf
-from models import pixels, randomize_batchnorm
-from qkeras import QActivation, QConv2D, QDense, binary
+from models import binary_cnn, conv, pixels
+from qkeras import QConv2D, QDense
 from tensorflow.keras import layers
 
 from hls4ml_reuse import conversion, counters, report
 from hls4ml_reuse.config import ReusePruningConfigError
 
 IMAGES = 64
-
-
-def conv(filters, kernel, strides=1, padding='valid'):
-    return ('conv', filters, kernel, strides, padding)
-
-
-def binary_cnn(shape, spec, seed=0, scale_signs=None):
-    """Input -> spec -> [QDense logits]; every conv is QConv2D binary -> BN -> binary activation.
-
-    spec items: ('conv', filters, kernel, strides, padding), ('maxpool', size), ('avgpool', size), ('flatten',),
-    ('dense', n) (binary QDense, raw integer logits). scale_signs maps a BatchNorm name to its per-channel signs.
-    """
-    tf.keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
-    inputs = layers.Input(shape, name='pixels')
-    x = inputs
-    n_conv = 0
-    for i, item in enumerate(spec):
-        kind = item[0]
-        if kind == 'conv':
-            _, filters, kernel, strides, padding = item
-            init = tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i)
-            x = QConv2D(
-                filters,
-                kernel,
-                strides=strides,
-                padding=padding,
-                kernel_quantizer=binary(alpha=1),
-                use_bias=False,
-                kernel_initializer=init,
-                name=f'conv{n_conv}',
-            )(x)
-            x = layers.BatchNormalization(name=f'bn{n_conv}')(x)
-            x = QActivation('binary(alpha=1)', name=f'sign{n_conv}')(x)
-            n_conv += 1
-        elif kind == 'maxpool':
-            x = layers.MaxPooling2D(item[1], name=f'maxpool{i}')(x)
-        elif kind == 'avgpool':
-            x = layers.AveragePooling2D(item[1], name=f'avgpool{i}')(x)
-        elif kind == 'flatten':
-            x = layers.Flatten(name='flatten')(x)
-        elif kind == 'dense':
-            init = tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i)
-            x = QDense(item[1], kernel_quantizer=binary(alpha=1), use_bias=False, kernel_initializer=init, name='logits')(x)
-        else:
-            raise ValueError(kind)
-    model = tf.keras.Model(inputs, x)
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            randomize_batchnorm(layer, rng, (scale_signs or {}).get(layer.name))
-    return model
 
 
 def images(model, n=IMAGES, seed=1):

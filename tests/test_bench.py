@@ -1,0 +1,43 @@
+"""bench and build on image models: a Conv2D network end to end, and shipped examples resolved from YAML."""
+
+from pathlib import Path
+
+import numpy as np
+from models import binary_cnn, conv
+
+from hls4ml_reuse import bench, build
+from hls4ml_reuse.bench import Target
+from hls4ml_reuse.examples import REPO_ROOT, random_pixels
+
+SMALL_MNIST_CNN = [conv(4, 3), ('maxpool', 2), conv(6, 3, 2, 'same'), ('flatten',), ('dense', 10)]
+
+
+def test_bench_runs_an_mnist_cnn_exactly(tmp_path):
+    model = binary_cnn((28, 28, 1), SMALL_MNIST_CNN, seed=31)
+    path = tmp_path / 'cnn.h5'
+    model.save(path)
+    result = bench.run(str(path), images=40, stock_images=2, out_dir=str(tmp_path / 'out'), verify_images=8)
+    assert result['mismatches'] == 0
+    assert result['csim_accuracy'] == result['keras_accuracy']
+    assert result['reference_counts_equal_firmware']
+    assert [layer['name'] for layer in result['layers']] == ['conv0', 'conv1', 'logits']
+    assert 0 < result['ops_pruned_dynamic'] < 1 and 0 < result['adder_bits_pruned_dynamic'] < 1
+    assert result['stock_images'] == 2 and result['speedup_vs_stock'] > 0
+
+
+def test_build_writes_a_conv_project_whose_testbench_matches_qkeras(tmp_path):
+    model = binary_cnn((9, 9, 2), [conv(4, 3, 1, 'same'), ('maxpool', 2), ('flatten',), ('dense', 3)], seed=32)
+    x = random_pixels(20, (9, 9, 2), seed=33)
+    target = Target('small-cnn', model, x, None, 'ufixed<8,0>', 8)
+    result = build.build(target, str(tmp_path), images=20, run_tool=False)
+    assert result.problems == []
+    assert 'hls4ml_reuse::conv2d_reuse<' in (Path(result.project_dir) / 'firmware' / 'myproject.cpp').read_text()
+
+
+def test_yaml_of_a_shipped_example_uses_its_own_images(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)  # the configuration's model path is relative to the repository
+    target = bench.resolve('configs/finn_cnv_random_xc7z100.yml')
+    assert target.y is None  # random pixels: no labels, no accuracy
+    assert target.x.shape[1:] == (32, 32, 3)
+    assert np.array_equal(target.x * 256, np.round(target.x * 256))
+    assert target.part == 'xc7z100ffg900-2' and target.clock_period_ns == 5
