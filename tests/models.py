@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import tensorflow as tf
 from qkeras import QActivation, QConv2D, QDense, binary
@@ -117,3 +120,11 @@ def binary_cnn(shape, spec, seed=0, scale_signs=None):
         if isinstance(layer, layers.BatchNormalization):
             randomize_batchnorm(layer, rng, (scale_signs or {}).get(layer.name))
     return model
+
+
+def rebuild_with_synthesizable_path(hls_model):
+    """Recompile the same project with the synthesizable tile sums instead of the C-simulation fast path."""
+    script = Path(hls_model.config.get_output_dir()) / 'build_lib.sh'
+    text = script.read_text()
+    script.write_text(re.sub(r'CFLAGS="([^"]*)"', r'CFLAGS="\1 -DHLS4ML_REUSE_SYNTH_PATH"', text, count=1))
+    hls_model._compile()

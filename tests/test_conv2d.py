@@ -4,7 +4,7 @@ equal the Python reference's, and the layers a convolution unit cannot follow ex
 import numpy as np
 import pytest
 import tensorflow as tf
-from models import binary_cnn, conv, pixels
+from models import binary_cnn, conv, pixels, rebuild_with_synthesizable_path
 from qkeras import QConv2D, QDense
 from tensorflow.keras import layers
 
@@ -157,3 +157,18 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
     config['LayerName']['float_conv']['ReusePruning'] = True
     with pytest.raises(ReusePruningConfigError, match="'float_conv'.*not all"):
         conversion.convert(model, config, out_dir)
+
+
+def test_synthesizable_path_equals_fast_path(out_dir):
+    """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters."""
+    model = binary_cnn((10, 10, 2), CNN, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    x = images(model, n=30, seed=14)
+    runs = []
+    for _ in range(2):
+        counters.reset(hls_model)
+        outputs = np.asarray(hls_model.predict(x))
+        runs.append((outputs, [counters.read(hls_model, layer) for layer in report.reuse_layers(hls_model)]))
+        rebuild_with_synthesizable_path(hls_model)
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]

@@ -1,12 +1,10 @@
 """hls4ml C simulation with ReusePruning equals QKeras exactly, and the firmware's counters equal the reference's."""
 
 import ctypes
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from models import binary_mlp, pixels
+from models import binary_mlp, pixels, rebuild_with_synthesizable_path
 
 from hls4ml_reuse import conversion, counters, report
 
@@ -69,14 +67,6 @@ def test_early_exit_skips_work_without_changing_outputs(tmp_path):
     assert without == sum(layer.static for layer in results[False][1])
 
 
-def _rebuild_with_synthesizable_path(hls_model):
-    """Recompile the same project with the synthesizable tile sums instead of the C-simulation fast path."""
-    script = Path(hls_model.config.get_output_dir()) / 'build_lib.sh'
-    text = script.read_text()
-    script.write_text(re.sub(r'CFLAGS="([^"]*)"', r'CFLAGS="\1 -DHLS4ML_REUSE_SYNTH_PATH"', text, count=1))
-    hls_model._compile()
-
-
 @pytest.mark.parametrize('name', ['mlp', 'negative-and-zero-bn-scale', 'k-not-multiple-of-tile'])
 def test_synthesizable_path_equals_fast_path(name, out_dir):
     _, hls_model, x = converted(name, out_dir, seed=4)
@@ -86,7 +76,7 @@ def test_synthesizable_path_equals_fast_path(name, out_dir):
         outputs = hls_model.predict(x)
         counts = [counters.read(hls_model, layer) for layer in report.reuse_layers(hls_model)]
         runs.append((outputs, counts))
-        _rebuild_with_synthesizable_path(hls_model)
+        rebuild_with_synthesizable_path(hls_model)
     assert np.array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
     assert isinstance(hls_model._top_function_lib, ctypes.CDLL)
