@@ -24,7 +24,8 @@ ASSUMPTIONS = [
     'ceil(K/tile) tiles for every channel',
     'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree; the same for stock',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
-    'memory bits: weights N*K, plus for ours 16-bit positions, plan rows and thresholds',
+    'memory bits: weights N*K, plus for ours the gathered positions (bit length of K each, as the tables are written), '
+    '32-bit plan rows and the thresholds',
 ]
 
 
@@ -75,7 +76,7 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
     lane_lut = cost.input_bits * k / 3 + (cost.input_bits + 1)
-    positions_bits = int(unit.plan.mask.sum()) * 16
+    positions_bits = int(unit.plan.mask.sum()) * max(1, int(k).bit_length())  # the position table's type
     return LayerCost(
         name=layer.name,
         n=n,
