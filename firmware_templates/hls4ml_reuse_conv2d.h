@@ -10,8 +10,9 @@
 // image ('same' padding) are 0, as in Keras: no ZeroPadding2D layer is needed in front.
 //
 // A thresholded unit may absorb the max pooling after it (pool_height x pool_width, stride equal
-// to the pool, no padding): on bits the maximum is an OR, so once a pooling window holds a 1 the
-// leaf channels of its remaining pixels are skipped. The unit then writes the pooled map, and the
+// to the pool, no padding): on bits the maximum is an OR, so once a pooling window holds a 1 for
+// a channel, that channel is skipped at the window's remaining pixels, unless a channel still
+// unknown there starts from it. The unit then writes the pooled map, and the
 // pixels that Keras' pooling drops (odd sizes) are not evaluated at all.
 
 #include "hls_stream.h"
@@ -126,7 +127,7 @@ InputRows:
             for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
                 gather_window<CONFIG_T>(rows, next_out_row, out_col, window);
                 if (!pool::absorbed) {
-                    reuse_vector<CONFIG_T>(window, res, weights, positions, plan, thresholds, at_most, nothing_known);
+                    reuse_vector<CONFIG_T, false>(window, res, weights, positions, plan, thresholds, at_most, nothing_known);
                     res_T word;
                     for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
                         #pragma HLS UNROLL
@@ -139,7 +140,7 @@ InputRows:
                 if (next_out_row % CONFIG_T::pool_height == 0 && out_col % CONFIG_T::pool_width == 0) {
                     for (unsigned f = 0; f < CONFIG_T::n_out; f++) seen_one[cell][f] = 0; // a new pooling window
                 }
-                reuse_vector<CONFIG_T>(window, res, weights, positions, plan, thresholds, at_most, seen_one[cell]);
+                reuse_vector<CONFIG_T, true>(window, res, weights, positions, plan, thresholds, at_most, seen_one[cell]);
                 for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
                     #pragma HLS UNROLL
                     if (res[f] == 1) seen_one[cell][f] = 1; // 1 is +1 as a bit and as -1/+1

@@ -41,7 +41,7 @@ ReadInput:
     }
 
     static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
-    reuse_vector<CONFIG_T>(x, res, weights, positions, plan, thresholds, at_most, nothing_known);
+    reuse_vector<CONFIG_T, false>(x, res, weights, positions, plan, thresholds, at_most, nothing_known);
 
 WriteOutput:
     for (unsigned i = 0; i < CONFIG_T::n_out / res_T::size; i++) {

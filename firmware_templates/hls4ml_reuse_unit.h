@@ -56,7 +56,7 @@ struct reuse_unit_config {
 
 // Plan table row layout: one row per evaluation step.
 enum plan_field { PLAN_KERNEL = 0, PLAN_PARENT = 1, PLAN_FLAGS = 2, PLAN_POSITIONS = 3, PLAN_OFFSET = 4, PLAN_ROW = 5 };
-enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2, FLAG_LEAF = 4 }; // LEAF: no other channel starts from it
+enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2 };
 
 constexpr unsigned n_tiles(unsigned k, unsigned tile) { return (k + tile - 1) / tile; }
 
@@ -275,10 +275,11 @@ template <class CONFIG_T, class acc_T, class res_T> inline void write_output(res
  *                    positions, offset of the kernel's positions in the position table
  * \param thresholds  raw thresholds per channel (thresholded layers)
  * \param at_most     1 where the channel is [y <= t] (negative BatchNorm scale)
- * \param known_one   1 where a thresholded leaf channel is already known to be 1 (its max-pooling window
- *                    holds a 1 already): it is skipped and written as 1
+ * \param known_one   with skip_known: 1 where a thresholded channel's output is already known to be 1 (its
+ *                    max-pooling window holds a 1). Such a channel is skipped, and written as 1, unless a
+ *                    channel that is not known starts from it.
  */
-template <class CONFIG_T, class res_T>
+template <class CONFIG_T, bool skip_known, class res_T>
 void reuse_vector(const typename raw_value<CONFIG_T>::type x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
                   const ap_uint<1> weights[CONFIG_T::n_out * CONFIG_T::n_in],
                   const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
@@ -305,6 +306,17 @@ void reuse_vector(const typename raw_value<CONFIG_T>::type x[CONFIG_T::n_in], re
     unsigned long long inputs_summed = 0, word_adds = 0, tiles_evaluated = 0;
 #endif
 
+    bool needed[CONFIG_T::n_out]; // with skip_known: not known, or the parent of a needed channel
+    if (skip_known) {
+        for (unsigned n = 0; n < CONFIG_T::n_out; n++) needed[n] = !CONFIG_T::thresholded || known_one[n] == 0;
+    NeededLoop: // children follow their parents in the plan: walking it backwards reaches every ancestor
+        for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
+            const unsigned step = CONFIG_T::n_out - 1 - i;
+            const unsigned parent = plan[step * PLAN_ROW + PLAN_PARENT];
+            if (parent != 0 && needed[plan[step * PLAN_ROW + PLAN_KERNEL]]) needed[parent - 1] = true;
+        }
+    }
+
 ReuseLoop:
     for (unsigned step = 0; step < CONFIG_T::n_out; step++) {
         const unsigned n = plan[step * PLAN_ROW + PLAN_KERNEL];
@@ -312,7 +324,7 @@ ReuseLoop:
         const unsigned flags = plan[step * PLAN_ROW + PLAN_FLAGS];
         const unsigned n_positions = plan[step * PLAN_ROW + PLAN_POSITIONS];
         const unsigned offset = plan[step * PLAN_ROW + PLAN_OFFSET];
-        if (CONFIG_T::thresholded && (flags & FLAG_LEAF) && known_one[n] == 1) {
+        if (skip_known && !needed[n]) {
             write_output<CONFIG_T>(res[n], acc_T(0), true); // cannot change its pooling window's maximum
             continue;
         }

@@ -9,7 +9,7 @@ from hls4ml.model.types import IntegerPrecisionType
 from .planner import ROOT, ReusePlan
 
 PLAN_ROW = 5  # kernel, parent + 1, flags, positions, offset (hls4ml_reuse_unit.h: plan_field)
-FLAG_NEGATE, FLAG_EXIT, FLAG_LEAF = 1, 2, 4  # LEAF: no other channel starts from it
+FLAG_NEGATE, FLAG_EXIT = 1, 2
 
 
 def position_table(plan: ReusePlan) -> tuple[np.ndarray, np.ndarray]:
@@ -27,7 +27,6 @@ def plan_table(plan: ReusePlan, may_exit: np.ndarray, offsets: np.ndarray) -> np
     for j in plan.order:
         parent = int(plan.parent[j])
         flags = (FLAG_NEGATE if plan.negate[j] else 0) | (FLAG_EXIT if may_exit[j] else 0)
-        flags |= 0 if plan.has_children[j] else FLAG_LEAF
         rows.append([j, 0 if parent == ROOT else parent + 1, flags, int(plan.n_positions[j]), int(offsets[j])])
     return np.array(rows, dtype=np.int64).reshape(-1)
 
@@ -65,9 +64,7 @@ class ReuseUnitLayer(Layer):
             'reuse_positions', var_name='rq{index}', precision=index_type(self.get_attr('n_in'), 16), data=positions
         )
         may_exit = np.array([unit.may_exit(j) for j in range(self.get_attr('n_out'))])
-        largest_entry = max(
-            len(positions), self.get_attr('n_in'), self.get_attr('n_out') + 1, FLAG_NEGATE | FLAG_EXIT | FLAG_LEAF
-        )
+        largest_entry = max(len(positions), self.get_attr('n_in'), self.get_attr('n_out') + 1, FLAG_NEGATE | FLAG_EXIT)
         self.add_weights_variable(
             'reuse_plan',
             var_name='rp{index}',

@@ -3,8 +3,9 @@
 It follows the firmware step by step: kernels in plan order; each kernel's planned positions,
 in ascending order, gathered into tiles of ``tile`` positions; early-exit checks before the
 first tile (inclusion) and after every tile. Counts are the firmware's: inputs summed, tiles
-evaluated, and one word addition per child that is not settled before its first tile. Leaves
-whose max-pooling window already holds a 1 are skipped (``known_one``).
+evaluated, and one word addition per child that is not settled before its first tile. Channels
+whose max-pooling window already holds a 1 are skipped (``known_one``) unless an unknown channel
+starts from them.
 """
 
 from __future__ import annotations
@@ -55,11 +56,21 @@ def _decided(lo, hi, threshold, mode):
     return (lo >= threshold) | (hi < threshold), lo >= threshold
 
 
+def needed_channels(plan: ReusePlan, known_one: np.ndarray) -> np.ndarray:
+    """(m, n): a channel is needed where its output is not known, or where a needed channel starts from it."""
+    needed = ~np.asarray(known_one, dtype=bool)
+    for j in plan.order[::-1]:  # children follow their parents in the plan
+        parent = int(plan.parent[j])
+        if parent != ROOT:
+            needed[:, parent] |= needed[:, j]
+    return needed
+
+
 def evaluate(unit: DenseUnit, x_raw: np.ndarray, known_one: np.ndarray | None = None) -> tuple[np.ndarray, Counts]:
     """Outputs (m, n) -- raw sums, or bits when thresholded -- and the op counts over all m samples.
 
     ``known_one`` (m, n) marks outputs already known to be 1 (their max-pooling window holds a 1):
-    childless thresholded channels skip those samples and output 1.
+    a thresholded channel skips those samples and outputs 1, unless a channel it is the parent of is needed.
     """
     x_raw = np.asarray(x_raw, dtype=np.int64)
     m, k = x_raw.shape
@@ -68,6 +79,7 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray, known_one: np.ndarray | None = 
     bits = np.zeros((m, n), dtype=bool)
     counts = Counts()
     y_limit = k * unit.input_bound
+    needed = None if known_one is None or unit.thresholds is None else needed_channels(unit.plan, known_one)
     for j in unit.plan.order:
         j = int(j)
         weights = np.where(unit.kernels[j], 1, -1).astype(np.int64)
@@ -77,8 +89,8 @@ def evaluate(unit: DenseUnit, x_raw: np.ndarray, known_one: np.ndarray | None = 
         partial = np.zeros(m, dtype=np.int64)
         remaining = np.full(m, int(unit.plan.n_positions[j]), dtype=np.int64)
         active = np.ones(m, dtype=bool)
-        if known_one is not None and unit.thresholds is not None and not unit.plan.has_children[j]:
-            active = ~known_one[:, j]
+        if needed is not None:
+            active = needed[:, j].copy()
             bits[~active, j] = True
         exits = unit.may_exit(j)
 

@@ -57,7 +57,7 @@ template <class CONFIG_T> struct tables {
         for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_KERNEL] = n;
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_PARENT] = 0;
-            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_FLAGS] = hls4ml_reuse::FLAG_LEAF;
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_FLAGS] = 0;
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_POSITIONS] = CONFIG_T::n_in;
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_OFFSET] = n * CONFIG_T::n_in;
             thresholds[n] = 0;

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hls4ml_reuse.costs import CostModel
 from hls4ml_reuse.planner import ROOT, plan_reuse
-from hls4ml_reuse.reference import DenseUnit, evaluate, plain_dense
+from hls4ml_reuse.reference import DenseUnit, evaluate, needed_channels, plain_dense
 from hls4ml_reuse.thresholds import AT_LEAST, AT_MOST, Thresholds
 
 TILES = (8, 16, 32, 64)
@@ -229,3 +229,25 @@ def test_k_not_multiple_of_tile(k, tile):
     rng = np.random.default_rng(k * 100 + tile)
     case = fixed_case(related_kernels(rng, 6, k), SIGNED.sample(rng, (10, k), extreme=False), SIGNED, tile, CostModel(8, 20))
     check_case(case)
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=cases(), early_exit=st.booleans())
+def test_known_ones_are_skipped_without_changing_the_pooled_result(case, early_exit):
+    """Pool exit: outputs known to be 1 may be skipped; OR-ed with what is known, the result is unchanged.
+
+    A known channel is still evaluated, with its true value, where an unknown channel starts from it.
+    """
+    y_plain = plain_dense(case.kernels, case.x_raw)
+    thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound)
+    expected = thresholds.apply(y_plain)
+    known = case.rng.random(expected.shape) < case.rng.choice([0.0, 0.5, 1.0])
+    unit = unit_for(case, thresholds, early_exit=early_exit)
+    bits, counts = evaluate(unit, case.x_raw, known_one=known)
+    _, counts_unknown = evaluate(unit, case.x_raw)
+    assert np.array_equal(bits.astype(bool) | known, expected | known)
+    needed = needed_channels(unit.plan, known)
+    assert np.array_equal(bits[needed].astype(bool), expected[needed])  # what other channels start from is exact
+    assert counts.inputs <= counts_unknown.inputs and counts.word_adds <= counts_unknown.word_adds
+    if known.all():
+        assert (counts.inputs, counts.word_adds, counts.tiles) == (0, 0, 0)
