@@ -98,8 +98,11 @@ def _shipped_example(model_path):
     return next((e for e in EXAMPLES.values() if e.model_path.resolve() == resolved), None)
 
 
-def simulate(hls_model, x: np.ndarray, label: str) -> tuple[np.ndarray, float]:
-    """C-simulate x in chunks with a progress bar; returns outputs and images per second."""
+def simulate(hls_model, x: np.ndarray, label: str, seconds: float | None = None) -> tuple[np.ndarray, float]:
+    """C-simulate x in chunks with a progress bar; returns outputs and images per second.
+
+    With ``seconds``, stops after the chunk that reaches that time: the outputs cover the images done.
+    """
     outputs, elapsed = [], 0.0
     step = max(1, min(CHUNK, len(x) // 20))
     with tqdm(total=len(x), desc=f'C simulation ({label})', unit='img') as bar:
@@ -109,7 +112,10 @@ def simulate(hls_model, x: np.ndarray, label: str) -> tuple[np.ndarray, float]:
             outputs.append(np.asarray(hls_model.predict(chunk)).reshape(len(chunk), -1))
             elapsed += time.perf_counter() - began
             bar.update(len(chunk))
-    return np.concatenate(outputs), len(x) / elapsed
+            if seconds is not None and elapsed >= seconds:
+                break
+    outputs = np.concatenate(outputs)
+    return outputs, len(outputs) / elapsed
 
 
 def verify_counts(hls_model, x: np.ndarray) -> bool:
@@ -120,7 +126,16 @@ def verify_counts(hls_model, x: np.ndarray) -> bool:
     return bool(np.array_equal(firmware_out, reference_out) and report.counts_match(hls_model, reference_counts))
 
 
-def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify_images: int = 200, **settings) -> dict:
+def run(
+    name_or_model: str,
+    images: int,
+    stock_images: int,
+    out_dir: str,
+    verify_images: int = 200,
+    stock_seconds: float | None = None,
+    **settings,
+) -> dict:
+    """Ours on `images` test images, stock hls4ml on the first `stock_images` (or fewer, once `stock_seconds` pass)."""
     target = resolve(name_or_model)
     x, y = target.x[:images], (None if target.y is None else target.y[:images])
     stock_images = min(stock_images, len(x))
@@ -134,7 +149,8 @@ def run(name_or_model: str, images: int, stock_images: int, out_dir: str, verify
 
     stock_config = conversion.stock_config(target.model, target.input_precision, target.input_frac_bits)
     stock = target.convert(stock_config, str(Path(out_dir) / 'stock'))
-    stock_out, stock_rate = simulate(stock, x[:stock_images], 'stock hls4ml')
+    stock_out, stock_rate = simulate(stock, x[:stock_images], 'stock hls4ml', stock_seconds)
+    stock_images = len(stock_out)
 
     return {
         'model': target.name,

@@ -23,7 +23,9 @@ def _bench(args) -> int:
         settings['ReusePruningEarlyExit'] = False
     from .plots import plot_layer_pruning
 
-    result = bench.run(args.target, args.images, args.stock_images, args.out, args.verify_images, **settings)
+    result = bench.run(
+        args.target, args.images, args.stock_images, args.out, args.verify_images, args.stock_seconds, **settings
+    )
     _publish(args, bench.format_table(result), result, plot_layer_pruning)
     return 0
 
@@ -81,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('target', help=TARGET_HELP)
     bench.add_argument('--images', type=int, default=10000, help='test images for our C simulation')
     bench.add_argument('--stock-images', type=int, default=1000, help='the first M of them for stock hls4ml')
+    bench.add_argument(
+        '--stock-seconds',
+        type=float,
+        default=120,
+        help='stop stock hls4ml after about this long (it runs ~2 images/s on CNNs); its rate and errors cover '
+        'the images it did',
+    )
     bench.add_argument(
         '--verify-images',
         type=int,
