@@ -107,7 +107,7 @@ def reaches_model_output(model, node) -> bool:
     return True
 
 
-def check_pooling(model, node, precision):
+def carry_output_type(model, node, precision):
     """Carry the unit's output type through the max poolings and reshapes that follow it.
 
     hls4ml inferred their types from the layer being replaced; a binary output is bits (0 = -1), so
@@ -231,7 +231,7 @@ class ConvertBinaryUnit(OptimizerPass):
         model.replace_node(node, new_node)
         for absorbed in tail:  # after the replacement: the unit's output already has the absorbed layer's shape
             model.remove_node(absorbed)
-        check_pooling(model, new_node, result_precision)
+        carry_output_type(model, new_node, result_precision)
         return True
 
     @staticmethod

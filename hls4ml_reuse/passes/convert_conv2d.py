@@ -44,9 +44,11 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
     def geometry(self, node):
         geometry = {key: int(node.get_attr(key)) for key in GEOMETRY}
         geometry['n_in'] = geometry['filt_height'] * geometry['filt_width'] * geometry['n_chan']
-        no_pool = {'pool_height': 1, 'pool_width': 1}
-        no_pool.update(pooled_height=geometry['out_height'], pooled_width=geometry['out_width'])
-        return {**geometry, **no_pool}
+        # no pooling absorbed (absorb_after overrides these)
+        geometry.update(
+            pool_height=1, pool_width=1, pooled_height=geometry['out_height'], pooled_width=geometry['out_width']
+        )
+        return geometry
 
     def absorb_after(self, model, last, settings, thresholded):
         pool = single_consumer(model, last)
