@@ -45,14 +45,6 @@ template <class CONFIG_T> struct pooling {
     static const unsigned cells = absorbed ? CONFIG_T::pooled_width : 1;
 };
 
-template <class CONFIG_T, class out_T> inline void write_bit(out_T &out, bool bit) {
-    if (CONFIG_T::bipolar_output) {
-        out = bit ? 1 : -1;
-    } else {
-        out = bit ? 1 : 0;
-    }
-}
-
 // The input row whose arrival completes output row `row` (clipped to the image for bottom padding).
 template <class CONFIG_T> inline unsigned completing_row(unsigned row) {
     const unsigned last = row * CONFIG_T::stride_height + CONFIG_T::filt_height - 1 - CONFIG_T::pad_top;
@@ -150,7 +142,7 @@ InputRows:
                     res_T word;
                     for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
                         #pragma HLS UNROLL
-                        write_bit<CONFIG_T>(word[f], seen_one[cell][f] == 1);
+                        write_output<CONFIG_T>(word[f], 0, seen_one[cell][f] == 1); // thresholded: writes the bit
                     }
                     res_stream.write(word);
                 }

@@ -60,6 +60,11 @@ enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2 };
 
 constexpr unsigned n_tiles(unsigned k, unsigned tile) { return (k + tile - 1) / tile; }
 
+// Whether a plan step may stop early: a thresholded leaf with early exit on (FLAG_EXIT is set for leaves).
+template <class CONFIG_T> inline bool may_exit(unsigned flags) {
+    return CONFIG_T::thresholded && CONFIG_T::early_exit && (flags & FLAG_EXIT);
+}
+
 // Raw integer value of one input (bit -> +-1, fixed point -> x * 2^F).
 template <class CONFIG_T, class raw_T, class data_T> inline raw_T raw_input(const data_T x) {
     if (CONFIG_T::binary_input) {
@@ -174,14 +179,14 @@ template <class CONFIG_T> struct packed_groups {
     }
 };
 
-// C-simulation copies of a layer's tables, built once. For binary inputs every tile of every
-// kernel is a packed group (early exit checks after each), and so is every kernel whole (kernels
-// that cannot exit are summed in one go: the same sum, counted as the same tiles).
+// C-simulation copies of a layer's tables, built once. For binary inputs, every kernel that may
+// exit early has a packed group per tile (early exit checks after each); every other kernel is
+// one packed group, summed in one go (the same sum, counted as the same tiles).
 template <class CONFIG_T> struct fast_tables {
     signed char w[CONFIG_T::n_out * CONFIG_T::n_in]; // +-1
     unsigned short positions[CONFIG_T::n_positions];
-    unsigned first_tile[CONFIG_T::n_out]; // per kernel: the group of its first tile
-    unsigned whole[CONFIG_T::n_out];      // per kernel: the group of all its positions
+    unsigned first_tile[CONFIG_T::n_out]; // per kernel that may exit: the group of its first tile
+    unsigned whole[CONFIG_T::n_out];      // per other kernel: the group of all its positions
     packed_groups<CONFIG_T> tiles, kernels;
     bool ready = false;
 
@@ -195,12 +200,15 @@ template <class CONFIG_T> struct fast_tables {
 #endif
         for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) w[i] = weights[i] == 1 ? 1 : -1;
         for (unsigned i = 0; i < CONFIG_T::n_positions; i++) positions[i] = position_table[i];
-        for (unsigned step = 0; step < CONFIG_T::n_out; step++) {
+        for (unsigned step = 0; step < CONFIG_T::n_out && CONFIG_T::binary_input; step++) {
             const unsigned n = plan[step * PLAN_ROW + PLAN_KERNEL];
             const unsigned count = plan[step * PLAN_ROW + PLAN_POSITIONS];
             const unsigned offset = plan[step * PLAN_ROW + PLAN_OFFSET];
             const signed char *w_row = &w[n * CONFIG_T::n_in];
-            whole[n] = kernels.add(&positions[offset], 0, count, w_row);
+            if (!may_exit<CONFIG_T>(plan[step * PLAN_ROW + PLAN_FLAGS])) {
+                whole[n] = kernels.add(&positions[offset], 0, count, w_row);
+                continue;
+            }
             first_tile[n] = tiles.n_groups;
             for (unsigned first = 0; first < count; first += CONFIG_T::tile) {
                 tiles.add(&positions[offset], first, first + CONFIG_T::tile < count ? first + CONFIG_T::tile : count, w_row);
@@ -329,7 +337,7 @@ ReuseLoop:
             continue;
         }
         const bool is_root = parent == 0;
-        const bool may_exit = CONFIG_T::thresholded && CONFIG_T::early_exit && (flags & FLAG_EXIT);
+        const bool exits = may_exit<CONFIG_T>(flags);
         const bool at_most_n = CONFIG_T::thresholded && at_most[n] == 1;
         const acc_T threshold = CONFIG_T::thresholded ? acc_T(thresholds[n]) : acc_T(0); // read once per channel
         const acc_T scale = is_root ? acc_T(1) : acc_T(2);
@@ -338,14 +346,14 @@ ReuseLoop:
         acc_T partial = 0;
         acc_T remaining = n_positions;
         bool bit = false;
-        bool done = may_exit && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit,
+        bool done = exits && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit,
                                         threshold, at_most_n, bit);
 #ifndef __SYNTHESIS__
         if (!is_root && !done) word_adds++;
 #endif
         bool whole_kernel = false; // summed in one go (C simulation), not tile by tile
 #ifdef HLS4ML_REUSE_FAST_CSIM
-        if (!may_exit) { // no check between tiles: one sum over the whole kernel, counted tile by tile
+        if (!exits) { // no check between tiles: one sum over the whole kernel, counted tile by tile
             whole_kernel = true;
             partial = tables.kernel_sum(input, n, offset, n_positions);
             inputs_summed += n_positions;
@@ -369,7 +377,7 @@ ReuseLoop:
             inputs_summed += count;
             tiles_evaluated++;
 #endif
-            if (may_exit) {
+            if (exits) {
                 done = settled(acc_T(base + scale * partial), acc_T(scale * remaining * CONFIG_T::input_bound),
                                y_limit, threshold, at_most_n, bit);
             }
