@@ -122,6 +122,16 @@ def _reference_chunk(hls_model, x):
     return np.ldexp(values.astype(np.float64), -last.get_attr('input_frac_bits')), counts
 
 
+def strided_taps(values: np.ndarray, size: tuple, stride: tuple, out: tuple) -> list[np.ndarray]:
+    """For each offset (i, j) of a size[0] x size[1] window, in raster order, the (m, out[0], out[1], c) values there."""
+    (sh, sw), (oh, ow) = stride, out
+    return [
+        values[:, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw, :]
+        for i in range(size[0])
+        for j in range(size[1])
+    ]
+
+
 def conv_windows(layer, values: np.ndarray) -> np.ndarray:
     """(m * out_height * out_width, K) windows in (h, w, c) order; positions outside the image are 0."""
     get = layer.get_attr
@@ -130,19 +140,16 @@ def conv_windows(layer, values: np.ndarray) -> np.ndarray:
     m, h, w, c = values.shape
     pb, pr = max(0, (oh - 1) * sh + fh - h - pt), max(0, (ow - 1) * sw + fw - w - pl)
     padded = np.pad(values, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    taps = [
-        padded[:, kh : kh + (oh - 1) * sh + 1 : sh, kw : kw + (ow - 1) * sw + 1 : sw, :]
-        for kh in range(fh)
-        for kw in range(fw)
-    ]
+    taps = strided_taps(padded, (fh, fw), (sh, sw), (oh, ow))
     return np.stack(taps, axis=3).reshape(m * oh * ow, fh * fw * c)
 
 
 def conv_pooled(layer, values: np.ndarray) -> tuple[np.ndarray, Counts]:
     """A unit with max pooling absorbed: -1/+1 pooled map (m, ph', pw', n) and counts.
 
-    The firmware visits the pixels of a pooling window in raster order; each visit skips the leaves
-    already 1 in that window. Windows are evaluated here one pool offset at a time, in that order.
+    The firmware visits the pixels of a pooling window in raster order; each visit skips the channels
+    already 1 in that window that no unknown channel starts from. Windows are evaluated here one
+    pool offset at a time, in that order.
     """
     get = layer.get_attr
     ph, pw, oh, ow = get('pool_height'), get('pool_width'), get('pooled_height'), get('pooled_width')
@@ -150,12 +157,10 @@ def conv_pooled(layer, values: np.ndarray) -> tuple[np.ndarray, Counts]:
     windows = conv_windows(layer, values).reshape(m, get('out_height'), get('out_width'), -1)
     seen = np.zeros((m * oh * ow, n), dtype=bool)
     total = Counts()
-    for i in range(ph):
-        for j in range(pw):
-            at_offset = windows[:, i : i + (oh - 1) * ph + 1 : ph, j : j + (ow - 1) * pw + 1 : pw, :]
-            out, counts = evaluate(layer.get_attr('unit'), at_offset.reshape(m * oh * ow, -1), known_one=seen)
-            seen |= out == 1
-            total += counts
+    for at_offset in strided_taps(windows, (ph, pw), (ph, pw), (oh, ow)):
+        out, counts = evaluate(layer.get_attr('unit'), at_offset.reshape(m * oh * ow, -1), known_one=seen)
+        seen |= out == 1
+        total += counts
     return np.where(seen, 1, -1).reshape(m, oh, ow, n), total
 
 
@@ -164,10 +169,7 @@ def max_pool(layer, values: np.ndarray) -> np.ndarray:
     if any(get(side) for side in ('pad_top', 'pad_bottom', 'pad_left', 'pad_right')):
         raise ValueError(f'the reference models unpadded max pooling only ({layer.name!r} is padded)')
     ph, pw, sh, sw = get('pool_height'), get('pool_width'), get('stride_height'), get('stride_width')
-    oh, ow = get('out_height'), get('out_width')
-    taps = [
-        values[:, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw, :] for i in range(ph) for j in range(pw)
-    ]
+    taps = strided_taps(values, (ph, pw), (sh, sw), (get('out_height'), get('out_width')))
     return np.max(np.stack(taps), axis=0)
 
 
