@@ -114,12 +114,24 @@ def _reference_chunk(hls_model, x):
             values = max_pool(layer, values)
         elif layer.class_name in ('Reshape', 'Repack'):
             values = values.reshape((len(x), *layer.get_output_variable().shape))
+        elif layer.class_name == 'ApplyAlpha' and last is not None and not last.get_attr('thresholded'):
+            values, last = output_affine(layer, np.ldexp(values.astype(np.float64), -last.get_attr('input_frac_bits'))), None
         else:
             raise ValueError(f'the reference does not model layer {layer.name!r} ({layer.class_name})')
     values = values.reshape(len(x), -1)
+    if last is None:  # already real values (after an output scale and bias)
+        return values, counts
     if last.get_attr('thresholded'):
         return values.astype(np.float64), counts
     return np.ldexp(values.astype(np.float64), -last.get_attr('input_frac_bits')), counts
+
+
+def output_affine(layer, values: np.ndarray) -> np.ndarray:
+    """values * scale + bias per channel, exact in float64, then rounded once to float32 as the firmware's output is."""
+    scale = np.asarray(layer.weights['scale'].data, dtype=np.float64).reshape(-1)
+    bias = np.asarray(layer.weights['bias'].data, dtype=np.float64).reshape(-1)
+    channels = values.shape[-1]
+    return (values * scale[:channels] + bias[:channels]).astype(np.float32).astype(np.float64)
 
 
 def strided_taps(values: np.ndarray, size: tuple, stride: tuple, out: tuple) -> list[np.ndarray]:

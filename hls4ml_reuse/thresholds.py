@@ -12,6 +12,7 @@ evaluating the very TensorFlow ops Keras uses, so ties and rounding agree bit fo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -41,14 +42,43 @@ class Thresholds:
         return y_raw <= self.value[j] if self.mode[j] == AT_MOST else y_raw >= self.value[j]
 
 
-def _keras_binary_output(y_raw, frac_bits, bias, bn: BatchNormParams | None, fused: bool = False):
-    """sign(bn(y + bias)) >= 0 exactly as Keras/QKeras compute it, for raw y of shape (m, n)."""
+@dataclass(frozen=True)
+class KerasOutput:
+    """How Keras turns a channel's raw pre-activation y into its binary output, in float32.
+
+    ``act(bn(y * 2^-frac_bits * scale + bias)) > 0``: ``scale`` is the kernel's per-channel magnitude,
+    ``bn`` the (quantized) BatchNorm statistics, ``fused`` whether Keras runs its fused kernel, and
+    ``activation`` the QKeras activation (None: QKeras ``binary``, where sign(0) counts as +1).
+    """
+
+    frac_bits: int = 0
+    scale: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    bn: BatchNormParams | None = None
+    fused: bool = False
+    activation: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def __call__(self, y_raw: np.ndarray) -> np.ndarray:
+        """Binary outputs (True = +1) for raw y of shape (m, n)."""
+        z = _batch_norm(self._pre_activation(y_raw), self.bn, self.fused)
+        return z.numpy() >= 0 if self.activation is None else self.activation(z.numpy()) > 0
+
+    def _pre_activation(self, y_raw):
+        import tensorflow as tf
+
+        z = tf.constant(np.ldexp(y_raw.astype(np.float64), -self.frac_bits).astype(np.float32))
+        if self.scale is not None:
+            z = z * tf.constant(np.asarray(self.scale, dtype=np.float32))
+        if self.bias is not None:
+            z = z + tf.constant(np.asarray(self.bias, dtype=np.float32))
+        return z
+
+
+def _batch_norm(z, bn: BatchNormParams | None, fused: bool):
     import tensorflow as tf
 
-    z = tf.constant(np.ldexp(y_raw.astype(np.float64), -frac_bits).astype(np.float32))
-    z = z + tf.constant(bias.astype(np.float32))
     if bn is not None and fused:
-        m, n = y_raw.shape
+        m, n = z.shape
         z, _, _ = tf.compat.v1.nn.fused_batch_norm(
             tf.reshape(z, (1, 1, m, n)),
             tf.constant(bn.gamma, tf.float32),
@@ -68,7 +98,7 @@ def _keras_binary_output(y_raw, frac_bits, bias, bn: BatchNormParams | None, fus
             tf.constant(bn.gamma, tf.float32),
             bn.epsilon,
         )
-    return z.numpy() >= 0  # QKeras binary: sign(0) counts as +1
+    return z
 
 
 def derive_thresholds(
@@ -78,17 +108,20 @@ def derive_thresholds(
     bias: np.ndarray | None = None,
     bn: BatchNormParams | None = None,
     fused: bool = False,
+    keras: KerasOutput | None = None,
 ) -> Thresholds:
     """Thresholds of n channels whose raw pre-activation lies in [-y_bound, y_bound].
 
-    ``fused`` replays Keras' fused batch norm (4-D convolution outputs) instead of the 2-D op.
+    ``keras`` says how Keras computes the output; without it, ``frac_bits``, ``bias``, ``bn`` and ``fused``
+    (Keras' fused batch norm, for 4-D convolution outputs) describe a unit-scale layer with QKeras ``binary``.
+    The search is exact for every y; Keras agrees with it wherever its own float32 sum is exact
+    (|y| < 2^24 for power-of-two scales).
     """
-    if y_bound >= 1 << 24:
-        raise ValueError(f'pre-activation range +-{y_bound} is not exact in float32; narrow the input type')
-    bias = np.zeros(n) if bias is None else np.asarray(bias, dtype=np.float64).reshape(n)
+    if keras is None:
+        keras = KerasOutput(frac_bits=frac_bits, bias=bias, bn=bn, fused=fused)
 
     def out(y):
-        return _keras_binary_output(np.asarray(y, dtype=np.int64).reshape(1, n), frac_bits, bias, bn, fused)[0]
+        return keras(np.asarray(y, dtype=np.int64).reshape(1, n))[0]
 
     low_out, high_out = out(np.full(n, -y_bound)), out(np.full(n, y_bound))
     rising = ~low_out & high_out

@@ -155,7 +155,7 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
     model = tf.keras.Model(inputs, layers.Flatten(name='flatten')(x))
     config = conversion.base_config(model, 'ufixed<8,0>')
     config['LayerName']['float_conv']['ReusePruning'] = True
-    with pytest.raises(ReusePruningConfigError, match="'float_conv'.*not all"):
+    with pytest.raises(ReusePruningConfigError, match="'float_conv'.*not binary"):
         conversion.convert(model, config, out_dir)
 
 

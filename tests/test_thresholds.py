@@ -124,9 +124,14 @@ def test_constant_channels():
     assert thresholds.value.tolist() == [-y_bound, -y_bound, y_bound + 1, -y_bound, y_bound + 1, -y_bound, y_bound + 1]
 
 
-def test_range_beyond_float32_is_refused():
-    with pytest.raises(ValueError, match='not exact in float32'):
-        derive_thresholds(1, 1 << 24)
+def test_range_beyond_float32_still_finds_the_edge():
+    """Beyond 2^24 Keras' float32 rounds y itself; the search still finds where its output turns."""
+    y_bound = 3 << 24
+    bn = BatchNormParams(*(np.array([v], np.float32) for v in (1.0, 0.0, 20_000_001.0, 1.0)), 1e-3)
+    thresholds = derive_thresholds(1, y_bound, 0, None, bn)
+    assert thresholds.mode.tolist() == [AT_LEAST]
+    assert 19_999_998 <= thresholds.value[0] <= 20_000_002  # float32 steps by 2 there: y rounds before the mean
+    assert not derive_thresholds(1, y_bound, 0, None, bn).apply(np.array([[-y_bound]]))[0, 0]
 
 
 def test_thresholds_apply_modes():

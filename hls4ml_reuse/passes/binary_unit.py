@@ -1,9 +1,11 @@
-"""The rewrite shared by binary Dense and Conv2D: fuse the layer with its BatchNorm + binary activation,
-plan its kernels and replace it with one reuse unit (ReuseDense / ReuseConv2D)."""
+"""The rewrite shared by binary Dense and Conv2D: fuse the layer with its scale, BatchNorm and binary
+activation, plan its kernels and replace it with one reuse unit (ReuseDense / ReuseConv2D)."""
 
 from __future__ import annotations
 
 import math
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from hls4ml.model.optimizer import OptimizerPass
@@ -11,11 +13,22 @@ from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, XnorPre
 
 from ..config import ReusePruningConfigError, settings_for
 from ..costs import CostModel
+from ..keras_replay import (
+    BinaryKernel,
+    ReusePruningWarning,
+    batchnorm_params,
+    binary_activation,
+    binary_kernel,
+    fused_batchnorm,
+    keras_bias,
+)
 from ..planner import plan_reuse
 from ..reference import DenseUnit
-from ..thresholds import BatchNormParams, derive_thresholds
+from ..thresholds import KerasOutput, derive_thresholds
+from .graph import carry_output_type, is_binary_activation, reaches_model_output, single_consumer
+from .output_affine import OutputAffine, affine_types, insert_output_affine
 
-BINARY_ACTIVATIONS = ('binary', 'binary_tanh')
+FLOAT32_EXACT = 1 << 24  # integers of larger magnitude are rounded by Keras' float32 sums
 
 
 def signed_width(bound: int) -> int:
@@ -23,13 +36,21 @@ def signed_width(bound: int) -> int:
     return max(2, math.ceil(math.log2(bound + 1)) + 1)
 
 
-def input_format(layer) -> tuple[bool, int, int, int]:
-    """(binary, frac_bits, bound, width) of the layer's input; raises for types it cannot bound."""
+@dataclass(frozen=True)
+class InputFormat:
+    binary: bool  # +-1 values stored as bits
+    frac_bits: int  # raw integer = value * 2^frac_bits
+    bound: int  # largest |raw value|
+    width: int  # bits of one raw value
+
+
+def input_format(layer) -> InputFormat:
+    """The layer's input type as raw integers; raises for types it cannot bound."""
     precision = layer.get_input_variable().type.precision
     if isinstance(precision, XnorPrecisionType) or (
         isinstance(precision, IntegerPrecisionType) and precision.width == 1 and not precision.signed
     ):
-        return True, 0, 1, 1
+        return InputFormat(True, 0, 1, 1)
     if isinstance(precision, FixedPrecisionType):
         frac_bits = precision.width - precision.integer
     elif isinstance(precision, IntegerPrecisionType):
@@ -41,103 +62,82 @@ def input_format(layer) -> tuple[bool, int, int, int]:
         )
     if frac_bits < 0 or frac_bits > 24:
         raise ReusePruningConfigError(
-            f'layer {layer.name!r}: input type {precision} has {frac_bits} fractional bits; ' 'ReusePruning supports 0 to 24'
+            f'layer {layer.name!r}: input type {precision} has {frac_bits} fractional bits; ReusePruning supports 0 to '
+            "24; set the input layer's Precision to the exact type of your data"
         )
-    width = precision.width
-    bound = (1 << (width - 1)) if precision.signed else (1 << width) - 1
-    return False, frac_bits, bound, width
+    bound = (1 << (precision.width - 1)) if precision.signed else (1 << precision.width) - 1
+    return InputFormat(False, frac_bits, bound, precision.width)
 
 
-def binary_kernels(layer, n_out: int) -> np.ndarray | None:
-    """Kernels (n_out, K) as booleans (True = +1), or None when the weights are not binary.
+def has_binary_quantizer(node) -> bool:
+    quantizer = node.get_attr('weight_quantizer')
+    config = getattr(quantizer, 'qkeras_config', None)
+    return isinstance(config, dict) and 'binary' in str(config.get('class_name', ''))
 
-    hls4ml stores QKeras binary weights as bits (XnorPrecisionType, 1 = +1); plain +-1 arrays count too.
-    Dense weights are (n_in, n_out) and Conv2D weights (fh, fw, C, F): K runs over all axes but the
-    last, in (h, w, c) order for convolutions -- the order of the unit's windows.
-    """
-    weight = layer.weights['weight']
-    data = np.asarray(weight.data, dtype=np.float64)
-    if isinstance(weight.type.precision, XnorPrecisionType) and np.all((data == 0) | (data == 1)):
-        positive = data == 1
-    elif np.all(np.abs(data) == 1):
-        positive = data > 0
-    else:
+
+def binary_weights(node, n_out: int) -> BinaryKernel | None:
+    """A QKeras binary kernel (any alpha) or plain +-1 weights, as Keras multiplies with them; else None."""
+    kernel = binary_kernel(node, n_out)
+    if kernel is None or not (has_binary_quantizer(node) or kernel.unit_scale()):
         return None
-    return positive.reshape(-1, n_out).T
+    return kernel
 
 
-def single_consumer(model, layer):
-    users = [node for node in model.graph.values() if layer.outputs[0] in node.inputs]
-    return users[0] if len(users) == 1 else None
+@dataclass(frozen=True)
+class Chain:
+    """The nodes after a binary layer that its unit absorbs: [ApplyAlpha] [BatchNormalization] [binary Activation]."""
+
+    nodes: list
+    batchnorm: object = None
+    activation: object = None
+
+    @property
+    def thresholded(self) -> bool:
+        return self.activation is not None
 
 
-def batchnorm_params(bn) -> BatchNormParams:
-    n = np.asarray(bn.get_attr('mean_data')).size  # channels (a convolution's BatchNorm has n_in = H*W*C)
-    return BatchNormParams(
-        gamma=np.broadcast_to(np.asarray(bn.get_attr('gamma_data'), dtype=np.float32), (n,)),
-        beta=np.broadcast_to(np.asarray(bn.get_attr('beta_data'), dtype=np.float32), (n,)),
-        mean=np.asarray(bn.get_attr('mean_data'), dtype=np.float32),
-        variance=np.asarray(bn.get_attr('variance_data'), dtype=np.float32),
-        epsilon=float(bn.get_attr('epsilon')),
-    )
-
-
-def is_binary_activation(node) -> bool:
-    return node is not None and node.class_name == 'Activation' and node.get_attr('activation') in BINARY_ACTIVATIONS
-
-
-def is_unit_alpha(node) -> bool:
-    return (
-        node is not None
-        and node.class_name == 'ApplyAlpha'
-        and np.all(np.asarray(node.weights['scale'].data) == 1)
-        and np.all(np.asarray(node.weights['bias'].data) == 0)
-    )
-
-
-PASS_THROUGH = ('Pooling2D', 'Pooling1D', 'Reshape')  # layers that carry the unit's output type unchanged
-
-
-def reaches_model_output(model, node) -> bool:
-    """Whether node's output is a model output, directly or through max poolings and reshapes only."""
-    while node.outputs[0] not in model.outputs:
-        node = single_consumer(model, node)
-        if node is None or node.class_name not in PASS_THROUGH:
-            return False
-    return True
-
-
-def carry_output_type(model, node, precision):
-    """Carry the unit's output type through the max poolings and reshapes that follow it.
-
-    hls4ml inferred their types from the layer being replaced; a binary output is bits (0 = -1), so
-    max pooling is an OR and stays exact on them, while average pooling would not be.
-    """
-    consumer = single_consumer(model, node)
-    while consumer is not None and consumer.class_name in PASS_THROUGH:
-        if consumer.class_name.startswith('Pooling') and consumer.get_attr('pool_op') != 'Max':
+def consumed_chain(model, node) -> Chain:
+    nodes, bn, activation = [], None, None
+    nxt = single_consumer(model, node)
+    if nxt is not None and nxt.class_name == 'ApplyAlpha':  # hls4ml's factored weight scale: replayed by us
+        nodes.append(nxt)
+        nxt = single_consumer(model, nxt)
+    if nxt is not None and nxt.class_name == 'BatchNormalization':
+        after = single_consumer(model, nxt)
+        if not is_binary_activation(after):
             raise ReusePruningConfigError(
-                f'layer {consumer.name!r}: average pooling after the reuse unit {node.name!r} is not exact on its '
-                f'binary output; use MaxPooling2D, or set ReusePruning: false for {node.name!r}'
+                f'layer {node.name!r}: BatchNormalization {nxt.name!r} is not followed by a binary activation, '
+                'so it cannot be folded into an exact threshold; add QActivation("binary") after it or set '
+                f'ReusePruning: false for {node.name!r}'
             )
-        consumer.get_output_variable().type.precision = precision
-        consumer = single_consumer(model, consumer)
+        nodes, bn, activation = nodes + [nxt, after], nxt, after
+    elif is_binary_activation(nxt):
+        nodes, activation = nodes + [nxt], nxt
+    return Chain(nodes, bn, activation)
+
+
+def warn_caveat(node, message: str) -> None:
+    """Record a limit of Keras' own arithmetic on the layer (for the reports) and warn once."""
+    node.set_attr('reuse_pruning_caveats', node.get_attr('reuse_pruning_caveats', []) + [message])
+    warnings.warn(f'layer {node.name!r}: {message}', ReusePruningWarning, stacklevel=2)
 
 
 class ConvertBinaryUnit(OptimizerPass):
-    """Fuse a binary layer [+ ApplyAlpha(1)] [+ BatchNormalization] [+ binary Activation] into one reuse unit.
+    """Fuse a binary layer [+ ApplyAlpha] [+ BatchNormalization] [+ binary Activation] into one reuse unit.
 
-    Matches layers of ``class_name`` whose ReusePruning flag is on. Refuses with an error naming the
-    layer when the flag is set on the layer itself but its weights are not +-1, when a
-    BatchNormalization is not followed by a binary activation, when a non-thresholded output has a
-    non-zero bias, or when a weight scale (alpha) is not 1. With the flag on at Model level only, a
-    non-binary layer stays stock hls4ml and is marked ``reuse_pruning_skipped`` for the report.
-    Subclasses name the layer class, the unit class, the geometry and how Keras normalizes.
+    Matches layers of ``class_name`` whose ReusePruning flag is on. The weight scale (any QKeras alpha),
+    the quantized bias and the (Q)BatchNormalization are folded into exact thresholds when the output is
+    binarized; otherwise a power-of-two scale and the bias follow the unit as an exact ApplyAlpha.
+    Refuses with an error naming the layer when the flag is set on the layer itself but its weights are not
+    binary, when a BatchNormalization is not followed by a binary activation, or when a non-binarized output
+    has a scale that is not a power of two or a bias off any fixed-point grid. With the flag on at Model
+    level only, a non-binary layer stays stock hls4ml and is marked ``reuse_pruning_skipped`` for the report.
+    Subclasses name the layer class, the unit class and the geometry.
     """
 
     class_name: str
     unit_class: type
-    fused_batchnorm: bool  # Keras normalizes 4-D (convolution) outputs with the fused op
+    four_d: bool  # the layer's output is 4-D (Keras then normalizes with its fused kernel)
 
     def match(self, node):
         if node.class_name != self.class_name or node.get_attr('reuse_pruning_skipped') is not None:
@@ -165,105 +165,127 @@ class ConvertBinaryUnit(OptimizerPass):
     def transform(self, model, node):
         settings = self._settings(node)
         self.check_layer(node)
-        kernels = binary_kernels(node, self.n_out(node))
-        if kernels is None:
-            if settings.forced:
-                raise ReusePruningConfigError(
-                    f'layer {node.name!r}: ReusePruning is set on it but its weights are not all +-1; use '
-                    f'kernel_quantizer=binary(alpha=1) or set ReusePruning: false for it'
-                )
-            node.set_attr('reuse_pruning_skipped', 'weights are not binary')
+        weights = self._weights(node, settings)
+        if weights is None:
             return False
+        chain = consumed_chain(model, node)
+        tail, tail_attrs = self.absorb_after(model, chain.nodes[-1] if chain.nodes else node, settings, chain.thresholded)
+        fmt = input_format(node)
+        y_bound = weights.kernels.shape[1] * fmt.bound
+        self._check_float32_range(node, weights, y_bound)
+        bias = keras_bias(node, self.n_out(node))
+        affine = None if chain.thresholded else self._output_affine(node, weights, bias)
+        unit = self._plan(node, weights, chain, bias, fmt, settings)
+        is_output = reaches_model_output(model, (chain.nodes + tail)[-1] if chain.nodes + tail else node)
+        for consumed in chain.nodes:
+            model.remove_node(consumed)
+        attrs = self._unit_attrs(node, unit, fmt, settings, chain.thresholded, is_output, y_bound)
+        new_node = model.make_node(
+            self.unit_class, node.name, {**attrs, **tail_attrs}, node.inputs.copy(), node.outputs.copy()
+        )
+        model.replace_node(node, new_node)
+        for absorbed in tail:  # after the replacement: the unit's output already has the absorbed layer's shape
+            model.remove_node(absorbed)
+        last = new_node
+        if affine is not None and not affine.trivial():
+            last = insert_output_affine(model, new_node, affine, affine_types(affine, y_bound, fmt.frac_bits, node.name))
+        carry_output_type(model, last, last.get_output_variable().type.precision)
+        return True
 
-        chain = self._consumed_chain(model, node)
-        bn = next((c for c in chain if c.class_name == 'BatchNormalization'), None)
-        thresholded = any(is_binary_activation(c) for c in chain)
-        tail, tail_attrs = self.absorb_after(model, chain[-1] if chain else node, settings, thresholded)
-        binary, frac_bits, bound, width = input_format(node)
-        k, n = kernels.shape[1], kernels.shape[0]
-        y_bound = k * bound
-        bias = np.asarray(node.weights['bias'].data, dtype=np.float64).reshape(-1)
-        thresholds = None
-        if thresholded:
-            params = batchnorm_params(bn) if bn is not None else None
-            thresholds = derive_thresholds(n, y_bound, frac_bits, bias, params, fused=self.fused_batchnorm)
-        elif np.any(bias != 0):
+    def _weights(self, node, settings) -> BinaryKernel | None:
+        weights = binary_weights(node, self.n_out(node))
+        if weights is None and has_binary_quantizer(node):
             raise ReusePruningConfigError(
-                f'layer {node.name!r}: its output is not binarized, so a bias would be added in float32; '
-                'use use_bias=False (or follow it with BatchNormalization + binary activation)'
+                f'layer {node.name!r}: its binary weight quantizer gives weights whose magnitudes differ within a '
+                'channel (very large unquantized weights?); clip the kernel (e.g. a constraint) or set '
+                f'ReusePruning: false for it'
+            )
+        if weights is None and settings.forced:
+            raise ReusePruningConfigError(
+                f'layer {node.name!r}: ReusePruning is set on it but its weights are not binary; use '
+                f"kernel_quantizer='binary' (or binary(alpha=...)) or set ReusePruning: false for it"
+            )
+        if weights is None:
+            node.set_attr('reuse_pruning_skipped', 'weights are not binary')
+        return weights
+
+    @staticmethod
+    def _check_float32_range(node, weights: BinaryKernel, y_bound: int) -> None:
+        if y_bound >= FLOAT32_EXACT:
+            warn_caveat(
+                node,
+                f'its sums reach +-{y_bound} input steps, beyond the integers float32 holds exactly (2^24): the '
+                "firmware sums exactly, so it agrees with Keras wherever Keras' own float32 sum is exact; narrow "
+                "the input layer's Precision to your data's exact type to remove this",
+            )
+        if not weights.exact_in_fixed_point():
+            warn_caveat(
+                node,
+                "its weight scale (alpha='auto') is not a power of two, so Keras rounds its weights and every "
+                'product; the thresholds follow the exactly scaled sum and agree with Keras wherever its rounding '
+                "does not cross them; use alpha='auto_po2' or alpha=1 for guaranteed agreement",
             )
 
-        accum_width = signed_width(3 * y_bound)
-        cost = CostModel(input_bits=width, accum_bits=accum_width)
-        unit = DenseUnit(
-            kernels=kernels,
-            plan=plan_reuse(kernels, cost),
-            input_bound=bound,
+    def _output_affine(self, node, weights: BinaryKernel, bias: np.ndarray) -> OutputAffine:
+        if not weights.exact_in_fixed_point():
+            raise ReusePruningConfigError(
+                f"layer {node.name!r}: its output is not binarized and its weight scale (alpha='auto') is not a power "
+                "of two, so Keras' float32 products cannot be reproduced in fixed point; use alpha='auto_po2' or "
+                'alpha=1, or follow it with BatchNormalization + a binary activation'
+            )
+        return OutputAffine(scale=weights.scale, bias=bias)
+
+    def _plan(self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings) -> DenseUnit:
+        n, k = weights.kernels.shape
+        thresholds = None
+        if chain.thresholded:
+            keras = KerasOutput(
+                frac_bits=fmt.frac_bits,
+                scale=None if weights.unit_scale() else weights.scale,
+                bias=bias if np.any(bias != 0) else None,
+                bn=batchnorm_params(chain.batchnorm) if chain.batchnorm is not None else None,
+                fused=chain.batchnorm is not None and fused_batchnorm(chain.batchnorm, self.four_d),
+                activation=binary_activation(chain.activation),
+            )
+            thresholds = derive_thresholds(n, k * fmt.bound, keras=keras)
+        cost = CostModel(input_bits=fmt.width, accum_bits=signed_width(3 * k * fmt.bound))
+        return DenseUnit(
+            kernels=weights.kernels,
+            plan=plan_reuse(weights.kernels, cost),
+            input_bound=fmt.bound,
             tile=settings.tile,
             thresholds=thresholds,
             early_exit=settings.early_exit,
         )
-        is_output = reaches_model_output(model, (chain + tail)[-1] if chain + tail else node)
-        for consumed in chain:
-            model.remove_node(consumed)
-        result_precision = self._result_precision(thresholded, is_output, y_bound, frac_bits)
-        attrs = {
-            'n_in': k,
-            'n_out': n,
+
+    def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
+        accum_width = signed_width(3 * y_bound)
+        return {
+            'n_in': unit.kernels.shape[1],
+            'n_out': unit.kernels.shape[0],
             'tile': settings.tile,
-            'binary_input': binary,
-            'input_frac_bits': frac_bits,
-            'input_bound': bound,
-            'raw_width': width + 1,
+            'binary_input': fmt.binary,
+            'input_frac_bits': fmt.frac_bits,
+            'input_bound': fmt.bound,
+            'raw_width': fmt.width + 1,
             'thresholded': thresholded,
             'bipolar_output': thresholded and is_output,
             'early_exit': settings.early_exit,
             'accum_width': accum_width,
             'threshold_width': signed_width(y_bound + 1),
             'unit': unit,
-            'cost': cost,
-            'result_precision': result_precision,
+            'cost': CostModel(input_bits=fmt.width, accum_bits=accum_width),
+            'result_precision': result_precision(thresholded, is_output, y_bound, fmt.frac_bits),
+            'reuse_pruning_caveats': node.get_attr('reuse_pruning_caveats', []),
             'trace': node.get_attr('trace', False),
             **self.geometry(node),
-            **tail_attrs,
         }
-        new_node = model.make_node(self.unit_class, node.name, attrs, node.inputs.copy(), node.outputs.copy())
-        model.replace_node(node, new_node)
-        for absorbed in tail:  # after the replacement: the unit's output already has the absorbed layer's shape
-            model.remove_node(absorbed)
-        carry_output_type(model, new_node, result_precision)
-        return True
 
-    @staticmethod
-    def _result_precision(thresholded, is_output, y_bound, frac_bits):
-        if thresholded:
-            return IntegerPrecisionType(2, signed=True) if is_output else IntegerPrecisionType(1, signed=False)
-        width = signed_width(y_bound)
-        if frac_bits == 0:
-            return IntegerPrecisionType(width, signed=True)
-        return FixedPrecisionType(width, width - frac_bits, signed=True)
 
-    @staticmethod
-    def _consumed_chain(model, node):
-        """The nodes after `node` that the unit absorbs: [ApplyAlpha(1)] [BatchNormalization] [binary Activation]."""
-        chain = []
-        nxt = single_consumer(model, node)
-        if nxt is not None and nxt.class_name == 'ApplyAlpha':
-            if not is_unit_alpha(nxt):
-                raise ReusePruningConfigError(
-                    f'layer {node.name!r}: its weight quantizer scales the kernel (alpha != 1); use binary(alpha=1)'
-                )
-            chain.append(nxt)
-            nxt = single_consumer(model, nxt)
-        if nxt is not None and nxt.class_name == 'BatchNormalization':
-            after = single_consumer(model, nxt)
-            if not is_binary_activation(after):
-                raise ReusePruningConfigError(
-                    f'layer {node.name!r}: BatchNormalization {nxt.name!r} is not followed by a binary activation, '
-                    'so it cannot be folded into an exact threshold; add QActivation("binary") after it or set '
-                    f'ReusePruning: false for {node.name!r}'
-                )
-            chain += [nxt, after]
-        elif is_binary_activation(nxt):
-            chain.append(nxt)
-        return chain
+def result_precision(thresholded: bool, is_output: bool, y_bound: int, frac_bits: int):
+    if thresholded:
+        return IntegerPrecisionType(2, signed=True) if is_output else IntegerPrecisionType(1, signed=False)
+    width = signed_width(y_bound)
+    if frac_bits == 0:
+        return IntegerPrecisionType(width, signed=True)
+    return FixedPrecisionType(width, width - frac_bits, signed=True)

@@ -2,7 +2,8 @@
 
 from ..config import ReusePruningConfigError
 from ..layer import ReuseConv2D
-from .binary_unit import ConvertBinaryUnit, single_consumer
+from .binary_unit import ConvertBinaryUnit
+from .graph import single_consumer
 
 GEOMETRY = (
     'in_height', 'in_width', 'n_chan', 'filt_height', 'filt_width', 'stride_height', 'stride_width',
@@ -14,14 +15,14 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
     """Conv2D -> ReuseConv2D (see ConvertBinaryUnit).
 
     The unit pads by itself (padded positions are 0, as in Keras), so hls4ml's ZeroPadding2D -- which
-    would pad binary data with -1 -- is never inserted. Keras normalizes 4-D outputs with the fused op.
+    would pad binary data with -1 -- is never inserted.
     With ReusePruningPoolExit (default), a thresholded unit absorbs the MaxPooling2D after it when the
     pooling is unpadded with stride equal to its size (Keras' default).
     """
 
     class_name = 'Conv2D'
     unit_class = ReuseConv2D
-    fused_batchnorm = True
+    four_d = True
 
     def __init__(self):
         self.name = 'reuse_pruning_convert_conv2d'

@@ -5,11 +5,11 @@ from .binary_unit import ConvertBinaryUnit
 
 
 class ConvertBinaryDense(ConvertBinaryUnit):
-    """Dense -> ReuseDense (see ConvertBinaryUnit); Keras normalizes 2-D outputs with tf.nn.batch_normalization."""
+    """Dense -> ReuseDense (see ConvertBinaryUnit)."""
 
     class_name = 'Dense'
     unit_class = ReuseDense
-    fused_batchnorm = False
+    four_d = False
 
     def __init__(self):
         self.name = 'reuse_pruning_convert_dense'

@@ -12,7 +12,8 @@ class ValidateReusePruning(ModelOptimizerPass):
     """Reject malformed ReusePruning keys, unsupported backends/io types and unsupported layers.
 
     Refuses (raises ReusePruningConfigError) when the flag is on and: the backend is not Vivado or
-    Vitis, io_type is not io_stream, or a convolution other than Conv2D asks for it.
+    Vitis, io_type is not io_stream, a convolution other than Conv2D asks for it, or a pooling layer is
+    one hls4ml's streaming pooling cannot compute (it asserts inside C simulation, killing the process).
     Returns False: it never changes the graph.
     """
 
@@ -30,6 +31,7 @@ class ValidateReusePruning(ModelOptimizerPass):
         if io_type != 'io_stream':
             raise ReusePruningConfigError(f"ReusePruning builds streaming units: use io_type='io_stream', not {io_type!r}")
         for layer in model.get_layers():
+            check_streaming_pooling(layer)
             if (
                 layer.class_name in UNSUPPORTED_CONVOLUTIONS
                 and settings_for(hls_config, layer.name, layer.class_name).enabled
@@ -39,3 +41,24 @@ class ValidateReusePruning(ModelOptimizerPass):
                     f'set ReusePruning: false for it under LayerName (it then converts as stock hls4ml)'
                 )
         return False
+
+
+POOLING = ('Pooling1D', 'Pooling2D')
+
+
+def check_streaming_pooling(layer) -> None:
+    """hls4ml's io_stream pooling needs stride == pool size and no padding; anything else aborts in C simulation."""
+    if layer.class_name not in POOLING:
+        return
+    axes = ('height', 'width') if layer.class_name == 'Pooling2D' else ('width',)
+    pads = (
+        ('pad_top', 'pad_bottom', 'pad_left', 'pad_right') if layer.class_name == 'Pooling2D' else ('pad_left', 'pad_right')
+    )
+    pool = tuple(layer.get_attr(f'pool_{axis}') for axis in axes)
+    stride = tuple(layer.get_attr(f'stride_{axis}') for axis in axes)
+    if pool != stride or any(layer.get_attr(pad, 0) for pad in pads):
+        raise ReusePruningConfigError(
+            f'layer {layer.name!r}: hls4ml streams pooling only with strides equal to the pool size and no padding '
+            f'(got pool {pool}, strides {stride}, padding {[layer.get_attr(pad, 0) for pad in pads]}); use '
+            'MaxPooling2D(pool_size=s, strides=s) on a map whose size s divides'
+        )

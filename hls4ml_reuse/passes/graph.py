@@ -1,0 +1,43 @@
+"""Graph helpers of the conversion passes: consumers, the layers a unit absorbs, types carried downstream."""
+
+from __future__ import annotations
+
+from ..config import ReusePruningConfigError
+
+PASS_THROUGH = ('Pooling2D', 'Pooling1D', 'Reshape')  # layers that carry the unit's output type unchanged
+BINARY_ACTIVATIONS = ('binary', 'binary_tanh')
+
+
+def single_consumer(model, layer):
+    users = [node for node in model.graph.values() if layer.outputs[0] in node.inputs]
+    return users[0] if len(users) == 1 else None
+
+
+def is_binary_activation(node) -> bool:
+    return node is not None and node.class_name == 'Activation' and node.get_attr('activation') in BINARY_ACTIVATIONS
+
+
+def reaches_model_output(model, node) -> bool:
+    """Whether node's output is a model output, directly or through max poolings and reshapes only."""
+    while node.outputs[0] not in model.outputs:
+        node = single_consumer(model, node)
+        if node is None or node.class_name not in PASS_THROUGH:
+            return False
+    return True
+
+
+def carry_output_type(model, node, precision):
+    """Carry `node`'s output type through the max poolings and reshapes that follow it.
+
+    hls4ml inferred their types from the layer being replaced; a binary output is bits (0 = -1), so
+    max pooling is an OR and stays exact on them, while average pooling would not be.
+    """
+    consumer = single_consumer(model, node)
+    while consumer is not None and consumer.class_name in PASS_THROUGH:
+        if consumer.class_name.startswith('Pooling') and consumer.get_attr('pool_op') != 'Max':
+            raise ReusePruningConfigError(
+                f'layer {consumer.name!r}: average pooling after the reuse unit {node.name!r} is not exact on its '
+                f'output; use MaxPooling2D, or set ReusePruning: false for {node.name!r}'
+            )
+        consumer.get_output_variable().type.precision = precision
+        consumer = single_consumer(model, consumer)
