@@ -12,8 +12,9 @@ import numpy as np
 from tqdm import tqdm
 
 from . import conversion, counters, report
-from .datasets import PIXEL_FRACTIONAL_BITS
-from .examples import EXAMPLES, get_example, load_keras_model
+from .config import ReusePruningConfigError, validate
+from .datasets import InputError, exact_precision, fractional_bits, load_npz, one_line
+from .examples import EXAMPLES, Example, get_example, load_keras_model
 
 CHUNK = 250  # most images per predict() call: the progress bar moves at least every 5 %
 
@@ -23,72 +24,120 @@ class Target:
     name: str
     model: object
     x: np.ndarray
-    y: np.ndarray | None  # labels; None for random images
+    y: np.ndarray | None  # labels; None for random images or an .npz without y
     input_precision: str
     input_frac_bits: int
     hls_config: dict | None = None  # from a YAML configuration; None: our defaults
     part: str = conversion.PART
     clock_period_ns: float = conversion.CLOCK_PERIOD_NS
+    input_precision_given: bool = False  # --data / --input-precision: it overrides the YAML's input type
 
     def reuse_config(self, **settings) -> dict:
-        if self.hls_config is not None:
-            config = copy.deepcopy(self.hls_config)
-            config.setdefault('Model', {}).update(settings)
-            return config
-        return conversion.reuse_config(self.model, self.input_precision, **settings)
+        if self.hls_config is None:
+            return conversion.reuse_config(self.model, self.input_precision, **settings)
+        config = copy.deepcopy(self.hls_config)
+        config.setdefault('Model', {}).update(settings)
+        if self.input_precision_given:
+            entry = config.setdefault('LayerName', {}).setdefault(self.model.layers[0].name, {})
+            precision = entry.get('Precision')
+            entry['Precision'] = {**(precision if isinstance(precision, dict) else {}), 'result': self.input_precision}
+        return config
 
     def convert(self, config: dict, output_dir: str):
         """Convert and compile with this target's part and clock."""
         return conversion.convert(self.model, config, output_dir, part=self.part, clock_period_ns=self.clock_period_ns)
 
 
-def resolve(name_or_model: str) -> Target:
-    """A shipped example, a QKeras .h5 model, or an hls4ml YAML configuration (``KerasModel: !qkeras_model``)."""
+MNIST_SHAPES = ((784,), (28, 28, 1))
+MNIST_PRECISION = 'ufixed<8,0>'  # pixels k/256
+
+
+def resolve(name_or_model: str, data: str | None = None, input_precision: str | None = None) -> Target:
+    """A shipped example, a QKeras .h5 model, or an hls4ml YAML configuration (``KerasModel: !qkeras_model``).
+
+    Its inputs come from ``data`` (an .npz with x and optional y) when given, else from the example's own
+    test data, else from MNIST. The input type is ``input_precision`` when given, else the smallest type
+    exact for the .npz inputs, else the example's (pixels k/256).
+    """
+    name, model, example, extra = _load(name_or_model)
+    if data is not None:
+        x, y = load_npz(data, _input_shape(name, model))
+        precision = input_precision or exact_precision(x, data)
+    elif example is not None:  # a shipped model: its own test images (random pixels for finn-cnv-random)
+        x, y = example.test_data()
+        precision = input_precision or example.input_precision
+    else:
+        x, y = _mnist_data(name, model)
+        precision = input_precision or MNIST_PRECISION
+    given = data is not None or input_precision is not None
+    return Target(name, model, x, y, precision, fractional_bits(precision), input_precision_given=given, **extra)
+
+
+def _load(name_or_model: str) -> tuple[str, object, Example | None, dict]:
+    """(name, model, shipped example or None, Target fields from a YAML configuration)."""
     if name_or_model in EXAMPLES:
         example = get_example(name_or_model)
-        x, y = example.test_data()
-        return Target(
-            example.name, load_keras_model(example.model_path), x, y, example.input_precision, PIXEL_FRACTIONAL_BITS
-        )
+        return example.name, load_keras_model(example.model_path), example, {}
     path = Path(name_or_model)
     if not path.exists():
-        raise SystemExit(f'{name_or_model!r} is neither a shipped example ({", ".join(EXAMPLES)}) nor a file')
+        raise InputError(f'{name_or_model}: neither a shipped example ({", ".join(EXAMPLES)}) nor a file')
     if path.suffix in ('.yml', '.yaml'):
-        return _resolve_yaml(path)
-    return _mnist_target(path.stem, load_keras_model(path))
+        return _load_yaml(path)
+    return path.stem, load_keras_model(path), None, {}
 
 
-MNIST_SHAPES = ((784,), (28, 28, 1))
+def _input_shape(name: str, model) -> tuple:
+    """The shape of one input sample; the bench feeds models with a single input only."""
+    if not isinstance(model.input_shape, tuple):
+        raise InputError(f'{name}: the model has {len(model.input_shape)} inputs; the bench feeds one')
+    return tuple(model.input_shape[1:])
 
 
-def _mnist_target(name: str, model, **extra) -> Target:
-    shape = tuple(model.input_shape[1:])
+def _mnist_data(name: str, model) -> tuple[np.ndarray, np.ndarray]:
+    """The 10,000 MNIST test images shaped for the model: the default inputs of a model given without --data."""
+    shape = _input_shape(name, model)
     if shape not in MNIST_SHAPES:
-        raise SystemExit(
-            f'{name}: test images come from MNIST, so the model input must be (784,) or (28, 28, 1), not {shape}'
+        raise InputError(
+            f'{name}: without --data the test images come from MNIST, so the model input must be (784,) or '
+            f'(28, 28, 1), not {shape}; pass your inputs with --data FILE.npz'
         )
     from .datasets import load_mnist
 
     _, test = load_mnist()
-    return Target(name, model, test.x.reshape(-1, *shape), test.y, 'ufixed<8,0>', PIXEL_FRACTIONAL_BITS, **extra)
+    return test.x.reshape(-1, *shape), test.y
 
 
-def _resolve_yaml(path: Path) -> Target:
-    import hls4ml
-
-    config = hls4ml.converters.parse_yaml_config(str(path))
-    model = config.get('KerasModel')
+def _load_yaml(path: Path) -> tuple[str, object, Example | None, dict]:
+    """Model and Target fields of a YAML configuration; its keys are checked now, before any conversion runs."""
+    config = _read_yaml(path)
+    model, hls_config = config.get('KerasModel'), config.get('HLSConfig')
     if model is None or isinstance(model, str):
-        raise SystemExit(f'{path}: give the model as KerasModel: !qkeras_model path/to/model.h5')
+        raise InputError(f'{path}: give the model as KerasModel: !qkeras_model path/to/model.h5')
+    if not isinstance(hls_config, dict):
+        raise InputError(f'{path}: no HLSConfig mapping (with Model, and LayerName or LayerType)')
+    try:
+        validate(hls_config)
+    except ReusePruningConfigError as err:
+        raise ReusePruningConfigError(f'{path}: {err}') from err
     extra = dict(
-        hls_config=config['HLSConfig'], part=config.get('Part', conversion.PART),
+        hls_config=hls_config, part=config.get('Part', conversion.PART),
         clock_period_ns=float(config.get('ClockPeriod', conversion.CLOCK_PERIOD_NS)),
     )  # fmt: skip
-    example = _shipped_example(getattr(model, 'source_path', None))
-    if example is not None:  # a shipped model: its own test images (random pixels for finn-cnv-random)
-        x, y = example.test_data()
-        return Target(path.stem, model, x, y, example.input_precision, PIXEL_FRACTIONAL_BITS, **extra)
-    return _mnist_target(path.stem, model, **extra)
+    return path.stem, model, _shipped_example(getattr(model, 'source_path', None)), extra
+
+
+def _read_yaml(path: Path) -> dict:
+    """The parsed configuration; InputError when the file is not YAML or not a mapping, or its model will not load."""
+    import hls4ml
+    import yaml
+
+    try:
+        config = hls4ml.converters.parse_yaml_config(str(path))
+    except (OSError, ValueError, yaml.YAMLError) as err:  # ValueError: not UTF-8, or a model Keras cannot build
+        raise InputError(f'{path}: not a readable hls4ml YAML configuration ({one_line(err)})') from err
+    if not isinstance(config, dict):
+        raise InputError(f'{path}: not an hls4ml configuration (a mapping with KerasModel and HLSConfig)')
+    return config
 
 
 def _shipped_example(model_path):
@@ -127,7 +176,7 @@ def verify_counts(hls_model, x: np.ndarray) -> bool:
 
 
 def run(
-    name_or_model: str,
+    target: Target | str,
     images: int,
     stock_images: int,
     out_dir: str,
@@ -135,13 +184,18 @@ def run(
     stock_seconds: float | None = None,
     **settings,
 ) -> dict:
-    """Ours on `images` test images, stock hls4ml on the first `stock_images` (or fewer, once `stock_seconds` pass)."""
-    target = resolve(name_or_model)
+    """Ours on `images` test images, stock hls4ml on the first `stock_images` (or fewer, once `stock_seconds` pass).
+
+    `target` is a Target or a name for resolve(). NoReuseUnitError when no layer became a unit.
+    """
+    if isinstance(target, str):
+        target = resolve(target)
     x, y = target.x[:images], (None if target.y is None else target.y[:images])
     stock_images = min(stock_images, len(x))
     keras_out = target.model.predict(x, batch_size=250, verbose=0).reshape(len(x), -1)
 
     ours = target.convert(target.reuse_config(**settings), str(Path(out_dir) / 'reuse'))
+    counters.require_units(ours, target.name)
     reference_agrees = verify_counts(ours, x[:verify_images])
     counters.reset(ours)
     ours_out, ours_rate = simulate(ours, x, 'ReusePruning')
@@ -172,6 +226,19 @@ def run(
         'csim_images_per_s': {'reuse': ours_rate, 'stock': stock_rate},
         'speedup_vs_stock': ours_rate / stock_rate,
     }
+
+
+def failures(result: dict) -> list[str]:
+    """What makes a bench run fail: our outputs differ from QKeras, or the reference from the firmware."""
+    problems = []
+    if result['mismatches'] != 0:
+        problems.append(f"ReusePruning differs from QKeras on {result['mismatches']} output values")
+    if result['reference_counts_equal_firmware'] is not True:
+        problems.append(
+            f"the Python reference disagrees with the firmware's outputs or counters "
+            f"(first {result['reference_images']} images)"
+        )
+    return problems
 
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray | None) -> float | None:
@@ -212,7 +279,7 @@ def format_table(result: dict) -> str:
 
 def _accuracy_line(result: dict) -> str:
     if result['keras_accuracy'] is None:
-        return f"{'accuracy':<34}{'(random images: no labels)':>28}"
+        return f"{'accuracy':<34}{'(no labels)':>14}"
     return (
         f"{'accuracy (QKeras ' + format(result['keras_accuracy'], '.4f') + ')':<34}"
         f"{result['csim_accuracy']:>14.4f}{result['stock_csim_accuracy']:>14.4f}"

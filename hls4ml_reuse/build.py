@@ -14,9 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import counters
 from .templates import HEADERS
 
 TOOLS = (('vivado_hls', 'Vivado'), ('vitis_hls', 'Vitis'))
+
+
+class HlsToolError(RuntimeError):
+    """vivado_hls / vitis_hls exited non-zero or logged an ERROR line."""
 
 
 @dataclass
@@ -53,6 +58,7 @@ def write_project(target, out_dir: Path, images: int, backend: str):
         output_dir=str(out_dir / 'hls'), input_data_tb=str(out_dir / 'tb_inputs.npy'),
         output_data_tb=str(out_dir / 'tb_outputs.npy'),
     )  # fmt: skip
+    counters.require_units(hls_model, target.name)  # a project without a unit is stock hls4ml: nothing to check
     hls_model.write()
     return hls_model
 
@@ -119,7 +125,7 @@ def run_hls_tool(executable: str, project: Path) -> dict:
     text = log.read_text()
     errors = [line for line in text.splitlines() if line.startswith('ERROR')]
     if status != 0 or errors:
-        raise RuntimeError(f'{executable} failed (exit {status}); see {log}:\n' + '\n'.join(errors[:10]))
+        raise HlsToolError(f'{executable} failed (exit {status}); see {log}:\n' + '\n'.join(errors[:10]))
     from hls4ml.report import parse_vivado_report
 
     return parse_vivado_report(str(project)) or {}

@@ -1,33 +1,58 @@
-"""The ``hls4ml-reuse`` command line."""
+"""The ``hls4ml-reuse`` command line.
+
+Exit status: 0 when every check passed; 1 when a check failed (bench: an output differs from QKeras, or
+the Python reference from the firmware's counters; build: a project check or the HLS tool failed);
+2 when an input cannot be used (a model, configuration or data file that does not read, a misspelt or
+bad key, no layer converted to a unit) -- one line on stderr says which and why.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+
+from .config import ReusePruningConfigError
+from .counters import NoReuseUnitError
+from .datasets import InputError
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+EXIT_CHECK_FAILED = 1
+EXIT_UNUSABLE_INPUT = 2
+UNUSABLE_INPUT = (InputError, ReusePruningConfigError, NoReuseUnitError, FileNotFoundError)
+
 TARGET_HELP = (
-    'a shipped example (mlp-mnist, cnv-mnist, finn-cnv-random), a QKeras .h5 model with an MNIST input '
-    '((784,) or (28, 28, 1)), or an hls4ml YAML configuration with KerasModel: !qkeras_model'
+    'a shipped example (mlp-mnist, cnv-mnist, finn-cnv-random), a QKeras .h5 model, or an hls4ml YAML '
+    'configuration with KerasModel: !qkeras_model; without --data a model gets MNIST test images, so its input '
+    'must be (784,) or (28, 28, 1)'
 )
+
+
+def _target(args):
+    """The model and its inputs, from the positional target and --data / --input-precision."""
+    from . import bench
+
+    return bench.resolve(args.target, args.data, args.input_precision)
 
 
 def _bench(args) -> int:
     from . import bench
+    from .plots import plot_layer_pruning
 
     settings = {}
     if args.tile is not None:
         settings['ReusePruningTile'] = args.tile
     if args.no_early_exit:
         settings['ReusePruningEarlyExit'] = False
-    from .plots import plot_layer_pruning
-
     result = bench.run(
-        args.target, args.images, args.stock_images, args.out, args.verify_images, args.stock_seconds, **settings
+        _target(args), args.images, args.stock_images, args.out, args.verify_images, args.stock_seconds, **settings
     )
     _publish(args, bench.format_table(result), result, plot_layer_pruning)
-    return 0
+    problems = bench.failures(result)
+    for problem in problems:
+        print(f'hls4ml-reuse bench: {problem}', file=sys.stderr)
+    return EXIT_CHECK_FAILED if problems else 0
 
 
 def _publish(args, table: str, result: dict, plot) -> None:
@@ -44,9 +69,13 @@ def _publish(args, table: str, result: dict, plot) -> None:
 
 
 def _build(args) -> int:
-    from . import bench, build
+    from . import build
 
-    result = build.build(bench.resolve(args.target), args.out, args.images, run_tool=not args.no_tool)
+    try:
+        result = build.build(_target(args), args.out, args.images, run_tool=not args.no_tool)
+    except build.HlsToolError as err:
+        print(f'hls4ml-reuse build: {err}', file=sys.stderr)
+        return EXIT_CHECK_FAILED
     print(
         f'project: {result.project_dir} (part {result.part}, {result.clock_period_ns} ns clock, '
         f'test bench from {result.images} test images)'
@@ -54,7 +83,7 @@ def _build(args) -> int:
     for problem in result.problems:
         print(f'check failed: {problem}')
     if result.problems:
-        return 1
+        return EXIT_CHECK_FAILED
     print('project checks passed: part, clock, top function, reuse units, headers, test-bench data;')
     print(f'its test bench, compiled with g++, reproduces QKeras exactly on all {result.images} images')
     if result.tool is None:
@@ -67,20 +96,38 @@ def _build(args) -> int:
 
 
 def _report(args) -> int:
-    from . import bench, hw_report
-
+    from . import hw_report
     from .plots import plot_layer_costs
 
-    result = hw_report.run(bench.resolve(args.target), args.images, args.out)
+    result = hw_report.run(_target(args), args.images, args.out)
     _publish(args, hw_report.format_table(result), result, plot_layer_costs)
     return 0
 
 
+def _add_target(parser: argparse.ArgumentParser) -> None:
+    """The positional target and the options that choose its inputs, shared by every command."""
+    parser.add_argument('target', help=TARGET_HELP)
+    parser.add_argument(
+        '--data',
+        metavar='FILE.npz',
+        help='inputs as array x, shaped (n, *model input), and optional integer labels y; replaces the '
+        "target's own test images",
+    )
+    parser.add_argument(
+        '--input-precision',
+        metavar='TYPE',
+        help='hls4ml type of the inputs, e.g. ufixed<8,0> (default: the smallest type exact for --data, else the '
+        "example's)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog='hls4ml-reuse', description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog='hls4ml-reuse', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest='command', required=True)
     bench = commands.add_parser('bench', help='convert a model both ways, C-simulate both, compare')
-    bench.add_argument('target', help=TARGET_HELP)
+    _add_target(bench)
     bench.add_argument('--images', type=int, default=10000, help='test images for our C simulation')
     bench.add_argument('--stock-images', type=int, default=1000, help='the first M of them for stock hls4ml')
     bench.add_argument(
@@ -104,14 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
 
     build = commands.add_parser('build', help='write the Vivado HLS project for the XC7Z100 and build it if the tool exists')
-    build.add_argument('target', help=TARGET_HELP)
+    _add_target(build)
     build.add_argument('--images', type=int, default=100, help='test images for the C-simulation/co-simulation test bench')
     build.add_argument('--out', default='out/build', help='folder for the project')
     build.add_argument('--no-tool', action='store_true', help='write and check the project only')
     build.set_defaults(func=_build)
 
     cost = commands.add_parser('report', help='hardware cost model per layer and for the pipeline, ours beside stock')
-    cost.add_argument('target', help=TARGET_HELP)
+    _add_target(cost)
     cost.add_argument('--images', type=int, default=1000, help="test images for the folded shape's average cycles")
     cost.add_argument('--json', help='write the figures as JSON here')
     cost.add_argument('--plot', help='draw LUTs and cycles per layer (PNG) here')
@@ -121,8 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; an input that cannot be used gives one line on stderr and exit status 2."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UNUSABLE_INPUT as err:
+        print(f'hls4ml-reuse {args.command}: error: {err}', file=sys.stderr)
+        return EXIT_UNUSABLE_INPUT
 
 
 if __name__ == '__main__':

@@ -9,14 +9,17 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   stop as soon as their side of the threshold is certain (inclusion test included).
 - ``ReusePruningPoolExit`` (bool, default True): a thresholded Conv2D absorbs the MaxPooling2D
   after it and skips the childless channels of a pixel whose pooling window already holds a 1.
+
+hls4ml ignores keys it does not know, so a misspelt key of ours (``ReusePrunning``, ``reusepruning``,
+``Reuse_Pruning_Tile``) would silently give a stock conversion; any key close to ours is refused instead.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
-KEY_PREFIX = 'ReusePruning'
+TYPO_DISTANCE = 2  # edits (after lower-casing, '_' and '-' removed) that still count as a misspelling of our key
+TYPO_PREFIX = 'reusepr'  # any key starting so (same normalization) is meant as ours
 ALLOWED_TILES = (8, 16, 32, 64)
 
 
@@ -59,20 +62,52 @@ _PARSERS = {'enabled': _parse_bool, 'tile': _parse_tile, 'early_exit': _parse_bo
 
 
 def _read_section(where, section):
-    """Our keys of one config section as {field: value}; misspelt keys of ours raise."""
+    """Our keys of one config section as {field: value}; keys that look like ours but are not raise."""
     values = {}
     if not isinstance(section, dict):
         return values
     for key, value in section.items():
-        if not str(key).startswith(KEY_PREFIX):
-            continue
         if key not in _FIELDS:
-            hint = difflib.get_close_matches(key, list(_FIELDS), n=1)
-            suggestion = f'; did you mean {hint[0]}?' if hint else ''
-            raise ReusePruningConfigError(f'{where}: unknown key {key!r}{suggestion} (known keys: {", ".join(_FIELDS)})')
+            _refuse_near_miss(where, key)
+            continue
         field = _FIELDS[key]
         values[field] = _PARSERS[field](where, key, value)
     return values
+
+
+def _refuse_near_miss(where, key) -> None:
+    """A misspelt key of ours would be ignored by hls4ml and the conversion would silently run stock: refuse it."""
+    closest = near_miss(key)
+    if closest is not None:
+        raise ReusePruningConfigError(
+            f'{where}: unknown key {key!r}; did you mean {closest}? (known keys: {", ".join(_FIELDS)})'
+        )
+
+
+def near_miss(key) -> str | None:
+    """The key of ours that `key` is probably a misspelling of, or None (exactly ours, or unrelated).
+
+    Compared without case, '_' and '-': a key within TYPO_DISTANCE edits of ours, or starting with
+    TYPO_PREFIX, counts. hls4ml's own keys (ReuseFactor, Precision, ...) are far from all of ours.
+    """
+    if key in _FIELDS:
+        return None
+    typed = str(key).lower().replace('_', '').replace('-', '')
+    distance, closest = min((edit_distance(typed, ours.lower()), ours) for ours in _FIELDS)
+    if distance <= TYPO_DISTANCE or typed.startswith(TYPO_PREFIX):
+        return closest
+    return None
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions turning a into b."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i]
+        for j, char_b in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
 
 
 def model_section(hls_config: dict) -> dict:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .datasets import InputError, one_line
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -74,6 +76,13 @@ def get_example(name: str) -> Example:
 
 
 def load_keras_model(path: Path):
+    """A Keras/QKeras model from an .h5 file; InputError naming the file when it is not one."""
     from qkeras.utils import load_qmodel
 
-    return load_qmodel(str(path), compile=False)
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f'{path}: {"is a directory, not" if path.is_dir() else "no such file; expected"} a Keras .h5 model')
+    try:
+        return load_qmodel(str(path), compile=False)
+    except (OSError, ValueError) as err:  # h5py: not HDF5; Keras: no model in it, or layers it cannot build
+        raise InputError(f'{path}: not a readable Keras/QKeras .h5 model ({one_line(err)})') from err

@@ -10,8 +10,12 @@ from . import costmodel, counters, report
 
 
 def run(target, images: int, out_dir: str) -> dict:
-    """Convert with ReusePruning, C-simulate `images` test images for the folded averages, cost both."""
+    """Convert with ReusePruning, C-simulate `images` test images for the folded averages, cost both.
+
+    NoReuseUnitError when no layer became a unit: there would be nothing to cost.
+    """
     hls_model = target.convert(target.reuse_config(), str(Path(out_dir) / 'reuse'))
+    counters.require_units(hls_model, target.name)
     x = np.ascontiguousarray(target.x[:images])
     counters.reset(hls_model)
     hls_model.predict(x)

@@ -9,7 +9,7 @@ from qkeras import QDense, binary
 from tensorflow.keras import layers
 
 from hls4ml_reuse import conversion
-from hls4ml_reuse.config import LayerSettings, ReusePruningConfigError, settings_for, validate
+from hls4ml_reuse.config import LayerSettings, ReusePruningConfigError, edit_distance, near_miss, settings_for, validate
 
 
 def test_layer_value_wins_over_model():
@@ -72,7 +72,7 @@ def test_forced_on_non_binary_weights(out_dir):
     model = tf.keras.Model(inputs, layers.Dense(3, use_bias=False, name='float_dense')(inputs))
     config = conversion.base_config(model, 'ufixed<8,0>')
     config['LayerName']['float_dense']['ReusePruning'] = True
-    convert_expecting(model, config, out_dir, "'float_dense'.*not all")
+    convert_expecting(model, config, out_dir, "'float_dense'.*not binary")
 
 
 def test_model_level_flag_leaves_non_binary_layers_stock_and_says_so(out_dir):
@@ -92,18 +92,13 @@ def test_batchnorm_without_binary_activation_is_refused(out_dir):
     convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*'bn'.*binary activation")
 
 
-def test_bias_on_raw_output_is_refused(out_dir):
+def test_bias_too_fine_for_an_exact_raw_output_is_refused(out_dir):
+    """A float bias far finer than the sum (1e-9 beside sums of pixels) has no exact fixed-point sum to read back."""
     inputs = layers.Input((6,), name='pixels')
     dense = QDense(4, kernel_quantizer=binary(alpha=1), name='fc')
     model = tf.keras.Model(inputs, dense(inputs))
-    dense.bias.assign(np.ones(4, np.float32))
-    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*use_bias=False")
-
-
-def test_alpha_other_than_one_is_refused(out_dir):
-    inputs = layers.Input((6,), name='pixels')
-    model = tf.keras.Model(inputs, QDense(4, kernel_quantizer=binary(alpha='auto_po2'), use_bias=False, name='fc')(inputs))
-    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*alpha")
+    dense.bias.assign(np.full(4, 1e-9, np.float32))
+    convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'fc'.*bias.*quantize the bias")
 
 
 def test_depthwise_convolution_is_refused(out_dir):
@@ -111,3 +106,50 @@ def test_depthwise_convolution_is_refused(out_dir):
     x = layers.DepthwiseConv2D(3, use_bias=False, padding='same', name='depthwise')(inputs)
     model = tf.keras.Model(inputs, layers.Flatten()(x))
     convert_expecting(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir, "'depthwise'.*Dense and Conv2D")
+
+
+@pytest.mark.parametrize(
+    'key, meant',
+    [
+        ('ReusePrunning', 'ReusePruning'),
+        ('reusepruning', 'ReusePruning'),
+        ('Reuse_Pruning', 'ReusePruning'),
+        ('reuse-pruning', 'ReusePruning'),
+        ('ReusPruning', 'ReusePruning'),
+        ('ReusePruningtile', 'ReusePruningTile'),
+        ('Reuse_Pruning_Tile', 'ReusePruningTile'),
+        ('ReusePruningEarlyExits', 'ReusePruningEarlyExit'),
+        ('reuse_pruning_pool_exit', 'ReusePruningPoolExit'),
+        ('ReusePruningPoolExitEnabled', 'ReusePruningPoolExit'),  # many edits away, but starts like ours
+    ],
+)
+@pytest.mark.parametrize('group', ['Model', 'LayerType', 'LayerName'])
+def test_near_misses_of_our_keys_are_refused_in_every_section(key, meant, group):
+    section = {'Precision': 'ap_fixed<16,6>', key: True}
+    config = {'Model': section} if group == 'Model' else {'Model': {}, group: {'Dense': section}}
+    where = 'Model' if group == 'Model' else f"{group} 'Dense'"
+    with pytest.raises(ReusePruningConfigError, match=f"^{where}: unknown key '{key}'; did you mean {meant}\\?"):
+        validate(config)
+
+
+HLS4ML_KEYS = (
+    'ReuseFactor', 'Precision', 'Strategy', 'Trace', 'ParallelizationFactor', 'ConvImplementation', 'BramFactor',
+    'TraceOutput', 'Skip', 'Compression', 'PipelineStyle', 'PipelineInterval', 'TargetCycles', 'FifoDepth',
+    'InputsChannelLast', 'TransposeOutputs', 'ChannelsLastConversion', 'Implementation', 'TableSize', 'table_size',
+    'accum_t', 'result_t', 'table_t', 'BitExact', 'Optimizers', 'SkipOptimizers', 'Flows', 'Include', 'Exclude',
+)  # fmt: skip
+
+
+@pytest.mark.parametrize('key', HLS4ML_KEYS)
+def test_hls4ml_keys_are_never_taken_for_ours(key):
+    assert near_miss(key) is None
+    validate({'Model': {key: 1}, 'LayerType': {'Dense': {key: 1}}, 'LayerName': {'fc0': {key: 1}}})
+
+
+def test_edit_distance():
+    assert [edit_distance(a, b) for a, b in [('', 'abc'), ('kitten', 'sitting'), ('tile', 'tile'), ('ab', 'ba')]] == [
+        3,
+        3,
+        0,
+        2,
+    ]
