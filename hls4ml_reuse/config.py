@@ -110,6 +110,16 @@ def edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _refuse_misplaced(hls_config: dict) -> None:
+    """Our keys directly under HLSConfig are ignored by hls4ml (the conversion would run stock): refuse them."""
+    for key in hls_config:
+        ours = key if key in _FIELDS else near_miss(key)
+        if ours is not None:
+            raise ReusePruningConfigError(
+                f'HLSConfig: {key!r} belongs under HLSConfig: Model (or a LayerName / LayerType entry) as {ours}'
+            )
+
+
 def model_section(hls_config: dict) -> dict:
     section = hls_config.get('Model', {})
     if not isinstance(section, dict):
@@ -118,7 +128,8 @@ def model_section(hls_config: dict) -> dict:
 
 
 def validate(hls_config: dict) -> None:
-    """Check every ReusePruning key in the configuration (Model, LayerType, LayerName)."""
+    """Check every ReusePruning key in the configuration (Model, LayerType, LayerName, and misplaced ones)."""
+    _refuse_misplaced(hls_config)
     _read_section('Model', model_section(hls_config))
     for group in ('LayerType', 'LayerName'):
         entries = hls_config.get(group, {}) or {}

@@ -78,6 +78,34 @@ def as_dicts(layers: list[LayerOps]) -> list[dict]:
     return [asdict(layer) for layer in layers]
 
 
+class ReferenceUnavailable(ValueError):
+    """The converted graph holds a layer the Python reference does not model (a layer kept stock)."""
+
+
+MODELLED = UNIT_CLASSES + ('Input', 'Pooling2D', 'Reshape', 'Repack', 'ApplyAlpha')
+
+
+def unmodelled_reason(layer) -> str:
+    return f'the reference does not model layer {layer.name!r} ({layer.class_name})'
+
+
+def reference_unavailable(hls_model) -> str | None:
+    """Why reference_forward cannot run on this graph, or None when it can (a first screen by layer class)."""
+    for layer in hls_model.get_layers():
+        if layer.class_name not in MODELLED or (layer.class_name == 'Pooling2D' and layer.get_attr('pool_op') != 'Max'):
+            return unmodelled_reason(layer)
+    return None
+
+
+def caveats(hls_model) -> dict:
+    """Per unit, the limits of Keras' own float32 arithmetic that its agreement depends on (see the passes)."""
+    return {
+        layer.name: layer.get_attr('reuse_pruning_caveats')
+        for layer in reuse_layers(hls_model)
+        if layer.get_attr('reuse_pruning_caveats')
+    }
+
+
 def reference_forward(hls_model, x: np.ndarray) -> tuple[np.ndarray, dict]:
     """Run the converted graph in the Python reference: outputs (as the firmware writes them) and counts per unit.
 
@@ -117,7 +145,7 @@ def _reference_chunk(hls_model, x):
         elif layer.class_name == 'ApplyAlpha' and last is not None and not last.get_attr('thresholded'):
             values, last = output_affine(layer, np.ldexp(values.astype(np.float64), -last.get_attr('input_frac_bits'))), None
         else:
-            raise ValueError(f'the reference does not model layer {layer.name!r} ({layer.class_name})')
+            raise ReferenceUnavailable(unmodelled_reason(layer))
     values = values.reshape(len(x), -1)
     if last is None:  # already real values (after an output scale and bias)
         return values, counts

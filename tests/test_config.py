@@ -80,9 +80,10 @@ def test_model_level_flag_leaves_non_binary_layers_stock_and_says_so(out_dir):
     x = QDense(4, kernel_quantizer=binary(alpha=1), use_bias=False, name='bin')(inputs)
     model = tf.keras.Model(inputs, layers.Dense(3, use_bias=False, name='float_dense')(x))
     hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
-    from hls4ml_reuse.report import skipped_layers
+    from hls4ml_reuse.report import reference_unavailable, skipped_layers
 
     assert skipped_layers(hls_model) == {'float_dense': 'weights are not binary'}
+    assert "'float_dense'" in reference_unavailable(hls_model)  # bench then says the reference was not checked
 
 
 def test_batchnorm_without_binary_activation_is_refused(out_dir):
@@ -153,3 +154,9 @@ def test_edit_distance():
         0,
         2,
     ]
+
+
+@pytest.mark.parametrize('key', ['ReusePruning', 'ReusePrunning'])
+def test_our_key_directly_under_hls_config_is_refused(key):
+    with pytest.raises(ReusePruningConfigError, match=f"HLSConfig: '{key}' belongs under HLSConfig: Model"):
+        validate({'Model': {'Precision': 'fixed<16,6>'}, key: True})
