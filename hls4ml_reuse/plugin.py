@@ -19,7 +19,7 @@ from hls4ml.model.optimizer import register_pass
 from .layer import ReuseConv2D, ReuseDense
 from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
-from .passes.validate import ValidateReusePruning
+from .passes.validate import CheckStandaloneActivations, ValidateReusePruning
 from .templates import HEADERS, TEMPLATES
 from .yaml_tags import register_yaml_tag
 
@@ -29,6 +29,7 @@ PASSES = (
     ('reuse_pruning_validate', ValidateReusePruning),
     ('reuse_pruning_convert_conv2d', ConvertBinaryConv2D),
     ('reuse_pruning_convert_dense', ConvertBinaryDense),
+    ('reuse_pruning_check_activations', CheckStandaloneActivations),
 )
 
 _registered = False

@@ -6,7 +6,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hls4ml.model.types import FixedPrecisionType
+
 from . import counters
+from .passes.graph import is_binary_activation
 from .reference import Counts, evaluate
 
 
@@ -92,9 +95,16 @@ def unmodelled_reason(layer) -> str:
 def reference_unavailable(hls_model) -> str | None:
     """Why reference_forward cannot run on this graph, or None when it can (a first screen by layer class)."""
     for layer in hls_model.get_layers():
-        if layer.class_name not in MODELLED or (layer.class_name == 'Pooling2D' and layer.get_attr('pool_op') != 'Max'):
+        modelled = layer.class_name in MODELLED or is_binary_activation(layer)
+        if not modelled or (layer.class_name == 'Pooling2D' and layer.get_attr('pool_op') != 'Max'):
             return unmodelled_reason(layer)
     return None
+
+
+def input_frac_bits(input_layer) -> int:
+    """Fractional bits of the model input's type: the grid its raw integers count in."""
+    precision = input_layer.get_output_variable().type.precision
+    return precision.width - precision.integer if isinstance(precision, FixedPrecisionType) else 0
 
 
 def caveats(hls_model) -> dict:
@@ -123,9 +133,7 @@ def reference_forward(hls_model, x: np.ndarray) -> tuple[np.ndarray, dict]:
 
 def _reference_chunk(hls_model, x):
     layers = list(hls_model.get_layers())
-    first = reuse_layers(hls_model)[0]
-    frac_bits = first.get_attr('input_frac_bits')
-    values = np.round(np.ldexp(np.asarray(x, dtype=np.float64), frac_bits)).astype(np.int64)
+    values = np.round(np.ldexp(np.asarray(x, dtype=np.float64), input_frac_bits(layers[0]))).astype(np.int64)
     values = values.reshape((len(x), *layers[0].get_output_variable().shape))
     counts, last = {}, None
     for layer in layers[1:]:
@@ -142,6 +150,8 @@ def _reference_chunk(hls_model, x):
             values = max_pool(layer, values)
         elif layer.class_name in ('Reshape', 'Repack'):
             values = values.reshape((len(x), *layer.get_output_variable().shape))
+        elif is_binary_activation(layer):  # left on its own: hls4ml's binary_tanh, [x >= 0]
+            values = np.where(values >= 0, 1, -1)
         elif layer.class_name == 'ApplyAlpha' and last is not None and not last.get_attr('thresholded'):
             values, last = output_affine(layer, np.ldexp(values.astype(np.float64), -last.get_attr('input_frac_bits'))), None
         else:

@@ -170,3 +170,25 @@ def test_activation_that_is_not_plus_minus_one_is_refused(out_dir):
     model = tf.keras.Model(inputs, QDense(3, kernel_quantizer='binary', name='logits')(x))
     with pytest.raises(ReusePruningConfigError, match="'act2'.*-1/\\+1"):
         conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+
+
+def binarized_input_mlp(activation, seed):
+    """Input -> QActivation (binarizes the pixels, not fused into any unit) -> binary MLP."""
+    tf.keras.utils.set_random_seed(seed)
+    inputs = layers.Input((30,), name='values')
+    x = QActivation(activation, name='binarize')(inputs)
+    x = QDense(12, kernel_quantizer='binary', use_bias=False, name='fc0')(x)
+    x = QActivation('binary', name='act0')(layers.BatchNormalization(name='bn0')(x))
+    return randomize(tf.keras.Model(inputs, QDense(4, kernel_quantizer='binary', name='logits')(x)), seed)
+
+
+def test_standalone_binary_activation_is_exact_at_zero(out_dir):
+    model = binarized_input_mlp('binary', seed=37)
+    x = np.random.default_rng(38).integers(-2, 3, size=(300, 30)).astype(np.float32)  # many exact zeros
+    convert_and_compare(model, out_dir, x, input_precision='int<3>')
+
+
+def test_standalone_binary_tanh_is_refused_at_conversion(out_dir):
+    model = binarized_input_mlp('binary_tanh', seed=39)
+    with pytest.raises(ReusePruningConfigError, match="'binarize'.*QActivation\\('binary'\\)"):
+        conversion.convert(model, conversion.reuse_config(model, 'int<3>'), out_dir)

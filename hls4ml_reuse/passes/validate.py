@@ -1,8 +1,11 @@
-"""Checks that run once per conversion, before any layer is rewritten."""
+"""Checks that run once per conversion: before any layer is rewritten, and after the units are built."""
 
+import numpy as np
 from hls4ml.model.optimizer import ModelOptimizerPass
 
 from ..config import ReusePruningConfigError, any_enabled, settings_for
+from ..keras_replay import binary_activation
+from .graph import is_binary_activation
 
 SUPPORTED_BACKENDS = ('Vivado', 'Vitis')
 UNSUPPORTED_CONVOLUTIONS = ('Conv1D', 'DepthwiseConv1D', 'DepthwiseConv2D', 'SeparableConv1D', 'SeparableConv2D')
@@ -62,3 +65,26 @@ def check_streaming_pooling(layer) -> None:
             f'(got pool {pool}, strides {stride}, padding {[layer.get_attr(pad, 0) for pad in pads]}); use '
             'MaxPooling2D(pool_size=s, strides=s) on a map whose size s divides'
         )
+
+
+class CheckStandaloneActivations(ModelOptimizerPass):
+    """After the units are built: a binary activation left on its own runs as hls4ml's binary_tanh ([x >= 0]).
+
+    Refuses (raises ReusePruningConfigError) when the QKeras activation differs from that at 0 (QKeras'
+    functional binary_tanh gives -1 there) or does not output -1/+1. Returns False: it never changes the graph.
+    """
+
+    def __init__(self):
+        self.name = 'reuse_pruning_check_activations'
+
+    def transform(self, model):
+        if not any_enabled(model.config.config.get('HLSConfig', {})):
+            return False
+        for layer in model.get_layers():
+            if is_binary_activation(layer) and binary_activation(layer)(np.zeros(1, np.float32))[0] != 1:
+                raise ReusePruningConfigError(
+                    f"layer {layer.name!r}: QKeras' binary_tanh gives -1 at exactly 0 where hls4ml's streaming "
+                    "binary_tanh gives +1, and this activation is not fused into a unit; use QActivation('binary') "
+                    'here (QKeras then gives +1 at 0 too)'
+                )
+        return False
