@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo bench-cnv test bench-json lint clean
+.PHONY: demo bench-cnv test fuzz bench-json lint clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ bench-cnv: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Property-based end-to-end fuzz (issue 8): random small binary QKeras models must be exact or refused by name.
+# make test runs 5 of them; here FUZZ_EXAMPLES (about 2-4 s each) from FUZZ_SEED. Summary: out/fuzz-summary.json.
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED ?= 0
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check hls4ml_reuse examples tests
