@@ -16,21 +16,17 @@ from hls4ml.model.flow import update_flow
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer import register_pass
 
-from .layer import ReuseConv2D, ReuseDense
+from .ir.layers import ReuseConv2D, ReuseDense
 from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
 from .passes.validate import CheckStandaloneActivations, ValidateReusePruning
-from .templates import HEADERS, TEMPLATES
-from .yaml_tags import register_yaml_tag
+from .backend.templates import HEADERS, TEMPLATES
+from .cli.yaml_tag import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
-PASSES = (
-    ('reuse_pruning_validate', ValidateReusePruning),
-    ('reuse_pruning_convert_conv2d', ConvertBinaryConv2D),
-    ('reuse_pruning_convert_dense', ConvertBinaryDense),
-    ('reuse_pruning_check_activations', CheckStandaloneActivations),
-)
+PASSES = (ValidateReusePruning, ConvertBinaryConv2D, ConvertBinaryDense, CheckStandaloneActivations)  # in flow order
+LAYERS = (ReuseDense, ReuseConv2D)
 
 _registered = False
 
@@ -40,16 +36,16 @@ class PluginRegistrationError(RuntimeError):
 
 
 def header_paths():
-    root = resources.files('hls4ml_reuse.firmware_templates')
+    root = resources.files('hls4ml_reuse.backend') / 'firmware'
     return [Path(str(root / name)) for name in HEADERS]
 
 
 def _register():
-    register_layer('ReuseDense', ReuseDense)
-    register_layer('ReuseConv2D', ReuseConv2D)
-    for name, cls in PASSES:
-        register_pass(name, cls)
-    update_flow(FLOW, add_optimizers=[name for name, _ in PASSES])
+    for layer in LAYERS:
+        register_layer(layer.__name__, layer)
+    for optimizer in PASSES:
+        register_pass(optimizer.name, optimizer)
+    update_flow(FLOW, add_optimizers=[optimizer.name for optimizer in PASSES])
     for backend_name in BACKENDS:
         backend = get_backend(backend_name)
         for template in TEMPLATES:

@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 from models import binary_cnn, conv
 
-from hls4ml_reuse import bench, build
-from hls4ml_reuse.bench import Target
-from hls4ml_reuse.examples import REPO_ROOT, random_pixels
+from hls4ml_reuse.cli import bench, build
+from hls4ml_reuse.cli.targets import Target, resolve
+from hls4ml_reuse.cli.examples import REPO_ROOT, random_pixels
 
 SMALL_MNIST_CNN = [conv(4, 3), ('maxpool', 2), conv(6, 3, 2, 'same'), ('flatten',), ('dense', 10)]
 
@@ -17,7 +17,9 @@ def test_bench_runs_an_mnist_cnn_exactly(tmp_path):
     path = tmp_path / 'cnn.h5'
     model.save(path)
     out = str(tmp_path / 'out')
-    result = bench.run(str(path), images=40, stock_images=3, out_dir=out, verify_images=8, stock_seconds=0)
+    result = bench.run(
+        str(path), bench.BenchOptions(images=40, stock_images=3, out_dir=out, verify_images=8, stock_seconds=0)
+    )
     assert result['mismatches'] == 0
     assert result['csim_accuracy'] == result['keras_accuracy']
     assert result['reference_counts_equal_firmware']
@@ -37,7 +39,7 @@ def test_build_writes_a_conv_project_whose_testbench_matches_qkeras(tmp_path):
 
 def test_yaml_of_a_shipped_example_uses_its_own_images(monkeypatch):
     monkeypatch.chdir(REPO_ROOT)  # the configuration's model path is relative to the repository
-    target = bench.resolve('configs/finn_cnv_random_xc7z100.yml')
+    target = resolve('configs/finn_cnv_random_xc7z100.yml')
     assert target.y is None  # random pixels: no labels, no accuracy
     assert target.x.shape[1:] == (32, 32, 3)
     assert np.array_equal(target.x * 256, np.round(target.x * 256))

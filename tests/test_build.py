@@ -4,8 +4,8 @@ from pathlib import Path
 
 from models import binary_mlp, pixels
 
-from hls4ml_reuse import build
-from hls4ml_reuse.bench import Target
+from hls4ml_reuse.cli import build
+from hls4ml_reuse.cli.targets import Target
 
 
 def small_target():
@@ -34,7 +34,7 @@ def test_checks_catch_a_wrong_part_and_missing_testbench_rows(tmp_path):
 
 
 def test_yaml_configuration_is_a_build_target(tmp_path):
-    from hls4ml_reuse.bench import resolve
+    from hls4ml_reuse.cli.targets import resolve
 
     model = binary_mlp([12, 6], 784, seed=23)
     model.save(tmp_path / 'model.h5')

@@ -8,10 +8,12 @@ import tensorflow as tf
 from models import binary_cnn, binary_mlp, conv, pixels
 from tensorflow.keras import layers
 
-from hls4ml_reuse import bench, cli, conversion, counters
-from hls4ml_reuse.bench import Target, resolve
-from hls4ml_reuse.counters import NoReuseUnitError
-from hls4ml_reuse.datasets import InputError, exact_precision, fractional_bits
+from hls4ml_reuse import cli
+from hls4ml_reuse.cli import bench, conversion
+from hls4ml_reuse.sim import counters
+from hls4ml_reuse.cli.targets import Target, resolve
+from hls4ml_reuse.sim.counters import NoReuseUnitError
+from hls4ml_reuse.cli.datasets import InputError, exact_precision, fractional_bits
 
 FAST = ['--images', '12', '--stock-images', '2', '--verify-images', '6', '--stock-seconds', '0']
 N_IN = 12

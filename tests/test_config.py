@@ -8,7 +8,7 @@ from models import binary_mlp
 from qkeras import QDense, binary
 from tensorflow.keras import layers
 
-from hls4ml_reuse import conversion
+from hls4ml_reuse.cli import conversion
 from hls4ml_reuse.config import LayerSettings, ReusePruningConfigError, edit_distance, near_miss, settings_for, validate
 
 
@@ -80,7 +80,8 @@ def test_model_level_flag_leaves_non_binary_layers_stock_and_says_so(out_dir):
     x = QDense(4, kernel_quantizer=binary(alpha=1), use_bias=False, name='bin')(inputs)
     model = tf.keras.Model(inputs, layers.Dense(3, use_bias=False, name='float_dense')(x))
     hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
-    from hls4ml_reuse.report import reference_unavailable, skipped_layers
+    from hls4ml_reuse.ir.layers import skipped_layers
+    from hls4ml_reuse.sim.graph import reference_unavailable
 
     assert skipped_layers(hls_model) == {'float_dense': 'weights are not binary'}
     assert "'float_dense'" in reference_unavailable(hls_model)  # bench then says the reference was not checked

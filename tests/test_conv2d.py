@@ -8,7 +8,9 @@ from models import binary_cnn, conv, pixels, rebuild_with_synthesizable_path
 from qkeras import QConv2D, QDense
 from tensorflow.keras import layers
 
-from hls4ml_reuse import conversion, counters, report
+from hls4ml_reuse.cli import conversion
+from hls4ml_reuse.ir.layers import reuse_units
+from hls4ml_reuse.sim import counters, graph
 from hls4ml_reuse.config import ReusePruningConfigError
 
 IMAGES = 64
@@ -20,7 +22,7 @@ def images(model, n=IMAGES, seed=1):
 
 
 def unit_classes(hls_model):
-    return {layer.name: layer.class_name for layer in report.reuse_layers(hls_model)}
+    return {layer.name: layer.class_name for layer in reuse_units(hls_model)}
 
 
 def expected_units(model):
@@ -40,9 +42,9 @@ def check_exact(model, hls_model, x):
     firmware = np.asarray(hls_model.predict(x)).reshape(len(x), -1)
     mismatches = np.argwhere(firmware != keras)
     assert np.array_equal(firmware, keras), f'{len(mismatches)} of {keras.size} outputs differ, first at {mismatches[:5]}'
-    reference, reference_counts = report.reference_forward(hls_model, x)
+    reference, reference_counts = graph.reference_forward(hls_model, x)
     assert np.array_equal(reference, firmware)
-    assert report.counts_match(hls_model, reference_counts)
+    assert graph.counts_match(hls_model, reference_counts)
     return firmware
 
 
@@ -168,7 +170,7 @@ def test_synthesizable_path_equals_fast_path(out_dir):
     for _ in range(2):
         counters.reset(hls_model)
         outputs = np.asarray(hls_model.predict(x))
-        runs.append((outputs, [counters.read(hls_model, layer) for layer in report.reuse_layers(hls_model)]))
+        runs.append((outputs, [counters.read(hls_model, layer) for layer in reuse_units(hls_model)]))
         rebuild_with_synthesizable_path(hls_model)
     assert np.array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]

@@ -5,14 +5,15 @@ import math
 import numpy as np
 from models import binary_mlp, pixels
 
-from hls4ml_reuse import costmodel, hw_report
-from hls4ml_reuse.bench import Target
+from hls4ml_reuse.cli import report
+from hls4ml_reuse.report import hardware
+from hls4ml_reuse.cli.targets import Target
 
 
 def test_report_keys_and_folded_cycles(tmp_path):
     model = binary_mlp([24, 16, 10], 40, seed=31)
     x = pixels(60, 40, seed=32)
-    result = hw_report.run(Target('small', model, x, np.zeros(len(x), int), 'ufixed<8,0>', 8), 60, str(tmp_path))
+    result = report.run(Target('small', model, x, np.zeros(len(x), int), 'ufixed<8,0>', 8), 60, str(tmp_path))
     assert len(result['layers']) == 3
     for key in ('cycles_per_image', 'lut_estimate', 'fps_at_clock'):
         assert set(result[key]) == {'reuse', 'stock'}
@@ -25,4 +26,4 @@ def test_report_keys_and_folded_cycles(tmp_path):
 
 
 def test_adder_tree_depth():
-    assert [costmodel.tree_depth(m) for m in (0, 1, 2, 3, 4, 5, 256)] == [1, 1, 1, 2, 2, 3, 8]
+    assert [hardware.tree_depth(m) for m in (0, 1, 2, 3, 4, 5, 256)] == [1, 1, 1, 2, 2, 3, 8]

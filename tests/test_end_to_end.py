@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from models import binary_mlp, pixels, rebuild_with_synthesizable_path
 
-from hls4ml_reuse import conversion, counters, report
+from hls4ml_reuse.cli import conversion
+from hls4ml_reuse.ir.layers import reuse_units
+from hls4ml_reuse.report import operations
+from hls4ml_reuse.sim import counters, graph
 
 CASES = {
     # name: (widths, n_in, model options, ReusePruning settings)
@@ -35,9 +38,9 @@ def test_csim_equals_qkeras_and_reference(name, out_dir):
     firmware = hls_model.predict(x).reshape(len(x), -1)
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
     assert np.array_equal(firmware, keras)
-    reference, reference_counts = report.reference_forward(hls_model, x)
+    reference, reference_counts = graph.reference_forward(hls_model, x)
     assert np.array_equal(reference, keras)
-    assert report.counts_match(hls_model, reference_counts)
+    assert graph.counts_match(hls_model, reference_counts)
 
 
 def test_thresholds_on_reachable_values(out_dir):
@@ -60,7 +63,7 @@ def test_early_exit_skips_work_without_changing_outputs(tmp_path):
         config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit)
         hls_model = conversion.convert(model, config, str(tmp_path / str(early_exit)))
         counters.reset(hls_model)
-        results[early_exit] = (hls_model.predict(x), report.network_ops(hls_model, len(x)))
+        results[early_exit] = (hls_model.predict(x), operations.network_ops(hls_model, len(x)))
     assert np.array_equal(results[True][0], results[False][0])
     with_exit, without = (sum(layer.dynamic for layer in results[flag][1]) for flag in (True, False))
     assert with_exit < without
@@ -74,7 +77,7 @@ def test_synthesizable_path_equals_fast_path(name, out_dir):
     for _ in range(2):
         counters.reset(hls_model)
         outputs = hls_model.predict(x)
-        counts = [counters.read(hls_model, layer) for layer in report.reuse_layers(hls_model)]
+        counts = [counters.read(hls_model, layer) for layer in reuse_units(hls_model)]
         runs.append((outputs, counts))
         rebuild_with_synthesizable_path(hls_model)
     assert np.array_equal(runs[0][0], runs[1][0])

@@ -22,8 +22,8 @@ from qkeras import QActivation, QBatchNormalization, QConv2D, QDense, binary, qu
 from tensorflow.keras.layers import BatchNormalization, Flatten, Input, MaxPooling2D
 from tensorflow.keras.regularizers import l2
 
-from hls4ml_reuse import report
-from hls4ml_reuse.keras_replay import ReusePruningWarning
+from hls4ml_reuse.ir.layers import reuse_units
+from hls4ml_reuse.passes.keras_replay import ReusePruningWarning
 
 REUSE_FACTORS = {'conv2d_1': 9, 'conv2d_2': 36, 'conv2d_3': 72, 'q_dense_6': 2000, 'q_dense_7': 100}
 
@@ -90,7 +90,7 @@ def convert_with_reuse_pruning(model, config, backend, out_dir):
 
 
 def assert_exact(model, hls_model, x):
-    units = [layer.name for layer in hls_model.get_layers() if layer.class_name in report.UNIT_CLASSES]
+    units = [layer.name for layer in reuse_units(hls_model)]
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
     firmware = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1)
     assert np.array_equal(firmware, keras), f'{np.count_nonzero(firmware != keras)} of {keras.size} outputs differ'

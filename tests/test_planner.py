@@ -8,10 +8,10 @@ from models import related_kernels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hls4ml_reuse.costs import CostModel
-from hls4ml_reuse.planner import ROOT, hamming_distances, plan_cost, plan_reuse
+from hls4ml_reuse.plan.cost import OperationCost
+from hls4ml_reuse.plan.spanning_tree import ROOT, hamming_distances, plan_cost, plan_reuse
 
-COST_MODELS = [CostModel(1, 2), CostModel(1, 12), CostModel(8, 20)]
+COST_MODELS = [OperationCost(1, 2), OperationCost(1, 12), OperationCost(8, 20)]
 
 
 @st.composite
@@ -147,7 +147,7 @@ def test_single_kernel(cost):
     assert plan_cost(plan, cost) == cost.root_bits(5)
 
 
-@pytest.mark.parametrize('cost', [*COST_MODELS, CostModel(4, 3)], ids=str)
+@pytest.mark.parametrize('cost', [*COST_MODELS, OperationCost(4, 3)], ids=str)
 def test_one_position(cost):
     """k = 1: every kernel equals or complements the first; a child costs a word addition only."""
     kernels = np.array([[True], [False], [True], [False]])
@@ -165,7 +165,7 @@ def test_one_position(cost):
 def test_child_only_when_cheaper():
     """A word addition wider than the row it would save keeps the kernel a root."""
     kernels = np.array([[True, True, False], [True, True, False]])
-    expensive = CostModel(1, 7)  # child_bits(0) = 7 > root_bits(3) = 6
+    expensive = OperationCost(1, 7)  # child_bits(0) = 7 > root_bits(3) = 6
     assert plan_reuse(kernels, expensive).parent.tolist() == [ROOT, ROOT]
-    cheap = CostModel(1, 5)
+    cheap = OperationCost(1, 5)
     assert plan_reuse(kernels, cheap).parent.tolist() == [ROOT, 0]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from models import binary_mlp, pixels
 
-from hls4ml_reuse import conversion, plugin
+from hls4ml_reuse import plugin
+from hls4ml_reuse.cli import conversion
 
 
 def test_entry_point_is_declared():
@@ -28,7 +29,7 @@ def test_registered_by_importing_hls4ml_alone():
     assert 'failed to load backend plugin' not in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize('first', ['hls4ml_reuse.build', 'hls4ml_reuse.templates', 'hls4ml_reuse.bench'])
+@pytest.mark.parametrize('first', ['hls4ml_reuse.cli.build', 'hls4ml_reuse.backend.templates', 'hls4ml_reuse.cli.bench'])
 def test_registered_whatever_is_imported_first(first):
     script = f'import {first}, hls4ml; from hls4ml_reuse import plugin; print(plugin.registered())'
     run = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True)

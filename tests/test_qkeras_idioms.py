@@ -15,9 +15,11 @@ from models import pixels, randomize_batchnorm
 from qkeras import QActivation, QBatchNormalization, QConv2D, QDense, binary, quantized_bits
 from tensorflow.keras import layers
 
-from hls4ml_reuse import conversion, report
+from hls4ml_reuse.cli import conversion
+from hls4ml_reuse.ir.layers import reuse_units
+from hls4ml_reuse.sim import graph
 from hls4ml_reuse.config import ReusePruningConfigError
-from hls4ml_reuse.keras_replay import ReusePruningWarning
+from hls4ml_reuse.passes.keras_replay import ReusePruningWarning
 
 SPELLINGS = {'string': 'binary', 'default': binary(), 'auto_po2': binary(alpha='auto_po2'), 'one': binary(alpha=1)}
 NO_QUANTIZERS = dict(beta_quantizer=None, gamma_quantizer=None, mean_quantizer=None, variance_quantizer=None)
@@ -75,11 +77,11 @@ def cnn(quantizer, norm='qbn', activation='binary', seed=0):
 def convert_and_compare(model, out_dir, x, input_precision='ufixed<8,0>'):
     """C simulation with the flag on equals QKeras element for element, and equals the Python reference."""
     hls_model = conversion.convert(model, conversion.reuse_config(model, input_precision), out_dir)
-    assert any(layer.class_name in report.UNIT_CLASSES for layer in hls_model.get_layers())
+    assert reuse_units(hls_model)
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
     firmware = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1)
     assert np.array_equal(firmware, keras), f'{np.count_nonzero(firmware != keras)} of {keras.size} outputs differ'
-    reference, _ = report.reference_forward(hls_model, x[:40])
+    reference, _ = graph.reference_forward(hls_model, x[:40])
     assert np.array_equal(reference, keras[:40])
     return hls_model
 

@@ -8,10 +8,11 @@ from models import related_kernels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hls4ml_reuse.costs import CostModel
-from hls4ml_reuse.planner import ROOT, plan_reuse
-from hls4ml_reuse.reference import DenseUnit, evaluate, needed_channels, plain_dense
-from hls4ml_reuse.thresholds import AT_LEAST, AT_MOST, Thresholds
+from hls4ml_reuse.plan.cost import OperationCost
+from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse
+from hls4ml_reuse.plan.unit import UnitSpec
+from hls4ml_reuse.sim.unit import evaluate, needed_channels, plain_dense
+from hls4ml_reuse.plan.thresholds import AT_LEAST, AT_MOST, Thresholds
 
 TILES = (8, 16, 32, 64)
 
@@ -67,7 +68,7 @@ class Case:
     x_raw: np.ndarray
     input_type: InputType
     tile: int
-    cost: CostModel
+    cost: OperationCost
     rng: np.random.Generator
 
 
@@ -83,14 +84,14 @@ def cases(draw):
         x_raw=x_raw,
         input_type=input_type,
         tile=draw(st.sampled_from(TILES)),
-        cost=CostModel(input_type.input_bits, accum_bits),
+        cost=OperationCost(input_type.input_bits, accum_bits),
         rng=rng,
     )
 
 
 def unit_for(case, thresholds=None, early_exit=True, plan=None):
     plan = plan_reuse(case.kernels, case.cost) if plan is None else plan
-    return DenseUnit(case.kernels, plan, case.input_type.bound, case.tile, thresholds, early_exit)
+    return UnitSpec(case.kernels, plan, case.input_type.bound, case.tile, thresholds, early_exit)
 
 
 def full_counts(plan, m):
@@ -154,7 +155,7 @@ def test_constant_leaves_cost_nothing(case):
 def test_constant_root_leaves_cost_nothing(case):
     """A plan of roots only (word additions dearer than any row): constant channels cost nothing at all."""
     n, k = case.kernels.shape
-    plan = plan_reuse(case.kernels, CostModel(case.cost.input_bits, 10**6))
+    plan = plan_reuse(case.kernels, OperationCost(case.cost.input_bits, 10**6))
     assert (plan.parent == ROOT).all()
     thresholds, value = constant_thresholds(case.rng, n, k, case.input_type.bound)
     bits, counts = evaluate(unit_for(case, thresholds, plan=plan), case.x_raw)
@@ -167,16 +168,16 @@ def test_constant_root_leaves_cost_nothing(case):
 def test_constant_child_leaf_costs_nothing(mode, value):
     """Smallest case: a child one position away from its parent, whose output is constant."""
     kernels = np.array([[True, True, True, True], [True, True, True, False]])
-    plan = plan_reuse(kernels, CostModel(1, 2))
+    plan = plan_reuse(kernels, OperationCost(1, 2))
     assert plan.parent.tolist() == [ROOT, 0] and plan.n_positions.tolist() == [4, 1]
     threshold = constant_threshold(mode, value, 4, 1)
     thresholds = Thresholds(value=np.array([5, threshold]), mode=np.array([AT_LEAST, mode]))  # channel 0: always 0
-    bits, counts = evaluate(DenseUnit(kernels, plan, 1, 8, thresholds, True), np.array([[-1, -1, -1, -1], [1, 1, 1, 1]]))
+    bits, counts = evaluate(UnitSpec(kernels, plan, 1, 8, thresholds, True), np.array([[-1, -1, -1, -1], [1, 1, 1, 1]]))
     assert np.array_equal(bits, [[0, int(value)], [0, int(value)]])
     assert (counts.inputs, counts.word_adds) == (2 * 4, 0)
 
 
-def fixed_case(kernels, x_raw, input_type=BINARY, tile=8, cost=CostModel(1, 12)):
+def fixed_case(kernels, x_raw, input_type=BINARY, tile=8, cost=OperationCost(1, 12)):
     return Case(np.asarray(kernels, dtype=bool), np.asarray(x_raw), input_type, tile, cost, np.random.default_rng(0))
 
 
@@ -200,7 +201,7 @@ def check_case(case):
 def test_identical_kernels(input_type):
     rng = np.random.default_rng(3)
     kernels = np.tile(rng.random(21) < 0.5, (3, 1))
-    case = fixed_case(kernels, input_type.sample(rng, (12, 21), extreme=False), input_type, cost=CostModel(1, 2))
+    case = fixed_case(kernels, input_type.sample(rng, (12, 21), extreme=False), input_type, cost=OperationCost(1, 2))
     plan = plan_reuse(case.kernels, case.cost)
     assert plan.n_positions.tolist().count(0) == 2
     check_case(case)
@@ -227,7 +228,9 @@ def test_single_kernel(input_type):
 @pytest.mark.parametrize('k', [1, 7, 9, 33, 65])
 def test_k_not_multiple_of_tile(k, tile):
     rng = np.random.default_rng(k * 100 + tile)
-    case = fixed_case(related_kernels(rng, 6, k), SIGNED.sample(rng, (10, k), extreme=False), SIGNED, tile, CostModel(8, 20))
+    case = fixed_case(
+        related_kernels(rng, 6, k), SIGNED.sample(rng, (10, k), extreme=False), SIGNED, tile, OperationCost(8, 20)
+    )
     check_case(case)
 
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from qkeras.quantizers import binary
 
-from hls4ml_reuse.thresholds import AT_LEAST, AT_MOST, BatchNormParams, Thresholds, derive_thresholds
+from hls4ml_reuse.plan.thresholds import AT_LEAST, AT_MOST, BatchNormParams, Thresholds, derive_thresholds
 
 CHANNEL_KINDS = ('random', 'negative', 'zero', 'on_grid', 'on_grid_negative', 'beyond', 'tiny_variance')
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from models import binary_mlp
 
-from hls4ml_reuse import conversion
+from hls4ml_reuse.cli import conversion
 
 VIVADO = shutil.which('vivado_hls')
 VITIS = shutil.which('vitis_hls')

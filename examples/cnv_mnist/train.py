@@ -16,7 +16,7 @@ from qkeras import QActivation, QConv2D, QDense, binary
 from tensorflow.keras import layers
 from tqdm.keras import TqdmCallback
 
-from hls4ml_reuse.datasets import load_mnist
+from hls4ml_reuse.cli.datasets import load_mnist
 
 # (filters, padding) per convolution; None marks a 2x2 max pooling
 CONV_BLOCKS = ((64, 'valid'), (64, 'valid'), None, (128, 'valid'), (128, 'valid'), None, (256, 'valid'), (256, 'same'))

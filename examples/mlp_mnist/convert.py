@@ -12,7 +12,7 @@ import hls4ml
 import numpy as np
 from qkeras.utils import load_qmodel
 
-from hls4ml_reuse.datasets import load_mnist
+from hls4ml_reuse.cli.datasets import load_mnist
 
 MODEL = Path(__file__).with_name('mlp_mnist.h5')
 

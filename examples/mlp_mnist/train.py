@@ -15,7 +15,7 @@ from qkeras import QActivation, QDense, binary
 from tensorflow.keras import layers
 from tqdm.keras import TqdmCallback
 
-from hls4ml_reuse.datasets import load_mnist
+from hls4ml_reuse.cli.datasets import load_mnist
 
 
 def build_mlp(hidden=(256, 256, 256), n_classes=10):

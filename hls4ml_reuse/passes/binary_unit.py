@@ -8,12 +8,16 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from hls4ml.model.layers import ApplyAlpha, BatchNormalization
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, XnorPrecisionType
 
 from ..config import ReusePruningConfigError, settings_for
-from ..costs import CostModel
-from ..keras_replay import (
+from ..plan.cost import OperationCost
+from ..plan.spanning_tree import plan_reuse
+from ..plan.thresholds import KerasOutput, derive_thresholds
+from ..plan.unit import UnitSpec
+from .keras_replay import (
     BinaryKernel,
     ReusePruningWarning,
     batchnorm_params,
@@ -22,9 +26,6 @@ from ..keras_replay import (
     fused_batchnorm,
     keras_bias,
 )
-from ..planner import plan_reuse
-from ..reference import DenseUnit
-from ..thresholds import KerasOutput, derive_thresholds
 from .graph import carry_output_type, is_binary_activation, reaches_model_output, single_consumer
 from .output_affine import OutputAffine, affine_types, insert_output_affine
 
@@ -99,10 +100,10 @@ class Chain:
 def consumed_chain(model, node) -> Chain:
     nodes, bn, activation = [], None, None
     nxt = single_consumer(model, node)
-    if nxt is not None and nxt.class_name == 'ApplyAlpha':  # hls4ml's factored weight scale: replayed by us
+    if isinstance(nxt, ApplyAlpha):  # hls4ml's factored weight scale: replayed by us
         nodes.append(nxt)
         nxt = single_consumer(model, nxt)
-    if nxt is not None and nxt.class_name == 'BatchNormalization':
+    if isinstance(nxt, BatchNormalization) and not isinstance(nxt, ApplyAlpha):
         after = single_consumer(model, nxt)
         if not is_binary_activation(after):
             raise ReusePruningConfigError(
@@ -125,7 +126,7 @@ def warn_caveat(node, message: str) -> None:
 class ConvertBinaryUnit(OptimizerPass):
     """Fuse a binary layer [+ ApplyAlpha] [+ BatchNormalization] [+ binary Activation] into one reuse unit.
 
-    Matches layers of ``class_name`` whose ReusePruning flag is on. The weight scale (any QKeras alpha),
+    Matches layers of ``layer_class`` whose ReusePruning flag is on. The weight scale (any QKeras alpha),
     the quantized bias and the (Q)BatchNormalization are folded into exact thresholds when the output is
     binarized; otherwise a power-of-two scale and the bias follow the unit as an exact ApplyAlpha.
     Refuses with an error naming the layer when the flag is set on the layer itself but its weights are not
@@ -135,12 +136,17 @@ class ConvertBinaryUnit(OptimizerPass):
     Subclasses name the layer class, the unit class and the geometry.
     """
 
-    class_name: str
+    layer_class: type  # the hls4ml layer it rewrites
+    excluded: tuple = ()  # subclasses of layer_class it does not (validate.py refuses them)
     unit_class: type
     four_d: bool  # the layer's output is 4-D (Keras then normalizes with its fused kernel)
 
     def match(self, node):
-        if node.class_name != self.class_name or node.get_attr('reuse_pruning_skipped') is not None:
+        if (
+            not isinstance(node, self.layer_class)
+            or isinstance(node, self.excluded)
+            or node.get_attr('reuse_pruning_skipped') is not None
+        ):
             return False
         return self._settings(node).enabled
 
@@ -235,7 +241,7 @@ class ConvertBinaryUnit(OptimizerPass):
             )
         return OutputAffine(scale=weights.scale, bias=bias)
 
-    def _plan(self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings) -> DenseUnit:
+    def _plan(self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings) -> UnitSpec:
         n, k = weights.kernels.shape
         thresholds = None
         if chain.thresholded:
@@ -248,21 +254,22 @@ class ConvertBinaryUnit(OptimizerPass):
                 activation=binary_activation(chain.activation),
             )
             thresholds = derive_thresholds(n, k * fmt.bound, keras=keras)
-        cost = CostModel(input_bits=fmt.width, accum_bits=signed_width(3 * k * fmt.bound))
-        return DenseUnit(
+        cost = OperationCost(input_bits=fmt.width, accum_bits=signed_width(3 * k * fmt.bound))
+        return UnitSpec(
             kernels=weights.kernels,
             plan=plan_reuse(weights.kernels, cost),
             input_bound=fmt.bound,
             tile=settings.tile,
             thresholds=thresholds,
             early_exit=settings.early_exit,
+            cost=cost,
         )
 
     def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
         accum_width = signed_width(3 * y_bound)
         return {
-            'n_in': unit.kernels.shape[1],
-            'n_out': unit.kernels.shape[0],
+            'n_in': unit.n_in,
+            'n_out': unit.n_out,
             'tile': settings.tile,
             'binary_input': fmt.binary,
             'input_frac_bits': fmt.frac_bits,
@@ -274,7 +281,6 @@ class ConvertBinaryUnit(OptimizerPass):
             'accum_width': accum_width,
             'threshold_width': signed_width(y_bound + 1),
             'unit': unit,
-            'cost': CostModel(input_bits=fmt.width, accum_bits=accum_width),
             'result_precision': result_precision(thresholded, is_output, y_bound, fmt.frac_bits),
             'reuse_pruning_caveats': node.get_attr('reuse_pruning_caveats', []),
             'trace': node.get_attr('trace', False),

@@ -1,14 +1,11 @@
 """Rewrite a binary Conv2D (+ BatchNorm + binary activation) into one planned ReuseConv2D unit."""
 
+from hls4ml.model.layers import Conv2D, DepthwiseConv2D, Pooling2D
+
 from ..config import ReusePruningConfigError
-from ..layer import ReuseConv2D
+from ..ir.layers import CONV2D_GEOMETRY, ReuseConv2D
 from .binary_unit import ConvertBinaryUnit
 from .graph import single_consumer
-
-GEOMETRY = (
-    'in_height', 'in_width', 'n_chan', 'filt_height', 'filt_width', 'stride_height', 'stride_width',
-    'pad_top', 'pad_left', 'out_height', 'out_width',
-)  # fmt: skip
 
 
 class ConvertBinaryConv2D(ConvertBinaryUnit):
@@ -20,12 +17,12 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
     pooling is unpadded with stride equal to its size (Keras' default).
     """
 
-    class_name = 'Conv2D'
+    layer_class = Conv2D
+    excluded = (DepthwiseConv2D,)
     unit_class = ReuseConv2D
     four_d = True
 
-    def __init__(self):
-        self.name = 'reuse_pruning_convert_conv2d'
+    name = 'reuse_pruning_convert_conv2d'
 
     def n_out(self, node):
         return node.get_attr('n_filt')
@@ -43,7 +40,7 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
                 )
 
     def geometry(self, node):
-        geometry = {key: int(node.get_attr(key)) for key in GEOMETRY}
+        geometry = {key: int(node.get_attr(key)) for key in CONV2D_GEOMETRY}
         geometry['n_in'] = geometry['filt_height'] * geometry['filt_width'] * geometry['n_chan']
         # no pooling absorbed (absorb_after overrides these)
         geometry.update(
@@ -62,7 +59,7 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
 
 def absorbable_pooling(node) -> bool:
     """Max pooling that tiles the map: no padding, stride equal to the pool (what the unit can absorb)."""
-    if node is None or node.class_name != 'Pooling2D' or node.get_attr('pool_op') != 'Max':
+    if not isinstance(node, Pooling2D) or node.get_attr('pool_op') != 'Max':
         return False
     unpadded = not any(node.get_attr(side) for side in ('pad_top', 'pad_bottom', 'pad_left', 'pad_right'))
     tiling = (node.get_attr('stride_height'), node.get_attr('stride_width')) == (

@@ -1,18 +1,19 @@
 """Rewrite a binary Dense (+ BatchNorm + binary activation) into one planned ReuseDense unit."""
 
-from ..layer import ReuseDense
+from hls4ml.model.layers import Dense
+
+from ..ir.layers import ReuseDense
 from .binary_unit import ConvertBinaryUnit
 
 
 class ConvertBinaryDense(ConvertBinaryUnit):
     """Dense -> ReuseDense (see ConvertBinaryUnit)."""
 
-    class_name = 'Dense'
+    layer_class = Dense
     unit_class = ReuseDense
     four_d = False
 
-    def __init__(self):
-        self.name = 'reuse_pruning_convert_dense'
+    name = 'reuse_pruning_convert_dense'
 
     def n_out(self, node):
         return node.get_attr('n_out')

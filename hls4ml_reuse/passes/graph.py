@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from hls4ml.model.layers import Activation, Pooling1D, Pooling2D, Reshape
+
 from ..config import ReusePruningConfigError
 
-PASS_THROUGH = ('Pooling2D', 'Pooling1D', 'Reshape')  # layers that carry the unit's output type unchanged
+PASS_THROUGH = (Pooling1D, Pooling2D, Reshape)  # layers that carry the unit's output type unchanged
+POOLING = (Pooling1D, Pooling2D)
 BINARY_ACTIVATIONS = ('binary', 'binary_tanh')
 
 
@@ -14,14 +17,14 @@ def single_consumer(model, layer):
 
 
 def is_binary_activation(node) -> bool:
-    return node is not None and node.class_name == 'Activation' and node.get_attr('activation') in BINARY_ACTIVATIONS
+    return isinstance(node, Activation) and node.get_attr('activation') in BINARY_ACTIVATIONS
 
 
 def reaches_model_output(model, node) -> bool:
     """Whether node's output is a model output, directly or through max poolings and reshapes only."""
     while node.outputs[0] not in model.outputs:
         node = single_consumer(model, node)
-        if node is None or node.class_name not in PASS_THROUGH:
+        if not isinstance(node, PASS_THROUGH):
             return False
     return True
 
@@ -33,8 +36,8 @@ def carry_output_type(model, node, precision):
     max pooling is an OR and stays exact on them, while average pooling would not be.
     """
     consumer = single_consumer(model, node)
-    while consumer is not None and consumer.class_name in PASS_THROUGH:
-        if consumer.class_name.startswith('Pooling') and consumer.get_attr('pool_op') != 'Max':
+    while isinstance(consumer, PASS_THROUGH):
+        if isinstance(consumer, POOLING) and consumer.get_attr('pool_op') != 'Max':
             raise ReusePruningConfigError(
                 f'layer {consumer.name!r}: average pooling after the reuse unit {node.name!r} is not exact on its '
                 f'output; use MaxPooling2D, or set ReusePruning: false for {node.name!r}'

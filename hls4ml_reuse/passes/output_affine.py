@@ -16,6 +16,7 @@ from hls4ml.model.layers import ApplyAlpha
 from hls4ml.model.types import FixedPrecisionType
 
 from ..config import ReusePruningConfigError
+from ..ir.layers import ReuseConv2D
 
 MAX_BIAS_FRAC_BITS = 64
 EXACT_TO_DOUBLE = 53  # hls4ml reads outputs through to_double(): wider results would be rounded twice
@@ -70,7 +71,7 @@ def affine_types(affine: OutputAffine, y_bound: int, frac_bits: int, layer_name:
 
 def insert_output_affine(model, unit, affine: OutputAffine, types: dict):
     """Insert an ApplyAlpha after `unit` computing ``out * scale + bias`` in the exact `types`."""
-    n_filt = unit.get_attr('n_out') if unit.class_name == 'ReuseConv2D' else -1
+    n_filt = unit.get_attr('n_out') if isinstance(unit, ReuseConv2D) else -1
     attrs = {
         'n_in': unit.get_output_variable().size(),
         'n_filt': n_filt,

@@ -1,17 +1,33 @@
 """Checks that run once per conversion: before any layer is rewritten, and after the units are built."""
 
 import numpy as np
+from hls4ml.model.layers import (
+    Conv1D,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    Pooling1D,
+    Pooling2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from hls4ml.model.optimizer import ModelOptimizerPass
 
 from ..config import ReusePruningConfigError, any_enabled, settings_for
-from ..keras_replay import binary_activation
+from .keras_replay import binary_activation
 from .graph import is_binary_activation
 
 SUPPORTED_BACKENDS = ('Vivado', 'Vitis')
-UNSUPPORTED_CONVOLUTIONS = ('Conv1D', 'DepthwiseConv1D', 'DepthwiseConv2D', 'SeparableConv1D', 'SeparableConv2D')
+UNSUPPORTED_CONVOLUTIONS = (Conv1D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
 
 
-class ValidateReusePruning(ModelOptimizerPass):
+class ModelCheck(ModelOptimizerPass):
+    """A model-level pass whose name is the class attribute ``name`` and whose transform is a method."""
+
+    def __init__(self):
+        pass  # ModelOptimizerPass.__init__ takes a name and a function: ours are the class's
+
+
+class ValidateReusePruning(ModelCheck):
     """Reject malformed ReusePruning keys, unsupported backends/io types and unsupported layers.
 
     Refuses (raises ReusePruningConfigError) when the flag is on and: the backend is not Vivado or
@@ -20,8 +36,7 @@ class ValidateReusePruning(ModelOptimizerPass):
     Returns False: it never changes the graph.
     """
 
-    def __init__(self):
-        self.name = 'reuse_pruning_validate'
+    name = 'reuse_pruning_validate'
 
     def transform(self, model):
         hls_config = model.config.config.get('HLSConfig', {})
@@ -36,7 +51,7 @@ class ValidateReusePruning(ModelOptimizerPass):
         for layer in model.get_layers():
             check_streaming_pooling(layer)
             if (
-                layer.class_name in UNSUPPORTED_CONVOLUTIONS
+                isinstance(layer, UNSUPPORTED_CONVOLUTIONS)
                 and settings_for(hls_config, layer.name, layer.class_name).enabled
             ):
                 raise ReusePruningConfigError(
@@ -46,17 +61,16 @@ class ValidateReusePruning(ModelOptimizerPass):
         return False
 
 
-POOLING = ('Pooling1D', 'Pooling2D')
+POOLING = (Pooling1D, Pooling2D)
 
 
 def check_streaming_pooling(layer) -> None:
     """hls4ml's io_stream pooling needs stride == pool size and no padding; anything else aborts in C simulation."""
-    if layer.class_name not in POOLING:
+    if not isinstance(layer, POOLING):
         return
-    axes = ('height', 'width') if layer.class_name == 'Pooling2D' else ('width',)
-    pads = (
-        ('pad_top', 'pad_bottom', 'pad_left', 'pad_right') if layer.class_name == 'Pooling2D' else ('pad_left', 'pad_right')
-    )
+    two_d = isinstance(layer, Pooling2D)
+    axes = ('height', 'width') if two_d else ('width',)
+    pads = ('pad_top', 'pad_bottom', 'pad_left', 'pad_right') if two_d else ('pad_left', 'pad_right')
     pool = tuple(layer.get_attr(f'pool_{axis}') for axis in axes)
     stride = tuple(layer.get_attr(f'stride_{axis}') for axis in axes)
     if pool != stride or any(layer.get_attr(pad, 0) for pad in pads):
@@ -67,15 +81,14 @@ def check_streaming_pooling(layer) -> None:
         )
 
 
-class CheckStandaloneActivations(ModelOptimizerPass):
+class CheckStandaloneActivations(ModelCheck):
     """After the units are built: a binary activation left on its own runs as hls4ml's binary_tanh ([x >= 0]).
 
     Refuses (raises ReusePruningConfigError) when the QKeras activation differs from that at 0 (QKeras'
     functional binary_tanh gives -1 there) or does not output -1/+1. Returns False: it never changes the graph.
     """
 
-    def __init__(self):
-        self.name = 'reuse_pruning_check_activations'
+    name = 'reuse_pruning_check_activations'
 
     def transform(self, model):
         if not any_enabled(model.config.config.get('HLSConfig', {})):

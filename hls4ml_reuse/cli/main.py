@@ -12,8 +12,8 @@ import argparse
 import os
 import sys
 
-from .config import ReusePruningConfigError
-from .counters import NoReuseUnitError
+from ..config import ReusePruningConfigError
+from ..sim.counters import NoReuseUnitError
 from .datasets import InputError
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
@@ -31,24 +31,26 @@ TARGET_HELP = (
 
 def _target(args):
     """The model and its inputs, from the positional target and --data / --input-precision."""
-    from . import bench
+    from .targets import resolve
 
-    return bench.resolve(args.target, args.data, args.input_precision)
+    return resolve(args.target, args.data, args.input_precision)
 
 
 def _bench(args) -> int:
+    from ..report.plots import plot_layer_pruning
+    from ..report.tables import bench_table
     from . import bench
-    from .plots import plot_layer_pruning
 
     settings = {}
     if args.tile is not None:
         settings['ReusePruningTile'] = args.tile
     if args.no_early_exit:
         settings['ReusePruningEarlyExit'] = False
-    result = bench.run(
-        _target(args), args.images, args.stock_images, args.out, args.verify_images, args.stock_seconds, **settings
+    options = bench.BenchOptions(
+        args.images, args.stock_images, args.out, args.verify_images, args.stock_seconds, settings=settings
     )
-    _publish(args, bench.format_table(result), result, plot_layer_pruning)
+    result = bench.run(_target(args), options)
+    _publish(args, bench_table(result), result, plot_layer_pruning)
     problems = bench.failures(result)
     for problem in problems:
         print(f'hls4ml-reuse bench: {problem}', file=sys.stderr)
@@ -96,11 +98,12 @@ def _build(args) -> int:
 
 
 def _report(args) -> int:
-    from . import hw_report
-    from .plots import plot_layer_costs
+    from ..report.plots import plot_layer_costs
+    from ..report.tables import hardware_table
+    from . import report
 
-    result = hw_report.run(_target(args), args.images, args.out)
-    _publish(args, hw_report.format_table(result), result, plot_layer_costs)
+    result = report.run(_target(args), args.images, args.out)
+    _publish(args, hardware_table(result), result, plot_layer_costs)
     return 0
 
 

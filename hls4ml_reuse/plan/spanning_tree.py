@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .costs import CostModel
+from .cost import OperationCost
 
 ROOT = -1
 
@@ -55,7 +55,7 @@ def hamming_distances(kernels: np.ndarray) -> np.ndarray:
     return distances
 
 
-def edge_costs(kernels: np.ndarray, cost: CostModel) -> tuple[np.ndarray, np.ndarray]:
+def edge_costs(kernels: np.ndarray, cost: OperationCost) -> tuple[np.ndarray, np.ndarray]:
     """Cost of deriving kernel j from kernel i, and whether the complement form is cheaper."""
     k = kernels.shape[1]
     d = hamming_distances(kernels)
@@ -63,7 +63,7 @@ def edge_costs(kernels: np.ndarray, cost: CostModel) -> tuple[np.ndarray, np.nda
     return cost.child_bits(np.minimum(d, k - d)), negate
 
 
-def plan_reuse(kernels: np.ndarray, cost: CostModel) -> ReusePlan:
+def plan_reuse(kernels: np.ndarray, cost: OperationCost) -> ReusePlan:
     """Minimum-spanning-tree plan (Prim, O(n^2)) over kernels (n, k) of booleans (True = +1)."""
     kernels = np.asarray(kernels, dtype=bool)
     n, k = kernels.shape
@@ -89,6 +89,6 @@ def plan_reuse(kernels: np.ndarray, cost: CostModel) -> ReusePlan:
     return ReusePlan(order=np.array(order, dtype=np.int64), parent=parent, negate=negate, mask=mask)
 
 
-def plan_cost(plan: ReusePlan, cost: CostModel) -> int:
+def plan_cost(plan: ReusePlan, cost: OperationCost) -> int:
     inputs, adds = plan.static_inputs_and_adds()
     return int(cost.adder_bits(inputs, adds))

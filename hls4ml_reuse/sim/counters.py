@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ctypes
 
-COUNT_INPUTS, COUNT_WORD_ADDS, COUNT_VECTORS, COUNT_TILES = 0, 1, 2, 3
+from ..config import any_enabled
+from ..ir.constants import COUNTER_KINDS
+from ..ir.layers import reuse_units, skipped_layers
 
 
 class NoReuseUnitError(RuntimeError):
@@ -17,10 +19,7 @@ def require_units(hls_model, name: str = 'the model') -> list:
     Without a unit the compiled library lacks the counter functions, and every figure of the bench,
     the build and the report would be empty.
     """
-    from .config import any_enabled
-    from .report import reuse_layers, skipped_layers
-
-    units = reuse_layers(hls_model)
+    units = reuse_units(hls_model)
     if units:
         return units
     skipped = skipped_layers(hls_model)
@@ -49,11 +48,6 @@ def reset(hls_model) -> None:
 
 
 def read(hls_model, layer) -> dict:
-    """Totals since the last reset for one ReuseDense layer: inputs, word_adds, vectors, tiles."""
+    """Totals since the last reset for one unit: inputs, word_adds, vectors, tiles (constants.COUNTER_KINDS)."""
     lib = _library(hls_model)
-    return {
-        'inputs': lib.hls4ml_reuse_counter(layer.index, COUNT_INPUTS),
-        'word_adds': lib.hls4ml_reuse_counter(layer.index, COUNT_WORD_ADDS),
-        'vectors': lib.hls4ml_reuse_counter(layer.index, COUNT_VECTORS),
-        'tiles': lib.hls4ml_reuse_counter(layer.index, COUNT_TILES),
-    }
+    return {kind: lib.hls4ml_reuse_counter(layer.index, slot) for slot, kind in enumerate(COUNTER_KINDS)}

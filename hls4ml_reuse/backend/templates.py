@@ -2,7 +2,7 @@
 
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from .layer import ReuseConv2D, ReuseDense
+from ..ir.layers import ReuseConv2D, ReuseDense
 
 UNIT_HEADER = 'hls4ml_reuse_unit.h'
 DENSE_HEADER = 'hls4ml_reuse_dense.h'

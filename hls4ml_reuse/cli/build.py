@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import counters
-from .templates import HEADERS
+from ..backend.templates import HEADERS
+from ..sim import counters
 
 TOOLS = (('vivado_hls', 'Vivado'), ('vitis_hls', 'Vitis'))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class CostModel:
+class OperationCost:
     input_bits: int  # width of one input value (1 for binary activations)
     accum_bits: int  # width of a word-level addition
 

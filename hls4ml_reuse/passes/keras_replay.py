@@ -14,8 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from .config import ReusePruningConfigError
-from .thresholds import BatchNormParams
+from ..config import ReusePruningConfigError
+from ..plan.thresholds import BatchNormParams
 
 UNIT_ALPHAS = (None, 1, 1.0)  # binary activations whose outputs are exactly -1 / +1
 SCALE_ROUNDING = 2.0**-20  # QKeras' alpha='auto' weights scatter by float32 ulps around their channel's scale

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .report import windows_per_image
+from ..ir.constants import PLAN_ROW
 
 ASSUMPTIONS = [
     'one full-adder bit costs one LUT (LUT6 + carry chain); an XNOR of two bits folds into the first adder level',
@@ -68,10 +68,8 @@ def plan_latency(unit) -> int:
 
 
 def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
-    unit, cost = layer.get_attr('unit'), layer.get_attr('cost')
-    n, k = unit.kernels.shape
-    tile = unit.tile
-    windows = windows_per_image(layer)
+    unit = layer.get_attr('unit')
+    cost, n, k, tile, windows = unit.cost, unit.n_out, unit.n_in, unit.tile, layer.windows_per_image()
     inputs, adds = unit.plan.static_inputs_and_adds()
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
@@ -94,7 +92,7 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         folded_cycles_reuse=firmware_counts['tiles'] / images + n * windows,
         folded_cycles_stock=(n * math.ceil(k / tile) + n) * windows,
         folded_lut=tile * lane_lut + 2 * cost.accum_bits,
-        memory_bits_reuse=n * k + positions_bits + n * 5 * 32 + n * cost.accum_bits,
+        memory_bits_reuse=n * k + positions_bits + n * PLAN_ROW * 32 + n * cost.accum_bits,
         memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
     )
 

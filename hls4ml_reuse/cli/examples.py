@@ -9,7 +9,7 @@ import numpy as np
 
 from .datasets import InputError, one_line
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # hls4ml_reuse/cli/examples.py
 
 
 RANDOM_IMAGES = 1000  # random-pixel images of examples that have no data set offline

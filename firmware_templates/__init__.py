@@ -1,1 +1,0 @@
-"""C++ headers of the reuse-delta / early-exit units (shipped as package data)."""

@@ -1,0 +1,31 @@
+"""``hls4ml-reuse report``: the cost model's table, JSON and per-layer chart (ours beside stock)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..ir.layers import reuse_units
+from ..report import hardware
+from ..sim import counters
+
+
+def run(target, images: int, out_dir: str) -> dict:
+    """Convert with ReusePruning, C-simulate `images` test images for the folded averages, cost both.
+
+    NoReuseUnitError when no layer became a unit: there would be nothing to cost.
+    """
+    hls_model = target.convert(target.reuse_config(), str(Path(out_dir) / 'reuse'))
+    counters.require_units(hls_model, target.name)
+    x = np.ascontiguousarray(target.x[:images])
+    counters.reset(hls_model)
+    hls_model.predict(x)
+    costs = [hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in reuse_units(hls_model)]
+    result = hardware.pipeline(costs, 1000.0 / target.clock_period_ns)
+    result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
+    return result
+
+
+def hls_model_tile(hls_model) -> int:
+    return reuse_units(hls_model)[0].get_attr('tile')

@@ -1,0 +1,117 @@
+"""The hls4ml layers that stand for planned binary units (reuse-delta + early exit): dense and 2-D convolution."""
+
+from __future__ import annotations
+
+import numpy as np
+from hls4ml.model.attributes import Attribute, ChoiceAttribute
+from hls4ml.model.layers import Layer
+from hls4ml.model.types import IntegerPrecisionType
+
+from ..plan.unit import UnitSpec
+from .constants import FLAG_EXIT, FLAG_NEGATE, TILES
+from .tables import index_type, plan_table, position_table
+
+CONV2D_GEOMETRY = (
+    'in_height', 'in_width', 'n_chan', 'filt_height', 'filt_width', 'stride_height', 'stride_width',
+    'pad_top', 'pad_left', 'out_height', 'out_width',
+)  # fmt: skip
+POOLING = ('pool_height', 'pool_width', 'pooled_height', 'pooled_width')  # an absorbed max pooling (1 x 1: none)
+
+
+class ReuseUnitLayer(Layer):
+    """A binary-weight layer computed by a reuse plan, optionally fused with its threshold.
+
+    The conversion pass sets the attributes below and ``result_precision``; ``unit`` is the UnitSpec the
+    templates write out and the reference evaluates. Subclasses give the output shape and the windows per image.
+    """
+
+    _expected_attributes = [
+        Attribute('n_in', description='K: inputs per output channel'),
+        Attribute('n_out', description='N: output channels'),
+        ChoiceAttribute('tile', TILES, configurable=False, description='positions per tile'),
+        Attribute('binary_input', value_type=bool, description='inputs are bits (1 = +1), not fixed point'),
+        Attribute('input_frac_bits', description='raw input = x * 2^input_frac_bits'),
+        Attribute('input_bound', description='largest |raw input|'),
+        Attribute('raw_width', description='bits of one raw input'),
+        Attribute('thresholded', value_type=bool, description='outputs are threshold bits'),
+        Attribute('bipolar_output', value_type=bool, description='threshold bits written as -1/+1'),
+        Attribute('early_exit', value_type=bool, description='childless thresholded channels may stop early'),
+        Attribute('accum_width', description='bits of raw sums and bounds'),
+        Attribute('threshold_width', description='bits of a raw threshold'),
+        Attribute('unit', value_type=UnitSpec, description='the planned unit'),
+    ]
+
+    def output_shape(self) -> list[int]:
+        raise NotImplementedError
+
+    def windows_per_image(self) -> int:
+        """Input vectors the unit evaluates per image."""
+        raise NotImplementedError
+
+    def initialize(self):
+        unit = self.get_attr('unit')
+        self.add_output_variable(self.output_shape(), precision=self.get_attr('result_precision'))
+        bit = IntegerPrecisionType(width=1, signed=False)
+        self.add_weights_variable('reuse_kernels', var_name='rk{index}', precision=bit, data=unit.kernels.reshape(-1))
+        positions, offsets = position_table(unit.plan)
+        self.set_attr('n_positions', len(positions))
+        position_t = index_type(unit.n_in, 16)
+        self.add_weights_variable('reuse_positions', var_name='rq{index}', precision=position_t, data=positions)
+        may_exit = np.array([unit.may_exit(j) for j in range(unit.n_out)])
+        largest_entry = max(len(positions), unit.n_in, unit.n_out + 1, FLAG_NEGATE | FLAG_EXIT)
+        plan = plan_table(unit.plan, may_exit, offsets)
+        self.add_weights_variable('reuse_plan', var_name='rp{index}', precision=index_type(largest_entry, 32), data=plan)
+        self._add_threshold_tables(unit, bit)
+
+    def _add_threshold_tables(self, unit: UnitSpec, bit) -> None:
+        """Raw thresholds and their comparison sense (zeros when the layer outputs its sums)."""
+        none = np.zeros(unit.n_out, dtype=np.int64)
+        value, mode = (none, none) if unit.thresholds is None else (unit.thresholds.value, unit.thresholds.mode)
+        threshold_t = IntegerPrecisionType(self.get_attr('threshold_width'), signed=True)
+        self.add_weights_variable('reuse_thresholds', var_name='rt{index}', precision=threshold_t, data=value)
+        self.add_weights_variable('reuse_at_most', var_name='ra{index}', precision=bit, data=mode)
+
+
+class ReuseDense(ReuseUnitLayer):
+    """Binary dense layer: one input vector of K = n_in values per sample."""
+
+    def output_shape(self):
+        return [self.get_attr('n_out')]
+
+    def windows_per_image(self) -> int:
+        return 1
+
+
+class ReuseConv2D(ReuseUnitLayer):
+    """Binary 2-D convolution (channels last): one window of K = filt_height * filt_width * n_chan values per pixel.
+
+    Its geometry is hls4ml's Conv2D's; padded positions are 0 inside the unit. With a max pooling absorbed,
+    ``pool_height`` x ``pool_width`` > 1 and the output is the pooled map (``pooled_height`` x ``pooled_width``).
+    """
+
+    _expected_attributes = [Attribute(name) for name in CONV2D_GEOMETRY + POOLING]
+
+    def pools(self) -> bool:
+        return self.get_attr('pool_height') * self.get_attr('pool_width') > 1
+
+    def output_shape(self):
+        if self.pools():
+            return [self.get_attr('pooled_height'), self.get_attr('pooled_width'), self.get_attr('n_out')]
+        return [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_out')]
+
+    def windows_per_image(self) -> int:
+        return self.get_attr('out_height') * self.get_attr('out_width')
+
+
+def reuse_units(hls_model) -> list[ReuseUnitLayer]:
+    """The model's reuse units, in graph order."""
+    return [layer for layer in hls_model.get_layers() if isinstance(layer, ReuseUnitLayer)]
+
+
+def skipped_layers(hls_model) -> dict:
+    """Layers that stayed stock hls4ml with the flag on, and why (the passes' ``reuse_pruning_skipped``)."""
+    return {
+        layer.name: layer.get_attr('reuse_pruning_skipped')
+        for layer in hls_model.get_layers()
+        if layer.get_attr('reuse_pruning_skipped') is not None
+    }

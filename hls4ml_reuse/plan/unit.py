@@ -1,0 +1,37 @@
+"""The unit specification: what the passes hand to the IR layer, the templates and the reference.
+
+One planned binary unit, dense or convolutional alike: a convolution evaluates the same unit on
+every window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cost import OperationCost
+from .spanning_tree import ReusePlan
+from .thresholds import Thresholds
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    kernels: np.ndarray  # bool (n, k), True = +1
+    plan: ReusePlan
+    input_bound: int  # largest |x| of the raw input type (1 for binary)
+    tile: int = 8
+    thresholds: Thresholds | None = None  # None: the layer outputs its raw sums
+    early_exit: bool = True
+    cost: OperationCost | None = None  # how its terms and adder bits are counted
+
+    @property
+    def n_out(self) -> int:
+        return self.kernels.shape[0]
+
+    @property
+    def n_in(self) -> int:
+        return self.kernels.shape[1]
+
+    def may_exit(self, j: int) -> bool:
+        return self.thresholds is not None and self.early_exit and not self.plan.has_children[j]

@@ -1,0 +1,1 @@
+"""Operation figures, the hardware cost model with its assumptions, tables and plots."""

@@ -1,0 +1,93 @@
+"""The tables the commands print: bench (operations, ours beside stock) and report (hardware estimate)."""
+
+from __future__ import annotations
+
+
+def bench_table(result: dict) -> str:
+    lines = [f"{result['model']}: {result['images']} images (stock hls4ml on the first {result['stock_images']})", '']
+    header = f"{'layer':<10}{'baseline':>11}{'static':>11}{'dynamic':>11}{'pruned':>9}{'bits base':>12}{'bits dyn':>11}{'pruned':>9}"
+    lines += [header, '-' * len(header)]
+    for layer in result['layers'] + [_total(result['layers'])]:
+        lines.append(
+            f"{layer['name']:<10}{layer['baseline']:>11.0f}{layer['static']:>11.0f}{layer['dynamic']:>11.0f}"
+            f"{1 - layer['dynamic'] / layer['baseline']:>9.1%}{layer['baseline_adder_bits']:>12.0f}"
+            f"{layer['dynamic_adder_bits']:>11.0f}{1 - layer['dynamic_adder_bits'] / layer['baseline_adder_bits']:>9.1%}"
+        )
+    rate = result['csim_images_per_s']
+    lines += [
+        '',
+        f"{'':<34}{'ReusePruning':>14}{'stock hls4ml':>14}",
+        f"{'outputs differing from QKeras':<34}{result['mismatches']:>14}{result['stock_mismatches']:>14}",
+        _accuracy_line(result),
+        f"{'C simulation images/s':<34}{rate['reuse']:>14.0f}{rate['stock']:>14.0f}",
+        f"{'speed-up':<34}{result['speedup_vs_stock']:>13.1f}x",
+        f"{'terms pruned static / dynamic':<34}{result['ops_pruned_static']:>13.1%} / {result['ops_pruned_dynamic']:.1%}",
+        f"{'adder bits pruned static / dynamic':<34}{result['adder_bits_pruned_static']:>13.1%} / "
+        f"{result['adder_bits_pruned_dynamic']:.1%}",
+        _reference_line(result),
+    ]
+    for name, why in result['stock_layers'].items():
+        lines.append(f'stock hls4ml kept for layer {name!r}: {why}')
+    for name, notes in result['caveats'].items():
+        lines += [f'caveat, layer {name!r}: {note}' for note in notes]
+    return '\n'.join(lines)
+
+
+def _reference_line(result: dict) -> str:
+    if result['reference_unavailable']:
+        return f"{'reference counts == firmware':<34}{'not checked':>14}  ({result['reference_unavailable']})"
+    return (
+        f"{'reference counts == firmware':<34}{str(result['reference_counts_equal_firmware']):>14}"
+        f"  (first {result['reference_images']} images)"
+    )
+
+
+def _accuracy_line(result: dict) -> str:
+    if result['keras_accuracy'] is None:
+        return f"{'accuracy':<34}{'(no labels)':>14}"
+    return (
+        f"{'accuracy (QKeras ' + format(result['keras_accuracy'], '.4f') + ')':<34}"
+        f"{result['csim_accuracy']:>14.4f}{result['stock_csim_accuracy']:>14.4f}"
+    )
+
+
+def _total(layers: list[dict]) -> dict:
+    total = {key: sum(layer[key] for layer in layers) for key in layers[0] if key != 'name'}
+    return {'name': 'total', **total}
+
+
+def hardware_table(result: dict) -> str:
+    header = (
+        f"{'layer':<9}{'N x K':>11}{'fold cyc ours':>15}{'fold cyc stock':>15}"
+        f"{'LUT unrolled ours':>19}{'LUT unrolled stock':>20}"
+    )
+    lines = [
+        f"{result['model']} on {result['part']} at {result['clock_mhz']:.0f} MHz "
+        f"(tile {result['tile']}, folded averages over {result['images']} images)",
+        '',
+        header,
+        '-' * len(header),
+    ]
+    for layer in result['layers']:
+        lines.append(
+            f"{layer['name']:<9}{str(layer['n']) + 'x' + str(layer['k']):>11}{layer['folded_cycles_reuse']:>15.0f}"
+            f"{layer['folded_cycles_stock']:>15}{layer['unrolled_lut_reuse']:>19.0f}{layer['unrolled_lut_stock']:>20.0f}"
+        )
+    folded, unrolled = result['shapes']['folded'], result['shapes']['unrolled']
+    lines += [
+        '',
+        f"{'':<40}{'ours':>14}{'stock':>14}",
+        f"{'folded: cycles per image (bottleneck)':<40}{folded['cycles_per_image']['reuse']:>14.0f}"
+        f"{folded['cycles_per_image']['stock']:>14.0f}",
+        f"{'folded: images/s at clock':<40}{folded['fps_at_clock']['reuse']:>14.0f}{folded['fps_at_clock']['stock']:>14.0f}",
+        f"{'folded: bottleneck layer':<40}{folded['bottleneck_layer']['reuse']:>14}{folded['bottleneck_layer']['stock']:>14}",
+        f"{'folded: LUT estimate':<40}{folded['lut_estimate']['reuse']:>14.0f}{folded['lut_estimate']['stock']:>14.0f}",
+        f"{'unrolled: LUT estimate (II = 1)':<40}{unrolled['lut_estimate']['reuse']:>14.0f}"
+        f"{unrolled['lut_estimate']['stock']:>14.0f}",
+        f"{'unrolled: latency cycles':<40}{unrolled['latency_cycles']['reuse']:>14}{unrolled['latency_cycles']['stock']:>14}",
+        f"{'memory bits (weights and tables)':<40}{result['memory_bits']['reuse']:>14}{result['memory_bits']['stock']:>14}",
+        '',
+        'assumptions:',
+    ]
+    lines += [f'  - {text}' for text in result['assumptions']]
+    return '\n'.join(lines)
