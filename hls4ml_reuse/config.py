@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .ir.constants import TILES
+
 TYPO_DISTANCE = 2  # edits (after lower-casing, '_' and '-' removed) that still count as a misspelling of our key
 TYPO_PREFIX = 'reusepr'  # any key starting so (same normalization) is meant as ours
-ALLOWED_TILES = (8, 16, 32, 64)
+ALLOWED_TILES = TILES
 
 
 class ReusePruningConfigError(ValueError):
@@ -127,31 +129,54 @@ def model_section(hls_config: dict) -> dict:
     return section
 
 
+@dataclass(frozen=True)
+class ReusePruningSettings:
+    """Every ReusePruning key of one HLSConfig, checked and typed: {field: value} per section."""
+
+    model: dict
+    layer_types: dict
+    layer_names: dict
+
+    @classmethod
+    def parse(cls, hls_config: dict) -> ReusePruningSettings:
+        """Check every key (Model, LayerType, LayerName, and misplaced ones); ReusePruningConfigError names the bad one."""
+        _refuse_misplaced(hls_config)
+        groups = {}
+        for group in ('LayerType', 'LayerName'):
+            entries = hls_config.get(group, {}) or {}
+            groups[group] = {name: _read_section(f'{group} {name!r}', section) for name, section in entries.items()}
+        return cls(_read_section('Model', model_section(hls_config)), groups['LayerType'], groups['LayerName'])
+
+    def any_enabled(self) -> bool:
+        sections = [self.model, *self.layer_types.values(), *self.layer_names.values()]
+        return any(section.get('enabled', False) for section in sections)
+
+    def for_layer(self, layer_name: str, layer_class: str) -> LayerSettings:
+        """Settings of one layer: Model values, overridden by LayerType, overridden by LayerName."""
+        values, forced = dict(self.model), False
+        for section in (self.layer_types.get(layer_class, {}), self.layer_names.get(layer_name, {})):
+            forced = forced or section.get('enabled', False)
+            values.update(section)
+        return LayerSettings(forced=forced, **values)
+
+
+def settings_of(model) -> ReusePruningSettings:
+    """The settings of an hls4ml ModelGraph, parsed once per conversion and kept on the graph."""
+    settings = getattr(model, '_reuse_pruning_settings', None)
+    if settings is None:
+        settings = ReusePruningSettings.parse(model.config.config.get('HLSConfig', {}))
+        model._reuse_pruning_settings = settings
+    return settings
+
+
 def validate(hls_config: dict) -> None:
-    """Check every ReusePruning key in the configuration (Model, LayerType, LayerName, and misplaced ones)."""
-    _refuse_misplaced(hls_config)
-    _read_section('Model', model_section(hls_config))
-    for group in ('LayerType', 'LayerName'):
-        entries = hls_config.get(group, {}) or {}
-        for name, section in entries.items():
-            _read_section(f'{group} {name!r}', section)
+    """Check every ReusePruning key in the configuration (before a conversion, e.g. of a YAML file)."""
+    ReusePruningSettings.parse(hls_config)
 
 
 def any_enabled(hls_config: dict) -> bool:
-    validate(hls_config)
-    sections = [model_section(hls_config)]
-    for group in ('LayerType', 'LayerName'):
-        sections += list((hls_config.get(group, {}) or {}).values())
-    return any(_read_section('', s).get('enabled', False) for s in sections if isinstance(s, dict))
+    return ReusePruningSettings.parse(hls_config).any_enabled()
 
 
 def settings_for(hls_config: dict, layer_name: str, layer_class: str) -> LayerSettings:
-    """Settings of one layer: Model values, overridden by LayerType, overridden by LayerName."""
-    values = _read_section('Model', model_section(hls_config))
-    forced = False
-    for group, key in (('LayerType', layer_class), ('LayerName', layer_name)):
-        section = (hls_config.get(group, {}) or {}).get(key)
-        layer_values = _read_section(f'{group} {key!r}', section)
-        forced = forced or 'enabled' in layer_values and layer_values['enabled']
-        values.update(layer_values)
-    return LayerSettings(forced=forced, **values)
+    return ReusePruningSettings.parse(hls_config).for_layer(layer_name, layer_class)

@@ -12,7 +12,7 @@ from hls4ml.model.layers import ApplyAlpha, BatchNormalization
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, XnorPrecisionType
 
-from ..config import ReusePruningConfigError, settings_for
+from ..config import ReusePruningConfigError, settings_of
 from ..plan.cost import OperationCost
 from ..plan.spanning_tree import plan_reuse
 from ..plan.thresholds import KerasOutput, derive_thresholds
@@ -152,7 +152,7 @@ class ConvertBinaryUnit(OptimizerPass):
 
     @staticmethod
     def _settings(node):
-        return settings_for(node.model.config.config.get('HLSConfig', {}), node.name, node.class_name)
+        return settings_of(node.model).for_layer(node.name, node.class_name)
 
     def n_out(self, node) -> int:
         raise NotImplementedError

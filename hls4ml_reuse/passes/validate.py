@@ -12,7 +12,7 @@ from hls4ml.model.layers import (
 )
 from hls4ml.model.optimizer import ModelOptimizerPass
 
-from ..config import ReusePruningConfigError, any_enabled, settings_for
+from ..config import ReusePruningConfigError, settings_of
 from .keras_replay import binary_activation
 from .graph import is_binary_activation
 
@@ -39,8 +39,8 @@ class ValidateReusePruning(ModelCheck):
     name = 'reuse_pruning_validate'
 
     def transform(self, model):
-        hls_config = model.config.config.get('HLSConfig', {})
-        if not any_enabled(hls_config):
+        settings = settings_of(model)
+        if not settings.any_enabled():
             return False
         backend = model.config.backend.name if model.config.backend is not None else None
         if backend not in SUPPORTED_BACKENDS:
@@ -50,10 +50,7 @@ class ValidateReusePruning(ModelCheck):
             raise ReusePruningConfigError(f"ReusePruning builds streaming units: use io_type='io_stream', not {io_type!r}")
         for layer in model.get_layers():
             check_streaming_pooling(layer)
-            if (
-                isinstance(layer, UNSUPPORTED_CONVOLUTIONS)
-                and settings_for(hls_config, layer.name, layer.class_name).enabled
-            ):
+            if isinstance(layer, UNSUPPORTED_CONVOLUTIONS) and settings.for_layer(layer.name, layer.class_name).enabled:
                 raise ReusePruningConfigError(
                     f'layer {layer.name!r} ({layer.class_name}): ReusePruning plans Dense and Conv2D layers only; '
                     f'set ReusePruning: false for it under LayerName (it then converts as stock hls4ml)'
@@ -91,7 +88,7 @@ class CheckStandaloneActivations(ModelCheck):
     name = 'reuse_pruning_check_activations'
 
     def transform(self, model):
-        if not any_enabled(model.config.config.get('HLSConfig', {})):
+        if not settings_of(model).any_enabled():
             return False
         for layer in model.get_layers():
             if is_binary_activation(layer) and binary_activation(layer)(np.zeros(1, np.float32))[0] != 1:
