@@ -94,6 +94,21 @@ def _reference_chunk(hls_model, x) -> tuple[np.ndarray, dict]:
     return values.real().reshape(len(x), -1), counts
 
 
+def unit_inputs(hls_model, x: np.ndarray, layer_name: str) -> np.ndarray:
+    """The raw input vectors (one per window, K values each) the unit `layer_name` evaluates for images x."""
+    layers = list(hls_model.get_layers())
+    frac_bits = input_frac_bits(layers[0])
+    raw = np.round(np.ldexp(np.asarray(x, dtype=np.float64), frac_bits)).astype(np.int64)
+    values = _Values(raw.reshape((len(x), *layers[0].get_output_variable().shape)), frac_bits)
+    for layer in layers[1:]:
+        if layer.name == layer_name:
+            if not isinstance(layer, ReuseUnitLayer):
+                raise ValueError(f'layer {layer_name!r} is not a reuse unit')
+            return conv_windows(layer, values.raw) if isinstance(layer, ReuseConv2D) else values.raw.reshape(len(x), -1)
+        values = _step(layer, values, {})
+    raise ValueError(f'no layer {layer_name!r} in the model')
+
+
 def _step(layer, values: _Values, counts: dict) -> _Values:
     """One layer of the reference; a unit's counts go into `counts`."""
     m = len(values.raw)
