@@ -9,6 +9,8 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   stop as soon as their side of the threshold is certain (inclusion test included).
 - ``ReusePruningPoolExit`` (bool, default True): a thresholded Conv2D absorbs the MaxPooling2D
   after it and skips the childless channels of a pixel whose pooling window already holds a 1.
+- ``ReusePruningSteiner`` (bool, default True): insert virtual kernels (Steiner points) where they
+  make the plan cheaper in adder bits (plan/steiner.py).
 
 hls4ml ignores keys it does not know, so a misspelt key of ours (``ReusePrunning``, ``reusepruning``,
 ``Reuse_Pruning_Tile``) would silently give a stock conversion; any key close to ours is refused instead.
@@ -36,6 +38,7 @@ class LayerSettings:
     tile: int = 8  # input positions per tile (early-exit check granularity)
     early_exit: bool = True  # leaves may stop early; False evaluates every planned term
     pool_exit: bool = True  # a thresholded convolution absorbs the max pooling after it
+    steiner: bool = False  # virtual kernels where they lower the plan's adder bits (firmware support pending)
 
 
 _FIELDS = {
@@ -43,6 +46,7 @@ _FIELDS = {
     'ReusePruningTile': 'tile',
     'ReusePruningEarlyExit': 'early_exit',
     'ReusePruningPoolExit': 'pool_exit',
+    'ReusePruningSteiner': 'steiner',
 }
 
 
@@ -60,7 +64,13 @@ def _parse_tile(where, key, value):
     return int(value)
 
 
-_PARSERS = {'enabled': _parse_bool, 'tile': _parse_tile, 'early_exit': _parse_bool, 'pool_exit': _parse_bool}
+_PARSERS = {
+    'enabled': _parse_bool,
+    'tile': _parse_tile,
+    'early_exit': _parse_bool,
+    'pool_exit': _parse_bool,
+    'steiner': _parse_bool,
+}
 
 
 def _read_section(where, section):

@@ -28,6 +28,7 @@ class ReuseUnitLayer(Layer):
     _expected_attributes = [
         Attribute('n_in', description='K: inputs per output channel'),
         Attribute('n_out', description='N: output channels'),
+        Attribute('n_kernels', description='kernels evaluated: the N output channels, then virtual (Steiner) ones'),
         ChoiceAttribute('tile', TILES, configurable=False, description='positions per tile'),
         Attribute('binary_input', value_type=bool, description='inputs are bits (1 = +1), not fixed point'),
         Attribute('input_frac_bits', description='raw input = x * 2^input_frac_bits'),
@@ -57,8 +58,8 @@ class ReuseUnitLayer(Layer):
         self.set_attr('n_positions', len(positions))
         position_t = index_type(unit.n_in, 16)
         self.add_weights_variable('reuse_positions', var_name='rq{index}', precision=position_t, data=positions)
-        may_exit = np.array([unit.may_exit(j) for j in range(unit.n_out)])
-        largest_entry = max(len(positions), unit.n_in, unit.n_out + 1, FLAG_NEGATE | FLAG_EXIT)
+        may_exit = np.array([unit.may_exit(j) for j in range(unit.n_kernels)])
+        largest_entry = max(len(positions), unit.n_in, unit.n_kernels + 1, FLAG_NEGATE | FLAG_EXIT)
         plan = plan_table(unit.plan, may_exit, offsets)
         self.add_weights_variable('reuse_plan', var_name='rp{index}', precision=index_type(largest_entry, 32), data=plan)
         self._add_threshold_tables(unit, bit)

@@ -15,6 +15,7 @@ from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, XnorPre
 from ..config import ReusePruningConfigError, settings_of
 from ..plan.cost import OperationCost
 from ..plan.spanning_tree import plan_reuse
+from ..plan.steiner import steiner_plan
 from ..plan.thresholds import KerasOutput, derive_thresholds
 from ..plan.unit import UnitSpec
 from .keras_replay import (
@@ -255,14 +256,16 @@ class ConvertBinaryUnit(OptimizerPass):
             )
             thresholds = derive_thresholds(n, k * fmt.bound, keras=keras)
         cost = OperationCost(input_bits=fmt.width, accum_bits=signed_width(3 * k * fmt.bound))
+        kernels, plan = steiner_plan(weights.kernels, cost) if settings.steiner else (weights.kernels, None)
         return UnitSpec(
-            kernels=weights.kernels,
-            plan=plan_reuse(weights.kernels, cost),
+            kernels=kernels,
+            plan=plan if plan is not None else plan_reuse(weights.kernels, cost),
             input_bound=fmt.bound,
             tile=settings.tile,
             thresholds=thresholds,
             early_exit=settings.early_exit,
             cost=cost,
+            n_outputs=n,
         )
 
     def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
@@ -270,6 +273,7 @@ class ConvertBinaryUnit(OptimizerPass):
         return {
             'n_in': unit.n_in,
             'n_out': unit.n_out,
+            'n_kernels': unit.n_kernels,
             'tile': settings.tile,
             'binary_input': fmt.binary,
             'input_frac_bits': fmt.frac_bits,

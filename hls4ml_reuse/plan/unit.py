@@ -1,7 +1,8 @@
 """The unit specification: what the passes hand to the IR layer, the templates and the reference.
 
 One planned binary unit, dense or convolutional alike: a convolution evaluates the same unit on
-every window.
+every window. The first ``n_out`` kernels are the layer's output channels; any after them are virtual
+(Steiner) kernels that only serve as parents.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ class UnitSpec:
     thresholds: Thresholds | None = None  # None: the layer outputs its raw sums
     early_exit: bool = True
     cost: OperationCost | None = None  # how its terms and adder bits are counted
+    n_outputs: int | None = None  # output channels: the first n_outputs kernels (None: all of them)
 
     @property
     def n_out(self) -> int:
+        return self.kernels.shape[0] if self.n_outputs is None else self.n_outputs
+
+    @property
+    def n_kernels(self) -> int:
+        """Output channels plus virtual kernels."""
         return self.kernels.shape[0]
 
     @property
@@ -34,4 +41,4 @@ class UnitSpec:
         return self.kernels.shape[1]
 
     def may_exit(self, j: int) -> bool:
-        return self.thresholds is not None and self.early_exit and not self.plan.has_children[j]
+        return j < self.n_out and self.thresholds is not None and self.early_exit and not self.plan.has_children[j]

@@ -19,6 +19,7 @@ class LayerOps:
     baseline_adder_bits: float
     static_adder_bits: float
     dynamic_adder_bits: float
+    virtual_kernels: int = 0  # Steiner kernels the plan added (computed, never output)
 
 
 def layer_ops(layer: ReuseUnitLayer, images: int, firmware_counts: dict) -> LayerOps:
@@ -36,6 +37,7 @@ def layer_ops(layer: ReuseUnitLayer, images: int, firmware_counts: dict) -> Laye
         baseline_adder_bits=float(cost.adder_bits(unit.n_out * unit.n_in, 0) * windows),
         static_adder_bits=float(cost.adder_bits(inputs, adds) * windows),
         dynamic_adder_bits=float(cost.adder_bits(dyn_inputs, dyn_adds)),
+        virtual_kernels=unit.n_kernels - unit.n_out,
     )
 
 

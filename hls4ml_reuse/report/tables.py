@@ -4,14 +4,19 @@ from __future__ import annotations
 
 
 def bench_table(result: dict) -> str:
+    """Per layer: terms and adder bits (baseline, static, dynamic) and the Steiner kernels the plan added."""
     lines = [f"{result['model']}: {result['images']} images (stock hls4ml on the first {result['stock_images']})", '']
-    header = f"{'layer':<10}{'baseline':>11}{'static':>11}{'dynamic':>11}{'pruned':>9}{'bits base':>12}{'bits dyn':>11}{'pruned':>9}"
+    header = (
+        f"{'layer':<10}{'baseline':>11}{'static':>11}{'dynamic':>11}{'pruned':>9}{'bits base':>12}{'bits dyn':>11}"
+        f"{'pruned':>9}{'virtual':>9}"
+    )
     lines += [header, '-' * len(header)]
     for layer in result['layers'] + [_total(result['layers'])]:
         lines.append(
             f"{layer['name']:<10}{layer['baseline']:>11.0f}{layer['static']:>11.0f}{layer['dynamic']:>11.0f}"
             f"{1 - layer['dynamic'] / layer['baseline']:>9.1%}{layer['baseline_adder_bits']:>12.0f}"
             f"{layer['dynamic_adder_bits']:>11.0f}{1 - layer['dynamic_adder_bits'] / layer['baseline_adder_bits']:>9.1%}"
+            f"{layer.get('virtual_kernels', 0):>9.0f}"
         )
     rate = result['csim_images_per_s']
     lines += [

@@ -45,8 +45,13 @@ def _decided(lo, hi, threshold, mode):
 
 
 def needed_channels(plan: ReusePlan, known_one: np.ndarray) -> np.ndarray:
-    """(m, n): a channel is needed where its output is not known, or where a needed channel starts from it."""
-    needed = ~np.asarray(known_one, dtype=bool)
+    """(m, kernels): a channel is needed where its output is not known, or where a needed channel starts from it.
+
+    ``known_one`` covers the output channels; a virtual kernel after them is needed only through its children.
+    """
+    known_one = np.asarray(known_one, dtype=bool)
+    virtual = np.ones((len(known_one), plan.n_kernels - known_one.shape[1]), dtype=bool)
+    needed = ~np.concatenate([known_one, virtual], axis=1)
     for j in plan.order[::-1]:  # children follow their parents in the plan
         parent = int(plan.parent[j])
         if parent != ROOT:
@@ -55,15 +60,16 @@ def needed_channels(plan: ReusePlan, known_one: np.ndarray) -> np.ndarray:
 
 
 def evaluate(unit: UnitSpec, x_raw: np.ndarray, known_one: np.ndarray | None = None) -> tuple[np.ndarray, Counts]:
-    """Outputs (m, n) -- raw sums, or bits when thresholded -- and the op counts over all m samples.
+    """Outputs (m, n_out) -- raw sums, or bits when thresholded -- and the op counts over all m samples.
 
-    ``known_one`` (m, n) marks outputs already known to be 1 (their max-pooling window holds a 1):
+    Virtual kernels are evaluated (and counted) like the others, but are not outputs.
+    ``known_one`` (m, n_out) marks outputs already known to be 1 (their max-pooling window holds a 1):
     a thresholded channel skips those samples and outputs 1, unless a channel it is the parent of is needed.
     """
     x_raw = np.asarray(x_raw, dtype=np.int64)
     m = len(x_raw)
-    y = np.zeros((m, unit.n_out), dtype=np.int64)
-    bits = np.zeros((m, unit.n_out), dtype=bool)
+    y = np.zeros((m, unit.n_kernels), dtype=np.int64)
+    bits = np.zeros((m, unit.n_kernels), dtype=bool)
     counts = Counts()
     needed = None if known_one is None or unit.thresholds is None else needed_channels(unit.plan, known_one)
     for j in unit.plan.order:
@@ -72,7 +78,8 @@ def evaluate(unit: UnitSpec, x_raw: np.ndarray, known_one: np.ndarray | None = N
         channel.run(x_raw, counts)
         y[:, j] = channel.value()
         bits[:, j] = channel.bits(bits[:, j])
-    return (bits.astype(np.int64) if unit.thresholds is not None else y), counts
+    outputs = bits.astype(np.int64) if unit.thresholds is not None else y
+    return outputs[:, : unit.n_out], counts
 
 
 class _Channel:
@@ -127,7 +134,7 @@ class _Channel:
 
     def bits(self, skipped: np.ndarray) -> np.ndarray:
         """Threshold bits: early where it stopped, from the full value where it ran, `skipped` elsewhere."""
-        if self.unit.thresholds is None:
+        if self.unit.thresholds is None or self.j >= self.unit.n_out:
             return skipped
         full = self.unit.thresholds.apply_channel(self.j, self.value())
         return np.where(self.settled, self.early_bit, np.where(self.active, full, skipped))
