@@ -37,6 +37,7 @@ fuzz: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check hls4ml_reuse examples tests
 	$(BIN)/ruff format --check hls4ml_reuse examples tests
+	$(BIN)/clang-format --dry-run -Werror hls4ml_reuse/backend/firmware/*.h
 
 clean:
 	rm -rf out build *.egg-info

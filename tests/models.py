@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import re
 from pathlib import Path
 
@@ -123,8 +124,20 @@ def binary_cnn(shape, spec, seed=0, scale_signs=None):
 
 
 def rebuild_with_synthesizable_path(hls_model):
-    """Recompile the same project with the synthesizable tile sums instead of the C-simulation fast path."""
+    """Recompile the same project with the synthesizable tile sums instead of the C-simulation fast path.
+
+    Fails loudly if build_lib.sh no longer has the one CFLAGS="..." line to extend, or if the library it builds
+    still uses the fast path: a silent no-op would make the synth-vs-fast tests compare the fast path with itself.
+    """
+    flag = '-DHLS4ML_REUSE_SYNTH_PATH'
     script = Path(hls_model.config.get_output_dir()) / 'build_lib.sh'
-    text = script.read_text()
-    script.write_text(re.sub(r'CFLAGS="([^"]*)"', r'CFLAGS="\1 -DHLS4ML_REUSE_SYNTH_PATH"', text, count=1))
+    # Idempotent: a second call keeps one flag.
+    pattern = r'^CFLAGS="([^"]*?)(?: ' + flag + ')?"$'
+    rewritten, n = re.subn(pattern, r'CFLAGS="\1 ' + flag + '"', script.read_text(), flags=re.MULTILINE)
+    assert n == 1, f'{script}: expected exactly one line CFLAGS="..." to add {flag} to, found {n}'
+    assert rewritten.count(flag) == 1, f'{script}: {flag} should appear once, in CFLAGS'
+    script.write_text(rewritten)
     hls_model._compile()
+    fast_csim = hls_model._top_function_lib.hls4ml_reuse_fast_csim
+    fast_csim.restype = ctypes.c_int
+    assert fast_csim() == 0, f'{script}: the rebuilt library still uses the fast C-simulation tile sums'

@@ -1,4 +1,5 @@
-"""The dense and Conv2D headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths."""
+"""The dense and Conv2D headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths
+and in their __SYNTHESIS__ branch; a config may pin either tile-sum policy, and both give the same outputs."""
 
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ from hls4ml_reuse import plugin
 TEMPLATES = Path(hls4ml.__file__).parent / 'templates' / 'vivado'
 
 UNIT = r"""
+#include <stdlib.h>
+
 #include "ap_fixed.h"
 #include "nnet_utils/nnet_types.h"
 #include "hls4ml_reuse_dense.h"
@@ -30,6 +33,16 @@ struct binary_config : hls4ml_reuse::dense_reuse_config {
     static const bool thresholded = true, bipolar_output = true;
     static const unsigned counter_id = 2;
     typedef ap_int<10> accum_t;
+};
+
+// The same layers with the synthesizable tile sums chosen by the config (in the 'fast' build, both policies meet)
+struct fixed_synth_config : fixed_config {
+    static const unsigned counter_id = 4;
+    template <class CONFIG_T> using tile_sums = hls4ml_reuse::synth_tile_sums<CONFIG_T>;
+};
+struct binary_synth_config : binary_config {
+    static const unsigned counter_id = 5;
+    template <class CONFIG_T> using tile_sums = hls4ml_reuse::synth_tile_sums<CONFIG_T>;
 };
 
 struct conv_config : hls4ml_reuse::conv2d_reuse_config {  // 5x5x2, 3x3 'same', 2x2 max pooling absorbed
@@ -79,7 +92,14 @@ template <class in_T, class out_T> int run_conv() {
     return out.size() == conv_config::pooled_height * conv_config::pooled_width ? 0 : 1;
 }
 
-template <class CONFIG_T, class in_T, class out_T> int run() {
+template <class in_T> void ramp(in_T &word) {  // 0, 0.375, 0.75: exact in ufixed<8,0>
+    for (unsigned k = 0; k < in_T::size; k++) word[k] = (k % 3) * 0.375;
+}
+void ramp(nnet::array<ap_uint<1>, 70> &word) {
+    for (unsigned k = 0; k < 70; k++) word[k] = k % 3 == 0;
+}
+
+template <class CONFIG_T, class in_T, class out_T> out_T run() {
     static ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
     static typename CONFIG_T::position_t positions[CONFIG_T::n_positions];
     static typename CONFIG_T::plan_t plan[CONFIG_T::n_out * hls4ml_reuse::PLAN_ROW];
@@ -97,24 +117,40 @@ template <class CONFIG_T, class in_T, class out_T> int run() {
     hls::stream<in_T> in;
     hls::stream<out_T> out;
     in_T word;
-    for (unsigned k = 0; k < CONFIG_T::n_in; k++) word[k] = 1;
+    ramp(word);
     in.write(word);
     hls4ml_reuse::dense_reuse<in_T, out_T, CONFIG_T>(in, out, bits, positions, plan, thresholds, at_most);
-    return out.size() == 1 ? 0 : 1;
+    if (out.size() != 1) abort();
+    return out.read();
+}
+
+template <class CONFIG_A, class CONFIG_B, class in_T, class out_T> int run_both() {
+    const out_T a = run<CONFIG_A, in_T, out_T>(), b = run<CONFIG_B, in_T, out_T>();
+    for (unsigned i = 0; i < out_T::size; i++) {
+        if (a[i] != b[i]) return 1;
+    }
+    return 0;
 }
 
 int main() {
-    return run<fixed_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
-           run<binary_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
+    return run_both<fixed_config, fixed_synth_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
+           run_both<binary_config, binary_synth_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
            run_conv<nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >();
 }
 """
 
 
 @pytest.mark.skipif(shutil.which('g++') is None, reason='g++ is not on PATH')
-@pytest.mark.parametrize('path', ['fast', 'synthesizable'])
+@pytest.mark.parametrize('path', ['fast', 'synthesizable', 'synthesis-branch'])
 def test_headers_compile_with_warnings_as_errors(path, tmp_path):
-    (tmp_path / 'unit.cpp').write_text(UNIT)
+    unit = UNIT
+    if path == 'synthesis-branch':  # our headers as HLS sees them (ap_types refuse __SYNTHESIS__: included before)
+        unit = UNIT.replace(
+            '#include "hls4ml_reuse_dense.h"',
+            '#include "hls_stream.h"\n#define __SYNTHESIS__ 1\n#include "hls4ml_reuse_dense.h"',
+        )
+        assert '#define __SYNTHESIS__' in unit
+    (tmp_path / 'unit.cpp').write_text(unit)
     header_dir = plugin.header_paths()[0].parent
     command = [
         'g++', '-std=c++11', '-Wall', '-Wextra', '-Wshadow', '-Werror', '-O0',

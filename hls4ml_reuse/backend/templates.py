@@ -2,13 +2,19 @@
 
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
+from ..ir.constants import SHARED_WITH_FIRMWARE
 from ..ir.layers import ReuseConv2D, ReuseDense
 
 UNIT_HEADER = 'hls4ml_reuse_unit.h'
 DENSE_HEADER = 'hls4ml_reuse_dense.h'
 CONV2D_HEADER = 'hls4ml_reuse_conv2d.h'
+TABLES_HEADER = 'hls4ml_reuse_tables.h'
 COUNTERS_HEADER = 'hls4ml_reuse_counters.h'
-HEADERS = (UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, COUNTERS_HEADER)
+FAST_CSIM_HEADER = 'hls4ml_reuse_fast_csim.h'
+HEADERS = (UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER)
+
+# ir/constants.py's values, which the headers static_assert against their own (see hls4ml_reuse_tables.h).
+shared_fields = ''.join(f'    static const unsigned {name} = {value};\n' for name, value in SHARED_WITH_FIRMWARE.items())
 
 unit_config_fields = """    static const unsigned n_in = {n_in};
     static const unsigned n_out = {n_out};
@@ -45,9 +51,10 @@ conv2d_config_fields = """    static const unsigned in_height = {in_height};
     static const unsigned pooled_width = {pooled_width};
 """
 
-reuse_dense_config_template = 'struct config{index} : hls4ml_reuse::dense_reuse_config {{\n' + unit_config_fields + '}};\n'
+unit_fields = unit_config_fields + shared_fields
+reuse_dense_config_template = 'struct config{index} : hls4ml_reuse::dense_reuse_config {{\n' + unit_fields + '}};\n'
 reuse_conv2d_config_template = (
-    'struct config{index} : hls4ml_reuse::conv2d_reuse_config {{\n' + unit_config_fields + conv2d_config_fields + '}};\n'
+    'struct config{index} : hls4ml_reuse::conv2d_reuse_config {{\n' + unit_fields + conv2d_config_fields + '}};\n'
 )
 
 unit_tables = '({input}, {output}, {kernels}, {positions}, {plan}, {thresholds}, {at_most});'

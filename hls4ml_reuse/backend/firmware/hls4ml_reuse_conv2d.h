@@ -3,17 +3,16 @@
 
 // Reuse-delta / early-exit 2-D convolution for binary weights (hls4ml io_stream, channels last).
 //
-// Pixels arrive one stream word at a time (all channels of a pixel), row by row. A ring of the
-// last filt_height input rows holds raw values; as soon as the last input row an output row
-// needs has arrived, that output row is computed: every window is gathered in (h, w, c) order
-// -- hls4ml's and Keras' kernel order -- and evaluated by reuse_vector. Positions outside the
-// image ('same' padding) are 0, as in Keras: no ZeroPadding2D layer is needed in front.
+// Pixels arrive one stream word at a time (all channels of a pixel), row by row. A ring of the last filt_height
+// input rows holds raw values; as soon as the last input row an output row needs has arrived, that output row is
+// computed: every window is gathered in (h, w, c) order -- hls4ml's and Keras' kernel order -- and evaluated by
+// reuse_vector. Positions outside the image ('same' padding) are 0, as in Keras: no ZeroPadding2D layer is needed
+// in front.
 //
-// A thresholded unit may absorb the max pooling after it (pool_height x pool_width, stride equal
-// to the pool, no padding): on bits the maximum is an OR, so once a pooling window holds a 1 for
-// a channel, that channel is skipped at the window's remaining pixels, unless a channel still
-// unknown there starts from it. The unit then writes the pooled map, and the
-// pixels that Keras' pooling drops (odd sizes) are not evaluated at all.
+// A thresholded unit may absorb the max pooling after it (pool_height x pool_width, stride equal to the pool, no
+// padding): on bits the maximum is an OR, so once a pooling window holds a 1 for a channel, that channel is skipped
+// at the window's remaining pixels, unless a channel still unknown there starts from it. The unit then writes the
+// pooled map, and the pixels that Keras' pooling drops (odd sizes) are not evaluated at all.
 
 #include "hls_stream.h"
 #include "hls4ml_reuse_unit.h"
@@ -21,29 +20,37 @@
 namespace hls4ml_reuse {
 
 struct conv2d_reuse_config : reuse_unit_config {
-    static const unsigned in_height = 1;
-    static const unsigned in_width = 1;
-    static const unsigned n_chan = 1;
-    static const unsigned filt_height = 1;
-    static const unsigned filt_width = 1;
-    static const unsigned stride_height = 1;
-    static const unsigned stride_width = 1;
-    static const unsigned pad_top = 0;
-    static const unsigned pad_left = 0;
-    static const unsigned out_height = 1;
-    static const unsigned out_width = 1;
-    static const unsigned pool_height = 1; // 1 x 1: no pooling absorbed
-    static const unsigned pool_width = 1;
+    // Geometry (hls4ml's Conv2D); n_in = filt_height * filt_width * n_chan
+    static const unsigned in_height = 1;     // input rows
+    static const unsigned in_width = 1;      // input columns
+    static const unsigned n_chan = 1;        // input channels
+    static const unsigned filt_height = 1;   // kernel rows
+    static const unsigned filt_width = 1;    // kernel columns
+    static const unsigned stride_height = 1; // vertical stride
+    static const unsigned stride_width = 1;  // horizontal stride
+    static const unsigned pad_top = 0;       // zero rows above the image ('same' padding)
+    static const unsigned pad_left = 0;      // zero columns left of the image
+    static const unsigned out_height = 1;    // output rows of the convolution
+    static const unsigned out_width = 1;     // output columns of the convolution
+
+    // Absorbed max pooling
+    static const unsigned pool_height = 1;   // pooling window rows (1 x 1: no pooling absorbed)
+    static const unsigned pool_width = 1;    // pooling window columns
     static const unsigned pooled_height = 1; // out_height / pool_height (rounded down)
-    static const unsigned pooled_width = 1;
+    static const unsigned pooled_width = 1;  // out_width / pool_width (rounded down)
 };
 
+// What an absorbed pooling changes: the convolution outputs evaluated (Keras' pooling drops the rest).
 template <class CONFIG_T> struct pooling {
-    static const bool absorbed = CONFIG_T::pool_height * CONFIG_T::pool_width > 1;
+    static const bool absorbed = CONFIG_T::pool_height * CONFIG_T::pool_width > 1; // a max pooling is absorbed
+    // output rows and columns evaluated
     static const unsigned rows = absorbed ? CONFIG_T::pooled_height * CONFIG_T::pool_height : CONFIG_T::out_height;
     static const unsigned columns = absorbed ? CONFIG_T::pooled_width * CONFIG_T::pool_width : CONFIG_T::out_width;
-    static const unsigned cells = absorbed ? CONFIG_T::pooled_width : 1;
+    static const unsigned cells = absorbed ? CONFIG_T::pooled_width : 1; // pooling windows per row
 };
+
+// The ring of the last filt_height input rows, raw.
+template <class CONFIG_T> using input_rows = raw_of<CONFIG_T>[CONFIG_T::filt_height][CONFIG_T::in_width][CONFIG_T::n_chan];
 
 // The input row whose arrival completes output row `row` (clipped to the image for bottom padding).
 template <class CONFIG_T> inline unsigned completing_row(unsigned row) {
@@ -51,9 +58,25 @@ template <class CONFIG_T> inline unsigned completing_row(unsigned row) {
     return last < CONFIG_T::in_height - 1 ? last : CONFIG_T::in_height - 1;
 }
 
-template <class CONFIG_T, class raw_T>
-void gather_window(const raw_T rows[CONFIG_T::filt_height][CONFIG_T::in_width][CONFIG_T::n_chan], unsigned out_row,
-                   unsigned out_col, raw_T window[CONFIG_T::n_in]) {
+// Reads one input row into its slot of the ring.
+template <class data_T, class CONFIG_T>
+void read_row(hls::stream<data_T> &data_stream, raw_of<CONFIG_T> slot[CONFIG_T::in_width][CONFIG_T::n_chan]) {
+#pragma HLS INLINE
+ReadRow:
+    for (unsigned col = 0; col < CONFIG_T::in_width; col++) {
+        const data_T word = data_stream.read();
+    ReadPixel:
+        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+#pragma HLS UNROLL
+            slot[col][c] = raw_input<CONFIG_T>(word[c]);
+        }
+    }
+}
+
+// The window of output pixel (out_row, out_col), in kernel order; 0 outside the image.
+template <class CONFIG_T>
+void gather_window(const input_rows<CONFIG_T> rows, unsigned out_row, unsigned out_col,
+                   raw_of<CONFIG_T> window[CONFIG_T::n_in]) {
 GatherHeight:
     for (unsigned kh = 0; kh < CONFIG_T::filt_height; kh++) {
         const int iy = int(out_row * CONFIG_T::stride_height + kh) - int(CONFIG_T::pad_top);
@@ -63,18 +86,96 @@ GatherHeight:
             const bool inside = iy >= 0 && iy < int(CONFIG_T::in_height) && ix >= 0 && ix < int(CONFIG_T::in_width);
         GatherChannel:
             for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
+#pragma HLS UNROLL
                 window[(kh * CONFIG_T::filt_width + kw) * CONFIG_T::n_chan + c] =
-                    inside ? rows[unsigned(iy) % CONFIG_T::filt_height][ix][c] : raw_T(0);
+                    inside ? rows[unsigned(iy) % CONFIG_T::filt_height][ix][c] : raw_of<CONFIG_T>(0);
             }
         }
     }
 }
 
+// Writes one output pixel (all n_out channels).
+template <class res_T, class CONFIG_T>
+void write_pixel(hls::stream<res_T> &res_stream, const typename res_T::value_type res[CONFIG_T::n_out]) {
+#pragma HLS INLINE
+    res_T word;
+WritePixel:
+    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
+#pragma HLS UNROLL
+        word[f] = res[f];
+    }
+    res_stream.write(word);
+}
+
+// With max pooling absorbed, one convolution output: evaluates the channels its pooling window does not know yet,
+// ORs their bits into the window (seen_one), and after the window's last pixel writes the pooled pixel.
+template <class res_T, class CONFIG_T>
+void pool_pixel(hls::stream<res_T> &res_stream, const raw_of<CONFIG_T> window[CONFIG_T::n_in],
+                const reuse_tables<CONFIG_T> &tables, unsigned out_row, unsigned out_col,
+                ap_uint<1> seen_one[CONFIG_T::n_out]) {
+#pragma HLS INLINE
+    typename res_T::value_type res[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = res complete
+    if (out_row % CONFIG_T::pool_height == 0 && out_col % CONFIG_T::pool_width == 0) {
+    PoolStart: // a new pooling window
+        for (unsigned f = 0; f < CONFIG_T::n_out; f++) seen_one[f] = 0;
+    }
+    reuse_vector<CONFIG_T, true>(window, res, tables, seen_one);
+PoolOr:
+    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
+#pragma HLS UNROLL
+        if (res[f] == 1) seen_one[f] = 1; // 1 is +1 as a bit and as -1/+1
+    }
+    if (out_row % CONFIG_T::pool_height != CONFIG_T::pool_height - 1 ||
+        out_col % CONFIG_T::pool_width != CONFIG_T::pool_width - 1) {
+        return; // not the window's last pixel
+    }
+    res_T word;
+PoolWrite:
+    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
+#pragma HLS UNROLL
+        write_output<CONFIG_T>(word[f], 0, seen_one[f] == 1); // thresholded: writes the bit
+    }
+    res_stream.write(word);
+}
+
+// Evaluates output row out_row (of the convolution) and writes its pixels, or its pooled pixels.
+template <class res_T, class CONFIG_T>
+void output_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows, const reuse_tables<CONFIG_T> &tables,
+                unsigned out_row) {
+#pragma HLS INLINE
+    typedef pooling<CONFIG_T> pool;
+    raw_of<CONFIG_T> window[CONFIG_T::n_in];
+#pragma HLS ARRAY_PARTITION variable = window complete
+    typename res_T::value_type res[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = res complete
+    static ap_uint<1> seen_one[pool::cells][CONFIG_T::n_out]; // per pooling window of the current row: OR so far
+#pragma HLS ARRAY_PARTITION variable = seen_one complete dim = 2
+    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+
+OutputColumns:
+    for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
+        gather_window<CONFIG_T>(rows, out_row, out_col, window);
+        if (pool::absorbed) {
+            pool_pixel<res_T, CONFIG_T>(res_stream, window, tables, out_row, out_col,
+                                        seen_one[out_col / CONFIG_T::pool_width]);
+        } else {
+            reuse_vector<CONFIG_T, false>(window, res, tables, nothing_known);
+            write_pixel<res_T, CONFIG_T>(res_stream, res);
+        }
+    }
+}
+
 /**
- * \tparam data_T  input stream word: one pixel, n_chan values
- * \tparam res_T   output stream word: one pixel (of the pooled map when pooling is absorbed), n_out values
- * The tables are those of reuse_vector, with n_in = filt_height * filt_width * n_chan.
+ * \brief 2-D convolution with binary weights (channels last), evaluated by a reuse plan, optionally fused with its
+ *        threshold and the max pooling after it.
+ *
+ * \tparam data_T      input stream word: one pixel, n_chan values; in_height * in_width words per image
+ * \tparam res_T       output stream word: one pixel (of the pooled map when pooling is absorbed), n_out values
+ * \tparam CONFIG_T    layer configuration (conv2d_reuse_config), n_in = filt_height * filt_width * n_chan
+ * \param data_stream  input stream
+ * \param res_stream   output stream
+ * \param weights,positions,plan,thresholds,at_most  the unit's tables, as reuse_tables documents them
  */
 template <class data_T, class res_T, typename CONFIG_T>
 void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
@@ -83,70 +184,24 @@ void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stre
                   const typename CONFIG_T::plan_t plan[CONFIG_T::n_out * PLAN_ROW],
                   const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
                   const ap_uint<1> at_most[CONFIG_T::n_out]) {
-    typedef pooling<CONFIG_T> pool;
     static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries one pixel (all channels) per word");
     static_assert(res_T::size == CONFIG_T::n_out, "the output stream carries one pixel (all filters) per word");
     static_assert(CONFIG_T::n_in == CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan,
                   "n_in is the window size");
     static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
-    static_assert(!pool::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
-    typedef typename raw_value<CONFIG_T>::type raw_T;
-    static raw_T rows[CONFIG_T::filt_height][CONFIG_T::in_width][CONFIG_T::n_chan];
-    #pragma HLS ARRAY_PARTITION variable=rows complete dim=3
-    raw_T window[CONFIG_T::n_in];
-    #pragma HLS ARRAY_PARTITION variable=window complete
-    typename res_T::value_type res[CONFIG_T::n_out];
-    #pragma HLS ARRAY_PARTITION variable=res complete
-    static ap_uint<1> seen_one[pool::cells][CONFIG_T::n_out]; // per pooling window of the current row: OR so far
-    #pragma HLS ARRAY_PARTITION variable=seen_one complete dim=2
-    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+    static_assert(!pooling<CONFIG_T>::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
+    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
+    static input_rows<CONFIG_T> rows; // the ring of the last filt_height input rows
+#pragma HLS ARRAY_PARTITION variable = rows complete dim = 3
     unsigned next_out_row = 0;
 
 InputRows:
     for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
-    ReadRow:
-        for (unsigned col = 0; col < CONFIG_T::in_width; col++) {
-            const data_T word = data_stream.read();
-            for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
-                rows[row % CONFIG_T::filt_height][col][c] = raw_input<CONFIG_T, raw_T>(word[c]);
-            }
-        }
+        read_row<data_T, CONFIG_T>(data_stream, rows[row % CONFIG_T::filt_height]);
     OutputRows:
         for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
-            if (next_out_row >= pool::rows || completing_row<CONFIG_T>(next_out_row) != row) break;
-        OutputColumns:
-            for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
-                gather_window<CONFIG_T>(rows, next_out_row, out_col, window);
-                if (!pool::absorbed) {
-                    reuse_vector<CONFIG_T, false>(window, res, weights, positions, plan, thresholds, at_most, nothing_known);
-                    res_T word;
-                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
-                        #pragma HLS UNROLL
-                        word[f] = res[f];
-                    }
-                    res_stream.write(word);
-                    continue;
-                }
-                const unsigned cell = out_col / CONFIG_T::pool_width;
-                if (next_out_row % CONFIG_T::pool_height == 0 && out_col % CONFIG_T::pool_width == 0) {
-                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) seen_one[cell][f] = 0; // a new pooling window
-                }
-                reuse_vector<CONFIG_T, true>(window, res, weights, positions, plan, thresholds, at_most, seen_one[cell]);
-                for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
-                    #pragma HLS UNROLL
-                    if (res[f] == 1) seen_one[cell][f] = 1; // 1 is +1 as a bit and as -1/+1
-                }
-                if (next_out_row % CONFIG_T::pool_height == CONFIG_T::pool_height - 1 &&
-                    out_col % CONFIG_T::pool_width == CONFIG_T::pool_width - 1) {
-                    res_T word;
-                    for (unsigned f = 0; f < CONFIG_T::n_out; f++) {
-                        #pragma HLS UNROLL
-                        write_output<CONFIG_T>(word[f], 0, seen_one[cell][f] == 1); // thresholded: writes the bit
-                    }
-                    res_stream.write(word);
-                }
-            }
+            if (next_out_row >= pooling<CONFIG_T>::rows || completing_row<CONFIG_T>(next_out_row) != row) break;
+            output_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
             next_out_row++;
         }
     }

@@ -1,0 +1,209 @@
+#ifndef HLS4ML_REUSE_FAST_CSIM_H_
+#define HLS4ML_REUSE_FAST_CSIM_H_
+
+// The C-simulation tile sums (never synthesized): the sums and position counts of synth_tile_sums
+// (hls4ml_reuse_unit.h) on plain integers and packed bits. Binary inputs are packed into 64-bit words and a
+// tile is summed with XNOR-popcounts over the words it spans; fixed-point inputs are gathered as integers.
+// tests/test_end_to_end.py and tests/test_conv2d.py check both policies give the same outputs and counters.
+
+#ifndef __SYNTHESIS__
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hls4ml_reuse_tables.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// hls4ml compiles the C simulation without -march: ask for the POPCNT instruction where it counts.
+#define HLS4ML_REUSE_POPCNT __attribute__((target("popcnt")))
+#else
+#define HLS4ML_REUSE_POPCNT
+#endif
+
+namespace hls4ml_reuse {
+
+static const unsigned word_bits = 64;
+
+constexpr unsigned n_words(unsigned k) { return (k + word_bits - 1) / word_bits; }
+
+// One input vector as plain integers, and for binary inputs as bits (1 = +1) with a validity mask (0 = padding).
+template <class CONFIG_T> struct fast_input {
+    long long raw[CONFIG_T::n_in];
+    uint64_t bits[n_words(CONFIG_T::n_in)];
+    uint64_t valid[n_words(CONFIG_T::n_in)];
+
+    void load(const int x[CONFIG_T::n_in]) {
+        if (!CONFIG_T::binary_input) {
+            for (unsigned k = 0; k < CONFIG_T::n_in; k++) raw[k] = x[k];
+            return;
+        }
+        for (unsigned w = 0; w < n_words(CONFIG_T::n_in); w++) bits[w] = valid[w] = 0;
+        for (unsigned k = 0; k < CONFIG_T::n_in; k++) {
+            const uint64_t bit = uint64_t(1) << (k % word_bits);
+            if (x[k] > 0) bits[k / word_bits] |= bit;
+            if (x[k] != 0) valid[k / word_bits] |= bit;
+        }
+    }
+};
+
+// Packed (word, mask, weight bits) entries: each covers the positions of a group that fall in one input word, so
+// n_positions bounds the entries. Groups are tiles (at least one position each) or whole kernels (at most n_out,
+// possibly empty).
+template <class CONFIG_T> struct packed_groups {
+    unsigned first_entry[CONFIG_T::n_positions + CONFIG_T::n_out + 1]; // per group: its first entry
+    unsigned short word[CONFIG_T::n_positions];
+    uint64_t mask[CONFIG_T::n_positions];
+    uint64_t weights[CONFIG_T::n_positions];
+    unsigned n_groups = 0, n_entries = 0;
+
+    // Open a new group and fill it with positions[first, last) of a kernel with +-1 weights w_row.
+    unsigned add(const unsigned short *positions, unsigned first, unsigned last, const signed char *w_row) {
+        first_entry[n_groups] = n_entries;
+        for (unsigned i = first; i < last; i++) {
+            const unsigned k = positions[i];
+            if (i == first || k / word_bits != word[n_entries - 1]) {
+                word[n_entries] = k / word_bits;
+                mask[n_entries] = weights[n_entries] = 0;
+                n_entries++;
+            }
+            const uint64_t bit = uint64_t(1) << (k % word_bits);
+            mask[n_entries - 1] |= bit;
+            if (w_row[k] > 0) weights[n_entries - 1] |= bit;
+        }
+        first_entry[n_groups + 1] = n_entries;
+        return n_groups++;
+    }
+
+    HLS4ML_REUSE_POPCNT long long sum(const fast_input<CONFIG_T> &x, unsigned group) const {
+        long long total = 0;
+        for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++) {
+            const uint64_t live = mask[e] & x.valid[word[e]];
+            const uint64_t agree = ~(weights[e] ^ x.bits[word[e]]) & live;
+            total += 2 * (long long)__builtin_popcountll(agree) - (long long)__builtin_popcountll(live);
+        }
+        return total;
+    }
+};
+
+// C-simulation copies of a layer's tables, built once. For binary inputs, every kernel that may exit early has a
+// packed group per tile (early exit checks after each); every other kernel is one packed group, summed in one go
+// (the same sum, counted as the same tiles).
+template <class CONFIG_T> struct fast_tables {
+    signed char w[CONFIG_T::n_out * CONFIG_T::n_in]; // +-1
+    unsigned short positions[CONFIG_T::n_positions];
+    unsigned first_tile[CONFIG_T::n_out]; // per kernel that may exit: the group of its first tile
+    unsigned whole[CONFIG_T::n_out];      // per other kernel: the group of all its positions
+    packed_groups<CONFIG_T> tiles, kernels;
+    bool ready = false;
+
+    void build(const reuse_tables<CONFIG_T> &tables) {
+        require_popcnt();
+        for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
+            for (unsigned k = 0; k < CONFIG_T::n_in; k++) w[n * CONFIG_T::n_in + k] = tables.weight(n, k) ? 1 : -1;
+        }
+        for (unsigned step = 0; step < CONFIG_T::n_out; step++) {
+            const plan_step row = tables.step(step);
+            for (unsigned i = 0; i < row.n_positions; i++) positions[row.offset + i] = tables.position(row, i);
+            if (CONFIG_T::binary_input) pack(row);
+        }
+        ready = true;
+    }
+
+    // Sum and position count of tile t of a step's kernel.
+    long long tile_sum(const fast_input<CONFIG_T> &x, const plan_step &row, unsigned t, unsigned &count) const {
+        const unsigned first = t * CONFIG_T::tile;
+        const unsigned last = first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions;
+        count = last - first;
+        return CONFIG_T::binary_input ? tiles.sum(x, first_tile[row.kernel] + t) : range_sum(x, row, first, last);
+    }
+
+    // Sum over all of a step's planned positions: what the tile loop adds up when it cannot stop early.
+    long long kernel_sum(const fast_input<CONFIG_T> &x, const plan_step &row) const {
+        return CONFIG_T::binary_input ? kernels.sum(x, whole[row.kernel]) : range_sum(x, row, 0, row.n_positions);
+    }
+
+  private:
+    static void require_popcnt() {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (!__builtin_cpu_supports("popcnt")) {
+            fprintf(stderr, "hls4ml_reuse: the C simulation needs a CPU with the POPCNT instruction\n");
+            abort();
+        }
+#endif
+    }
+
+    // Packs a step's kernel: one group per tile if it may exit early, else one group.
+    void pack(const plan_step &row) {
+        const signed char *w_row = &w[row.kernel * CONFIG_T::n_in];
+        const unsigned short *kernel_positions = &positions[row.offset];
+        if (!may_exit<CONFIG_T>(row.flags)) {
+            whole[row.kernel] = kernels.add(kernel_positions, 0, row.n_positions, w_row);
+            return;
+        }
+        first_tile[row.kernel] = tiles.n_groups;
+        for (unsigned first = 0; first < row.n_positions; first += CONFIG_T::tile) {
+            const unsigned last = first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions;
+            tiles.add(kernel_positions, first, last, w_row);
+        }
+    }
+
+    // Sum over positions [first, last) of a step's planned positions.
+    long long range_sum(const fast_input<CONFIG_T> &x, const plan_step &row, unsigned first, unsigned last) const {
+        const signed char *w_row = &w[row.kernel * CONFIG_T::n_in];
+        long long sum = 0;
+        for (unsigned i = row.offset + first; i < row.offset + last; i++) sum += w_row[positions[i]] * x.raw[positions[i]];
+        return sum;
+    }
+};
+
+/**
+ * \brief Tile-sum policy of the C simulation: the interface of synth_tile_sums on plain integers and packed bits.
+ *
+ * Its copies of the tables are built at the first call and kept (static: too large for the stack on wide
+ * layers). A kernel that cannot stop early is summed in one go, which the unit counts as its tiles.
+ *
+ * \tparam CONFIG_T  layer configuration (reuse_unit_config)
+ */
+template <class CONFIG_T> struct fast_tile_sums {
+    typedef long long accum_t; // exact: every sum is far below 2^63
+    typedef int raw_t;         // exact: raw inputs are integers far below 2^31
+
+    // A fixed-point input x as the integer x * 2^input_frac_bits (exact: far below 2^53).
+    template <class data_T> static raw_t scale(const data_T &x) {
+        return raw_t(x.to_double() * double(1LL << CONFIG_T::input_frac_bits));
+    }
+
+    // Builds the copies of the tables once, and packs input vector x.
+    static void load(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in]) {
+        if (!copies().ready) copies().build(tables);
+        input().load(x);
+    }
+
+    // The sum over all of a step's positions, in one go.
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &row, accum_t &sum) {
+        sum = copies().kernel_sum(input(), row);
+        return true;
+    }
+
+    // The sum over tile t of a step's positions, and how many positions the tile holds.
+    static accum_t tile(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in], const plan_step &row, unsigned t,
+                        unsigned &count) {
+        return copies().tile_sum(input(), row, t, count);
+    }
+
+  private:
+    static fast_tables<CONFIG_T> &copies() {
+        static fast_tables<CONFIG_T> tables;
+        return tables;
+    }
+
+    static fast_input<CONFIG_T> &input() {
+        static fast_input<CONFIG_T> x;
+        return x;
+    }
+};
+
+} // namespace hls4ml_reuse
+#endif
+
+#endif

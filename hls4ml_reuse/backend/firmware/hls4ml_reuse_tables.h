@@ -1,0 +1,133 @@
+#ifndef HLS4ML_REUSE_TABLES_H_
+#define HLS4ML_REUSE_TABLES_H_
+
+// The five tables of a reuse unit and the storage adapter through which the units read them.
+//
+// Python writes the tables (hls4ml_reuse/ir/tables.py) and the constants it shares with these headers
+// (hls4ml_reuse/ir/constants.py) into every layer config; reuse_tables static_asserts that the config's
+// copies equal the enums below, so a change on one side alone fails the C++ build.
+
+#include "ap_int.h"
+
+namespace hls4ml_reuse {
+
+// Plan table row layout, one row per evaluation step (constants.py PLAN_FIELDS, PLAN_ROW).
+enum plan_field { PLAN_KERNEL = 0, PLAN_PARENT = 1, PLAN_FLAGS = 2, PLAN_POSITIONS = 3, PLAN_OFFSET = 4, PLAN_ROW = 5 };
+
+// Plan step flags (constants.py FLAG_NEGATE, FLAG_EXIT).
+enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2 };
+
+// The tile sizes the units implement (constants.py TILES).
+constexpr bool implemented_tile(unsigned tile) { return tile == 8 || tile == 16 || tile == 32 || tile == 64; }
+
+constexpr unsigned n_tiles(unsigned k, unsigned tile) { return (k + tile - 1) / tile; }
+
+// One plan row, read once per evaluation step.
+struct plan_step {
+    unsigned kernel;      // the output channel evaluated at this step
+    unsigned parent;      // its parent channel + 1; 0 for a root
+    unsigned flags;       // FLAG_NEGATE and FLAG_EXIT
+    unsigned n_positions; // number of its planned positions
+    unsigned offset;      // where they start in the position table
+};
+
+// Whether a step may stop early: a thresholded leaf with early exit on (Python sets FLAG_EXIT on leaves only).
+template <class CONFIG_T> inline bool may_exit(unsigned flags) {
+    return CONFIG_T::thresholded && CONFIG_T::early_exit && (flags & FLAG_EXIT);
+}
+
+/**
+ * \brief Storage adapter for the five tables of a reuse unit: hands out plan steps, planned positions, weight
+ *        bits and thresholds, so that the compute loops do not know the memory layout.
+ *
+ * It holds pointers to hls4ml's weight arrays: the array arguments of dense_reuse and conv2d_reuse, which construct
+ * it, decay to pointers (and hls4ml may make the arrays top-level ports). The adapter and every function that takes
+ * it are inlined into those two, so synthesis sees the arrays themselves. All bounds are static.
+ *
+ * \tparam CONFIG_T  layer configuration (reuse_unit_config)
+ */
+template <class CONFIG_T> class reuse_tables {
+    static_assert(CONFIG_T::plan_row == PLAN_ROW, "plan_row: ir/constants.py and this header disagree");
+    static_assert(CONFIG_T::flag_negate == FLAG_NEGATE, "flag_negate: ir/constants.py and this header disagree");
+    static_assert(CONFIG_T::flag_exit == FLAG_EXIT, "flag_exit: ir/constants.py and this header disagree");
+    static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_out > 0, "a reuse unit needs inputs and outputs");
+    static_assert(CONFIG_T::n_positions >= 1, "the position table holds at least one entry");
+
+  public:
+    typedef typename CONFIG_T::position_t position_t;
+    typedef typename CONFIG_T::plan_t plan_t;
+    typedef typename CONFIG_T::threshold_t threshold_t;
+
+    /**
+     * \param weights     kernels, [n_out][n_in] bits (1 = +1)
+     * \param positions   every kernel's planned positions, ascending, concatenated in plan order
+     * \param plan        [n_out][PLAN_ROW] evaluation steps, in order (see plan_step)
+     * \param thresholds  raw threshold per channel (thresholded layers)
+     * \param at_most     1 where the channel's bit is [y <= t] (negative BatchNorm scale), else [y >= t]
+     */
+    reuse_tables(const ap_uint<1> weights[CONFIG_T::n_out * CONFIG_T::n_in],
+                 const position_t positions[CONFIG_T::n_positions], const plan_t plan[CONFIG_T::n_out * PLAN_ROW],
+                 const threshold_t thresholds[CONFIG_T::n_out], const ap_uint<1> at_most[CONFIG_T::n_out])
+        : weights_(weights), positions_(positions), plan_(plan), thresholds_(thresholds), at_most_(at_most) {
+#pragma HLS INLINE
+    }
+
+    // Plan row s (evaluation step s), decoded.
+    plan_step step(unsigned s) const {
+#pragma HLS INLINE
+        const plan_step row = {kernel(s), parent(s), field(s, PLAN_FLAGS), field(s, PLAN_POSITIONS), field(s, PLAN_OFFSET)};
+        return row;
+    }
+
+    // The channel evaluated at step s.
+    unsigned kernel(unsigned s) const {
+#pragma HLS INLINE
+        return field(s, PLAN_KERNEL);
+    }
+
+    // The parent + 1 of the channel evaluated at step s; 0 for a root.
+    unsigned parent(unsigned s) const {
+#pragma HLS INLINE
+        return field(s, PLAN_PARENT);
+    }
+
+    // The i-th planned position (an input index) of a step's kernel.
+    unsigned position(const plan_step &row, unsigned i) const {
+#pragma HLS INLINE
+        return positions_[row.offset + i];
+    }
+
+    // Weight k of kernel n: true for +1.
+    bool weight(unsigned n, unsigned k) const {
+#pragma HLS INLINE
+        return weights_[n * CONFIG_T::n_in + k] == 1;
+    }
+
+    // Channel n's raw threshold.
+    threshold_t threshold(unsigned n) const {
+#pragma HLS INLINE
+        return thresholds_[n];
+    }
+
+    // Whether channel n's bit is [y <= t].
+    bool at_most(unsigned n) const {
+#pragma HLS INLINE
+        return at_most_[n] == 1;
+    }
+
+  private:
+    unsigned field(unsigned s, plan_field f) const {
+#pragma HLS INLINE
+        return plan_[s * PLAN_ROW + f];
+    }
+
+    const ap_uint<1> *weights_;
+    const position_t *positions_;
+    const plan_t *plan_;
+    const threshold_t *thresholds_;
+    const ap_uint<1> *at_most_;
+};
+
+} // namespace hls4ml_reuse
+
+#endif
