@@ -38,7 +38,7 @@ class LayerSettings:
     tile: int = 8  # input positions per tile (early-exit check granularity)
     early_exit: bool = True  # leaves may stop early; False evaluates every planned term
     pool_exit: bool = True  # a thresholded convolution absorbs the max pooling after it
-    steiner: bool = False  # virtual kernels where they lower the plan's adder bits (firmware support pending)
+    steiner: bool = True  # virtual kernels where they lower the plan's adder bits
 
 
 _FIELDS = {

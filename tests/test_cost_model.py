@@ -39,10 +39,10 @@ def simulated(name, tmp_path, **settings):
 
 
 def from_scratch(unit: UnitSpec) -> UnitSpec:
-    """The same kernels with every channel a root over all K positions and no early exit: stock's work."""
-    n, k = unit.kernels.shape
+    """The output channels (no virtual kernels), every one a root over all K positions, no early exit: stock's work."""
+    n, k = unit.n_out, unit.n_in
     plan = ReusePlan(np.arange(n), np.full(n, ROOT), np.zeros(n, bool), np.ones((n, k), bool))
-    return UnitSpec(unit.kernels, plan, unit.input_bound, unit.tile, None, False, unit.cost)
+    return UnitSpec(unit.kernels[:n], plan, unit.input_bound, unit.tile, None, False, unit.cost)
 
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])
@@ -52,7 +52,7 @@ def test_folded_cycles_equal_reference_tile_counts(name, tmp_path):
     for layer in reuse_units(hls_model):
         unit, windows = layer.get_attr('unit'), layer.windows_per_image()
         cost = hardware.layer_cost(layer, counters.read(hls_model, layer), len(x))
-        assert cost.folded_cycles_reuse == pytest.approx(reference[layer.name].tiles / len(x) + unit.n_out * windows)
+        assert cost.folded_cycles_reuse == pytest.approx(reference[layer.name].tiles / len(x) + unit.n_kernels * windows)
         one_window = np.ones((1, unit.n_in), dtype=np.int64)
         _, stock = evaluate(from_scratch(unit), one_window)
         assert cost.folded_cycles_stock == (stock.tiles + unit.n_out) * windows

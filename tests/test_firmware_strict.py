@@ -21,7 +21,7 @@ UNIT = r"""
 #include "hls4ml_reuse_conv2d.h"
 
 struct fixed_config : hls4ml_reuse::dense_reuse_config {
-    static const unsigned n_in = 20, n_out = 3, n_positions = 60, tile = 8;
+    static const unsigned n_in = 20, n_out = 3, n_kernels = 3, n_positions = 60, tile = 8;
     static const bool binary_input = false;
     static const int input_frac_bits = 8;
     static const unsigned input_bound = 255;
@@ -29,7 +29,7 @@ struct fixed_config : hls4ml_reuse::dense_reuse_config {
     typedef ap_int<16> accum_t;
 };
 struct binary_config : hls4ml_reuse::dense_reuse_config {
-    static const unsigned n_in = 70, n_out = 2, n_positions = 140, tile = 64;
+    static const unsigned n_in = 70, n_out = 2, n_kernels = 2, n_positions = 140, tile = 64;
     static const bool thresholded = true, bipolar_output = true;
     static const unsigned counter_id = 2;
     typedef ap_int<10> accum_t;
@@ -46,7 +46,7 @@ struct binary_synth_config : binary_config {
 };
 
 struct conv_config : hls4ml_reuse::conv2d_reuse_config {  // 5x5x2, 3x3 'same', 2x2 max pooling absorbed
-    static const unsigned n_in = 18, n_out = 4, n_positions = 72, tile = 16;
+    static const unsigned n_in = 18, n_out = 4, n_kernels = 4, n_positions = 72, tile = 16;
     static const bool thresholded = true;
     static const unsigned counter_id = 3;
     static const unsigned in_height = 5, in_width = 5, n_chan = 2, filt_height = 3, filt_width = 3;
@@ -56,14 +56,14 @@ struct conv_config : hls4ml_reuse::conv2d_reuse_config {  // 5x5x2, 3x3 'same', 
 };
 
 template <class CONFIG_T> struct tables {
-    ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
+    ap_uint<1> bits[CONFIG_T::n_kernels * CONFIG_T::n_in];
     typename CONFIG_T::position_t positions[CONFIG_T::n_positions];
-    typename CONFIG_T::plan_t plan[CONFIG_T::n_out * hls4ml_reuse::PLAN_ROW];
+    typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * hls4ml_reuse::PLAN_ROW];
     typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out];
     ap_uint<1> at_most[CONFIG_T::n_out];
 
     tables() {  // every kernel a root over all positions
-        for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) {
+        for (unsigned i = 0; i < CONFIG_T::n_kernels * CONFIG_T::n_in; i++) {
             bits[i] = 1;
             positions[i] = i % CONFIG_T::n_in;
         }
@@ -100,12 +100,12 @@ void ramp(nnet::array<ap_uint<1>, 70> &word) {
 }
 
 template <class CONFIG_T, class in_T, class out_T> out_T run() {
-    static ap_uint<1> bits[CONFIG_T::n_out * CONFIG_T::n_in];
+    static ap_uint<1> bits[CONFIG_T::n_kernels * CONFIG_T::n_in];
     static typename CONFIG_T::position_t positions[CONFIG_T::n_positions];
-    static typename CONFIG_T::plan_t plan[CONFIG_T::n_out * hls4ml_reuse::PLAN_ROW];
+    static typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * hls4ml_reuse::PLAN_ROW];
     static typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out];
     static ap_uint<1> at_most[CONFIG_T::n_out];
-    for (unsigned i = 0; i < CONFIG_T::n_out * CONFIG_T::n_in; i++) {
+    for (unsigned i = 0; i < CONFIG_T::n_kernels * CONFIG_T::n_in; i++) {
         bits[i] = 1;
         positions[i] = i % CONFIG_T::n_in;  // every kernel a root over all positions
     }

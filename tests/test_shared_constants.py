@@ -77,7 +77,7 @@ UNIT = r"""
 #include "hls4ml_reuse_dense.h"
 
 struct config : hls4ml_reuse::dense_reuse_config {
-    static const unsigned n_in = 8, n_out = 2, n_positions = 16;
+    static const unsigned n_in = 8, n_out = 2, n_kernels = 2, n_positions = 16;
     OVERRIDE
 };
 typedef nnet::array<ap_uint<1>, 8> in_t;

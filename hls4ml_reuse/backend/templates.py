@@ -18,6 +18,7 @@ shared_fields = ''.join(f'    static const unsigned {name} = {value};\n' for nam
 
 unit_config_fields = """    static const unsigned n_in = {n_in};
     static const unsigned n_out = {n_out};
+    static const unsigned n_kernels = {n_kernels};
     static const unsigned n_positions = {n_positions};
     static const unsigned tile = {tile};
     static const bool binary_input = {binary_input};

@@ -20,7 +20,7 @@ ASSUMPTIONS = [
     'one full-adder bit costs one LUT (LUT6 + carry chain); an XNOR of two bits folds into the first adder level',
     'a threshold comparison costs one LUT per accumulator bit; stock thresholds are 16 bits wide (fixed<16,6>)',
     'unrolled: initiation interval 1 window per cycle (a convolution takes out_height * out_width cycles per image), latency = adder-tree depth (+1 cycle per delta along the plan tree)',
-    'folded: `tile` lanes, one tile per cycle, plus one cycle per output channel for its add/compare; stock folded walks '
+    'folded: `tile` lanes, one tile per cycle, plus one cycle per kernel (virtual ones included) for its add/compare; stock folded walks '
     'ceil(K/tile) tiles for every channel',
     'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree; the same for stock',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
@@ -89,10 +89,10 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         unrolled_lut_stock=cost.adder_bits(n * k, 0) + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
-        folded_cycles_reuse=firmware_counts['tiles'] / images + n * windows,
+        folded_cycles_reuse=firmware_counts['tiles'] / images + unit.n_kernels * windows,  # + a step per kernel
         folded_cycles_stock=(n * math.ceil(k / tile) + n) * windows,
         folded_lut=tile * lane_lut + 2 * cost.accum_bits,
-        memory_bits_reuse=n * k + positions_bits + n * PLAN_ROW * 32 + n * cost.accum_bits,
+        memory_bits_reuse=unit.n_kernels * (k + PLAN_ROW * 32) + positions_bits + n * cost.accum_bits,
         memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
     )
 

@@ -179,9 +179,9 @@ OutputColumns:
  */
 template <class data_T, class res_T, typename CONFIG_T>
 void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                  const ap_uint<1> weights[CONFIG_T::n_out * CONFIG_T::n_in],
+                  const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
                   const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
-                  const typename CONFIG_T::plan_t plan[CONFIG_T::n_out * PLAN_ROW],
+                  const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
                   const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
                   const ap_uint<1> at_most[CONFIG_T::n_out]) {
     static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries one pixel (all channels) per word");

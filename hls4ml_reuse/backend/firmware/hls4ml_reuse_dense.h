@@ -23,9 +23,9 @@ struct dense_reuse_config : reuse_unit_config {};
  */
 template <class data_T, class res_T, typename CONFIG_T>
 void dense_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                 const ap_uint<1> weights[CONFIG_T::n_out * CONFIG_T::n_in],
+                 const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
                  const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
-                 const typename CONFIG_T::plan_t plan[CONFIG_T::n_out * PLAN_ROW],
+                 const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
                  const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
                  const ap_uint<1> at_most[CONFIG_T::n_out]) {
     static_assert(CONFIG_T::n_in % data_T::size == 0, "n_in must be a multiple of the input stream width");

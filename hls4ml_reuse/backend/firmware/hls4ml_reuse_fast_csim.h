@@ -47,10 +47,10 @@ template <class CONFIG_T> struct fast_input {
 };
 
 // Packed (word, mask, weight bits) entries: each covers the positions of a group that fall in one input word, so
-// n_positions bounds the entries. Groups are tiles (at least one position each) or whole kernels (at most n_out,
+// n_positions bounds the entries. Groups are tiles (at least one position each) or whole kernels (at most n_kernels,
 // possibly empty).
 template <class CONFIG_T> struct packed_groups {
-    unsigned first_entry[CONFIG_T::n_positions + CONFIG_T::n_out + 1]; // per group: its first entry
+    unsigned first_entry[CONFIG_T::n_positions + CONFIG_T::n_kernels + 1]; // per group: its first entry
     unsigned short word[CONFIG_T::n_positions];
     uint64_t mask[CONFIG_T::n_positions];
     uint64_t weights[CONFIG_T::n_positions];
@@ -89,19 +89,19 @@ template <class CONFIG_T> struct packed_groups {
 // packed group per tile (early exit checks after each); every other kernel is one packed group, summed in one go
 // (the same sum, counted as the same tiles).
 template <class CONFIG_T> struct fast_tables {
-    signed char w[CONFIG_T::n_out * CONFIG_T::n_in]; // +-1
+    signed char w[CONFIG_T::n_kernels * CONFIG_T::n_in]; // +-1
     unsigned short positions[CONFIG_T::n_positions];
-    unsigned first_tile[CONFIG_T::n_out]; // per kernel that may exit: the group of its first tile
-    unsigned whole[CONFIG_T::n_out];      // per other kernel: the group of all its positions
+    unsigned first_tile[CONFIG_T::n_kernels]; // per kernel that may exit: the group of its first tile
+    unsigned whole[CONFIG_T::n_kernels];      // per other kernel: the group of all its positions
     packed_groups<CONFIG_T> tiles, kernels;
     bool ready = false;
 
     void build(const reuse_tables<CONFIG_T> &tables) {
         require_popcnt();
-        for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
+        for (unsigned n = 0; n < CONFIG_T::n_kernels; n++) {
             for (unsigned k = 0; k < CONFIG_T::n_in; k++) w[n * CONFIG_T::n_in + k] = tables.weight(n, k) ? 1 : -1;
         }
-        for (unsigned step = 0; step < CONFIG_T::n_out; step++) {
+        for (unsigned step = 0; step < CONFIG_T::n_kernels; step++) {
             const plan_step row = tables.step(step);
             for (unsigned i = 0; i < row.n_positions; i++) positions[row.offset + i] = tables.position(row, i);
             if (CONFIG_T::binary_input) pack(row);

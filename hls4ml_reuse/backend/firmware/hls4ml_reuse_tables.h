@@ -51,6 +51,7 @@ template <class CONFIG_T> class reuse_tables {
     static_assert(CONFIG_T::flag_negate == FLAG_NEGATE, "flag_negate: ir/constants.py and this header disagree");
     static_assert(CONFIG_T::flag_exit == FLAG_EXIT, "flag_exit: ir/constants.py and this header disagree");
     static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_out > 0, "a reuse unit needs inputs and outputs");
+    static_assert(CONFIG_T::n_kernels >= CONFIG_T::n_out, "the output channels are the first n_kernels kernels");
     static_assert(CONFIG_T::n_positions >= 1, "the position table holds at least one entry");
 
   public:
@@ -59,14 +60,14 @@ template <class CONFIG_T> class reuse_tables {
     typedef typename CONFIG_T::threshold_t threshold_t;
 
     /**
-     * \param weights     kernels, [n_out][n_in] bits (1 = +1)
+     * \param weights     kernels, [n_kernels][n_in] bits (1 = +1): the output channels, then virtual kernels
      * \param positions   every kernel's planned positions, ascending, concatenated in plan order
-     * \param plan        [n_out][PLAN_ROW] evaluation steps, in order (see plan_step)
+     * \param plan        [n_kernels][PLAN_ROW] evaluation steps, in order (see plan_step)
      * \param thresholds  raw threshold per channel (thresholded layers)
      * \param at_most     1 where the channel's bit is [y <= t] (negative BatchNorm scale), else [y >= t]
      */
-    reuse_tables(const ap_uint<1> weights[CONFIG_T::n_out * CONFIG_T::n_in],
-                 const position_t positions[CONFIG_T::n_positions], const plan_t plan[CONFIG_T::n_out * PLAN_ROW],
+    reuse_tables(const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
+                 const position_t positions[CONFIG_T::n_positions], const plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
                  const threshold_t thresholds[CONFIG_T::n_out], const ap_uint<1> at_most[CONFIG_T::n_out])
         : weights_(weights), positions_(positions), plan_(plan), thresholds_(thresholds), at_most_(at_most) {
 #pragma HLS INLINE
@@ -103,7 +104,13 @@ template <class CONFIG_T> class reuse_tables {
         return weights_[n * CONFIG_T::n_in + k] == 1;
     }
 
-    // Channel n's raw threshold.
+    // Whether kernel n is an output channel (not a virtual kernel).
+    static bool is_output(unsigned n) {
+#pragma HLS INLINE
+        return n < CONFIG_T::n_out;
+    }
+
+    // Channel n's raw threshold (output channels only).
     threshold_t threshold(unsigned n) const {
 #pragma HLS INLINE
         return thresholds_[n];

@@ -83,6 +83,7 @@ struct reuse_unit_config {
     // Layer sizes
     static const unsigned n_in = 1;        // K: inputs per output channel
     static const unsigned n_out = 1;       // N: output channels
+    static const unsigned n_kernels = 1;   // kernels evaluated: the n_out output channels, then virtual (Steiner) ones
     static const unsigned n_positions = 1; // length of the position table (>= 1)
     static const unsigned tile = 8;        // positions per tile: one of implemented_tile()
 
@@ -154,41 +155,44 @@ template <class CONFIG_T, class acc_T, class res_T> inline void write_output(res
 // With skip_known: the channels to evaluate are those not known to be 1, and every ancestor of one.
 template <class CONFIG_T>
 void mark_needed(const reuse_tables<CONFIG_T> &tables, const ap_uint<1> known_one[CONFIG_T::n_out],
-                 bool needed[CONFIG_T::n_out]) {
+                 bool needed[CONFIG_T::n_kernels]) {
 #pragma HLS INLINE
-KnownLoop:
-    for (unsigned n = 0; n < CONFIG_T::n_out; n++) needed[n] = !CONFIG_T::thresholded || known_one[n] == 0;
+KnownLoop: // a virtual kernel is needed only through its children
+    for (unsigned n = 0; n < CONFIG_T::n_kernels; n++)
+        needed[n] = n < CONFIG_T::n_out && (!CONFIG_T::thresholded || known_one[n] == 0);
 NeededLoop: // children follow their parents in the plan: walking it backwards reaches every ancestor
-    for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
-        const unsigned s = CONFIG_T::n_out - 1 - i;
+    for (unsigned i = 0; i < CONFIG_T::n_kernels; i++) {
+        const unsigned s = CONFIG_T::n_kernels - 1 - i;
         const unsigned parent = tables.parent(s);
         if (parent != 0 && needed[tables.kernel(s)]) needed[parent - 1] = true;
     }
 }
 
 /**
- * \brief One evaluation step: the channel's value from its parent's (or from 0) plus its tiles, stopping early
- *        once a thresholded leaf's bit is certain. Writes the channel's output.
+ * \brief One evaluation step: the kernel's value from its parent's (or from 0) plus its tiles, stopping early
+ *        once a thresholded leaf's bit is certain.
  *
- * \return the channel's value y, from which its children start (unused once the leaf's bit is settled)
+ * \param bit  the thresholded output's bit (output channels of a thresholded unit)
+ * \return the kernel's value y, from which its children start (unused once the leaf's bit is settled)
  */
-template <class CONFIG_T, class res_T>
-accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const accum_of<CONFIG_T> y[CONFIG_T::n_out],
-                              const reuse_tables<CONFIG_T> &tables, const plan_step &row, res_T &res,
+template <class CONFIG_T>
+accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const accum_of<CONFIG_T> y[CONFIG_T::n_kernels],
+                              const reuse_tables<CONFIG_T> &tables, const plan_step &row, bool &bit,
                               op_counter<CONFIG_T> &ops) {
 #pragma HLS INLINE
     typedef accum_of<CONFIG_T> acc_T;
     const acc_T y_limit = acc_T(CONFIG_T::n_in) * acc_T(CONFIG_T::input_bound); // |y| <= K * B
     const bool is_root = row.parent == 0;
     const bool exits = may_exit<CONFIG_T>(row.flags);
-    const bool at_most = CONFIG_T::thresholded && tables.at_most(row.kernel);
-    const acc_T threshold = CONFIG_T::thresholded ? acc_T(tables.threshold(row.kernel)) : acc_T(0);
+    const bool thresholded = CONFIG_T::thresholded && tables.is_output(row.kernel); // virtual kernels: no threshold
+    const bool at_most = thresholded && tables.at_most(row.kernel);
+    const acc_T threshold = thresholded ? acc_T(tables.threshold(row.kernel)) : acc_T(0);
     const acc_T scale = is_root ? acc_T(1) : acc_T(2);
     acc_T base = 0;
     if (!is_root) base = (row.flags & FLAG_NEGATE) ? acc_T(-y[row.parent - 1]) : y[row.parent - 1];
     acc_T partial = 0;
     acc_T remaining = row.n_positions;
-    bool bit = false;
+    bit = false;
     // The inclusion test: a leaf whose bit is certain before its first tile adds nothing.
     bool done =
         exits && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit, threshold, at_most, bit);
@@ -209,13 +213,13 @@ TileLoop:
         }
     }
     const acc_T y_n = base + scale * partial;
-    if (CONFIG_T::thresholded && !done) bit = at_most ? (y_n <= threshold) : (y_n >= threshold);
-    write_output<CONFIG_T>(res, y_n, bit);
+    if (thresholded && !done) bit = at_most ? (y_n <= threshold) : (y_n >= threshold);
     return y_n;
 }
 
 /**
- * \brief Reuse-delta / early-exit evaluation of one input vector against the layer's n_out binary kernels.
+ * \brief Reuse-delta / early-exit evaluation of one input vector against the layer's n_kernels binary kernels, of
+ *        which the first n_out are its output channels (the rest, virtual, only serve as parents).
  *
  * \tparam CONFIG_T    layer configuration (reuse_unit_config); CONFIG_T::tile_sums chooses the tile sums
  * \tparam skip_known  whether known_one is read (a thresholded unit that absorbs the max pooling after it)
@@ -237,18 +241,17 @@ void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::
     static_assert(implemented_tile(CONFIG_T::tile), "tile must be one of TILES (ir/constants.py): 8, 16, 32 or 64");
     tile_sums_of<CONFIG_T>::load(tables, x);
     op_counter<CONFIG_T> ops;
-    bool needed[CONFIG_T::n_out]; // with skip_known: not known, or the parent of a needed channel
+    bool needed[CONFIG_T::n_kernels]; // with skip_known: not known, or the parent of a needed channel
     if (skip_known) mark_needed<CONFIG_T>(tables, known_one, needed);
-    accum_of<CONFIG_T> y[CONFIG_T::n_out];
+    accum_of<CONFIG_T> y[CONFIG_T::n_kernels];
 
 ReuseLoop:
-    for (unsigned s = 0; s < CONFIG_T::n_out; s++) {
+    for (unsigned s = 0; s < CONFIG_T::n_kernels; s++) {
         const plan_step row = tables.step(s);
-        if (skip_known && !needed[row.kernel]) {
-            write_output<CONFIG_T>(res[row.kernel], accum_of<CONFIG_T>(0), true); // cannot change the window's max
-            continue;
-        }
-        y[row.kernel] = reuse_step<CONFIG_T>(x, y, tables, row, res[row.kernel], ops);
+        bool bit = true; // a skipped channel cannot change its window's maximum: written as 1
+        accum_of<CONFIG_T> value = 0;
+        if (!skip_known || needed[row.kernel]) value = y[row.kernel] = reuse_step<CONFIG_T>(x, y, tables, row, bit, ops);
+        if (tables.is_output(row.kernel)) write_output<CONFIG_T>(res[row.kernel], value, bit);
     }
     ops.commit();
 }
