@@ -11,6 +11,9 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   after it and skips the childless channels of a pixel whose pooling window already holds a 1.
 - ``ReusePruningSteiner`` (bool, default True): insert virtual kernels (Steiner points) where they
   make the plan cheaper in adder bits (plan/steiner.py).
+- ``ReusePruningZeroSkip`` (bool, default True): a unit with fixed-point inputs (usually the first
+  layer) walks only the non-zero inputs of each window; zeros add nothing. Binary inputs are never
+  zero, so binary units are unaffected.
 
 hls4ml ignores keys it does not know, so a misspelt key of ours (``ReusePrunning``, ``reusepruning``,
 ``Reuse_Pruning_Tile``) would silently give a stock conversion; any key close to ours is refused instead.
@@ -39,6 +42,7 @@ class LayerSettings:
     early_exit: bool = True  # leaves may stop early; False evaluates every planned term
     pool_exit: bool = True  # a thresholded convolution absorbs the max pooling after it
     steiner: bool = True  # virtual kernels where they lower the plan's adder bits
+    zero_skip: bool = True  # fixed-point inputs: only non-zero inputs enter the sums
 
 
 _FIELDS = {
@@ -47,6 +51,7 @@ _FIELDS = {
     'ReusePruningEarlyExit': 'early_exit',
     'ReusePruningPoolExit': 'pool_exit',
     'ReusePruningSteiner': 'steiner',
+    'ReusePruningZeroSkip': 'zero_skip',
 }
 
 
@@ -70,6 +75,7 @@ _PARSERS = {
     'early_exit': _parse_bool,
     'pool_exit': _parse_bool,
     'steiner': _parse_bool,
+    'zero_skip': _parse_bool,
 }
 
 

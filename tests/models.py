@@ -58,6 +58,14 @@ def pixels(n, n_in, seed=0):
     return (rng.integers(0, 256, size=(n, n_in)) / 256).astype(np.float32)
 
 
+def sparse_pixels(n, n_in, seed=0, zero_fraction=0.8):
+    """Images like MNIST's: mostly 0, the rest k/256 (exact in ufixed<8,0>); every 7th image all zero."""
+    rng = np.random.default_rng(seed)
+    x = pixels(n, n_in, seed) * (rng.random((n, n_in)) >= zero_fraction)
+    x[::7] = 0
+    return x.astype(np.float32)
+
+
 def related_kernels(rng, n, k):
     """Kernels (n, k) of bools, each a copy of an earlier one with some bits flipped and maybe complemented.
 

@@ -202,3 +202,17 @@ def test_data_overrides_the_input_type_of_a_yaml_configuration():
     target = Target('yaml', model, np.zeros((1, 6)), None, 'ufixed<4,4>', 0, hls_config, input_precision_given=True)
     assert target.reuse_config()['LayerName']['pixels']['Precision'] == {'result': 'ufixed<4,4>'}
     assert hls_config['LayerName']['pixels']['Precision'] == {'result': 'ufixed<8,0>'}  # the YAML's own dict untouched
+
+
+def test_bench_turns_levers_off_by_name():
+    from hls4ml_reuse.cli.main import bench_settings, build_parser
+
+    args = build_parser().parse_args(
+        ['bench', 'mlp-mnist', '--without', 'steiner', '--without', 'zero-skip', '--tile', '16']
+    )
+    assert bench_settings(args) == {'ReusePruningSteiner': False, 'ReusePruningZeroSkip': False, 'ReusePruningTile': 16}
+    assert bench_settings(build_parser().parse_args(['bench', 'mlp-mnist', '--no-early-exit'])) == {
+        'ReusePruningEarlyExit': False
+    }
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(['bench', 'mlp-mnist', '--without', 'steinr'])

@@ -31,6 +31,8 @@ def test_forced_only_when_set_on_the_layer():
         ({'ReusePruning': 'yes'}, 'must be true or false'),
         ({'ReusePruningTile': 12}, 'must be one of'),
         ({'ReusePruningEarlyExit': 1}, 'must be true or false'),
+        ({'ReusePruningZeroSkip': 'sometimes'}, 'must be true or false'),
+        ({'ReusePruningSteiner': None}, 'must be true or false'),
     ],
 )
 def test_bad_keys_and_values_name_layer_and_key(section, message):
@@ -41,6 +43,12 @@ def test_bad_keys_and_values_name_layer_and_key(section, message):
 
 def test_yaml_strings_are_accepted():
     assert settings_for({'Model': {'ReusePruning': 'true', 'ReusePruningTile': '32'}}, 'x', 'Dense').tile == 32
+
+
+def test_levers_default_on_and_turn_off_per_layer():
+    config = {'Model': {'ReusePruning': True}, 'LayerName': {'fc0': {'ReusePruningZeroSkip': 'false'}}}
+    assert settings_for(config, 'fc1', 'Dense').zero_skip and settings_for(config, 'fc1', 'Dense').steiner
+    assert not settings_for(config, 'fc0', 'Dense').zero_skip
 
 
 def convert_expecting(model, config, out_dir, message, io_type='io_stream', backend='Vivado'):
@@ -123,6 +131,8 @@ def test_depthwise_convolution_is_refused(out_dir):
         ('ReusePruningEarlyExits', 'ReusePruningEarlyExit'),
         ('reuse_pruning_pool_exit', 'ReusePruningPoolExit'),
         ('ReusePruningPoolExitEnabled', 'ReusePruningPoolExit'),  # many edits away, but starts like ours
+        ('ReusePruningZeroSkipping', 'ReusePruningZeroSkip'),
+        ('reuse_pruning_steiners', 'ReusePruningSteiner'),
     ],
 )
 @pytest.mark.parametrize('group', ['Model', 'LayerType', 'LayerName'])

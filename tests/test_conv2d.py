@@ -4,7 +4,7 @@ equal the Python reference's, and the layers a convolution unit cannot follow ex
 import numpy as np
 import pytest
 import tensorflow as tf
-from models import binary_cnn, conv, pixels, rebuild_with_synthesizable_path
+from models import binary_cnn, conv, pixels, rebuild_with_synthesizable_path, sparse_pixels
 from qkeras import QConv2D, QDense
 from tensorflow.keras import layers
 
@@ -16,9 +16,10 @@ from hls4ml_reuse.config import ReusePruningConfigError
 IMAGES = 64
 
 
-def images(model, n=IMAGES, seed=1):
+def images(model, n=IMAGES, seed=1, sparse=False):
+    """Pixels k/256; sparse: mostly zero, as MNIST's (zero skipping then skips most of the first layer)."""
     shape = model.input_shape[1:]
-    return pixels(n, int(np.prod(shape)), seed=seed).reshape((n, *shape))
+    return (sparse_pixels if sparse else pixels)(n, int(np.prod(shape)), seed=seed).reshape((n, *shape))
 
 
 def unit_classes(hls_model):
@@ -92,6 +93,15 @@ def test_conv_units_equal_qkeras_and_reference(name, out_dir):
     check_exact(model, hls_model, images(model, seed=4))
 
 
+@pytest.mark.parametrize('name', ['same-stride2-odd-k27', 'negative-and-zero-bn-scale', 'pool-3x3-negative-scales'])
+def test_zero_skipping_on_sparse_images(name, out_dir):
+    """Mostly-zero images: the first conv skips its zero inputs (and padding), exactly, counted as the reference."""
+    shape, spec, scale_signs, settings = CASES[name]
+    model = binary_cnn(shape, spec, seed=3, scale_signs=scale_signs)
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>', **settings), out_dir)
+    check_exact(model, hls_model, images(model, seed=4, sparse=True))
+
+
 def test_thresholds_on_reachable_sums(out_dir):
     """gamma = +-1, beta = 0 and each mean set to the sum its convolution reaches most often on the test images:
     pre-activations that tie with the threshold must binarize as in QKeras."""
@@ -161,11 +171,12 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
         conversion.convert(model, config, out_dir)
 
 
-def test_synthesizable_path_equals_fast_path(out_dir):
+@pytest.mark.parametrize('sparse', [False, True])
+def test_synthesizable_path_equals_fast_path(sparse, out_dir):
     """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters."""
     model = binary_cnn((10, 10, 2), CNN, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
     hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
-    x = images(model, n=30, seed=14)
+    x = images(model, n=30, seed=14, sparse=sparse)
     runs = []
     for _ in range(2):
         counters.reset(hls_model)

@@ -4,7 +4,7 @@ import ctypes
 
 import numpy as np
 import pytest
-from models import binary_mlp, pixels, rebuild_with_synthesizable_path
+from models import binary_mlp, pixels, rebuild_with_synthesizable_path, sparse_pixels
 
 from hls4ml_reuse.cli import conversion
 from hls4ml_reuse.ir.layers import reuse_units
@@ -21,14 +21,20 @@ CASES = {
     'thresholded-model-output': ([10, 6], 18, {'threshold_last': True}, {}),
     'tile-64': ([70, 8], 130, {}, {'ReusePruningTile': 64}),
     'no-early-exit': ([16, 8], 30, {}, {'ReusePruningEarlyExit': False}),
+    'zero-skip': ([24, 16, 10], 40, {}, {}),
+    'zero-skip-tile-16-exact-tiles': ([20, 8], 32, {}, {'ReusePruningTile': 16}),
+    'zero-skip-no-early-exit': ([16, 8], 30, {}, {'ReusePruningEarlyExit': False}),
+    'zero-skip-off': ([16, 8], 30, {}, {'ReusePruningZeroSkip': False}),
 }
+SPARSE_INPUTS = {name for name in CASES if name.startswith('zero-skip')}  # mostly-zero pixels, as MNIST's
 
 
 def converted(name, out_dir, seed=0):
     widths, n_in, options, settings = CASES[name]
     model = binary_mlp(widths, n_in, seed=seed, **options)
     hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>', **settings), out_dir)
-    return model, hls_model, pixels(300, n_in, seed=seed + 1)
+    inputs = sparse_pixels if name in SPARSE_INPUTS else pixels
+    return model, hls_model, inputs(300, n_in, seed=seed + 1)
 
 
 @pytest.mark.parametrize('name', list(CASES))
@@ -60,7 +66,8 @@ def test_early_exit_skips_work_without_changing_outputs(tmp_path):
     x = pixels(200, 48, seed=3)
     results = {}
     for early_exit in (True, False):
-        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit)
+        # zero skipping off: without early exit, every planned term is then evaluated
+        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningEarlyExit=early_exit, ReusePruningZeroSkip=False)
         hls_model = conversion.convert(model, config, str(tmp_path / str(early_exit)))
         counters.reset(hls_model)
         results[early_exit] = (hls_model.predict(x), operations.network_ops(hls_model, len(x)))
@@ -70,7 +77,9 @@ def test_early_exit_skips_work_without_changing_outputs(tmp_path):
     assert without == sum(layer.static for layer in results[False][1])
 
 
-@pytest.mark.parametrize('name', ['mlp', 'negative-and-zero-bn-scale', 'k-not-multiple-of-tile'])
+@pytest.mark.parametrize(
+    'name', ['mlp', 'negative-and-zero-bn-scale', 'k-not-multiple-of-tile', 'zero-skip', 'zero-skip-no-early-exit']
+)
 def test_synthesizable_path_equals_fast_path(name, out_dir):
     _, hls_model, x = converted(name, out_dir, seed=4)
     runs = []
@@ -83,3 +92,20 @@ def test_synthesizable_path_equals_fast_path(name, out_dir):
     assert np.array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]
     assert isinstance(hls_model._top_function_lib, ctypes.CDLL)
+
+
+def test_zero_skip_counts_only_nonzero_inputs(tmp_path):
+    """On mostly-zero inputs, zero skipping evaluates fewer terms in the first layer, same outputs, same elsewhere."""
+    model = binary_mlp([24, 16, 10], 40, seed=6)
+    x = sparse_pixels(300, 40, seed=7)
+    results = {}
+    for zero_skip in (True, False):
+        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningZeroSkip=zero_skip)
+        hls_model = conversion.convert(model, config, str(tmp_path / str(zero_skip)))
+        counters.reset(hls_model)
+        results[zero_skip] = (hls_model.predict(x), operations.network_ops(hls_model, len(x)))
+    assert np.array_equal(results[True][0], results[False][0])
+    first_on, *rest_on = results[True][1]
+    first_off, *rest_off = results[False][1]
+    assert first_on.dynamic < 0.5 * first_off.dynamic  # 80 % of the inputs are zero
+    assert [layer.dynamic for layer in rest_on] == [layer.dynamic for layer in rest_off]

@@ -254,3 +254,35 @@ def test_known_ones_are_skipped_without_changing_the_pooled_result(case, early_e
     assert counts.inputs <= counts_unknown.inputs and counts.word_adds <= counts_unknown.word_adds
     if known.all():
         assert (counts.inputs, counts.word_adds, counts.tiles) == (0, 0, 0)
+
+
+def sparse(case, zero_fraction):
+    """The case's inputs with a fraction of them zero (fixed-point types only: binary inputs are never zero)."""
+    x = case.x_raw * (case.rng.random(case.x_raw.shape) >= zero_fraction)
+    return x[case.rng.permutation(len(x))]
+
+
+def zero_skipping(unit):
+    return UnitSpec(unit.kernels, unit.plan, unit.input_bound, unit.tile, unit.thresholds, unit.early_exit, zero_skip=True)
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=cases(), zero_fraction=st.sampled_from([0.0, 0.5, 0.9, 1.0]), thresholded=st.booleans())
+def test_zero_skipping_keeps_outputs_and_counts_only_nonzero_inputs(case, zero_fraction, thresholded):
+    """Same outputs; without early exit, exactly the non-zero planned inputs, in min(planned, non-zero) tiles."""
+    if case.input_type is BINARY:
+        return
+    x = sparse(case, zero_fraction)
+    y_plain = plain_dense(case.kernels, x)
+    thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound)
+    for early_exit in (True, False):
+        plain = unit_for(case, thresholds if thresholded else None, early_exit=early_exit)
+        skipping = zero_skipping(plain)
+        (y_plain_unit, _), (y_skip, counts) = evaluate(plain, x), evaluate(skipping, x)
+        assert np.array_equal(y_skip, y_plain_unit)
+        if early_exit and thresholded:
+            continue
+        mask, nonzero = plain.plan.mask, x != 0
+        assert counts.inputs == int((nonzero[:, None, :] & mask[None]).sum())
+        walked = np.minimum(nonzero.sum(axis=1)[:, None], mask.sum(axis=1)[None])
+        assert counts.tiles == int((-(-walked // case.tile)).sum())

@@ -11,7 +11,8 @@ CONV2D_HEADER = 'hls4ml_reuse_conv2d.h'
 TABLES_HEADER = 'hls4ml_reuse_tables.h'
 COUNTERS_HEADER = 'hls4ml_reuse_counters.h'
 FAST_CSIM_HEADER = 'hls4ml_reuse_fast_csim.h'
-HEADERS = (UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER)
+WALK_HEADER = 'hls4ml_reuse_walk.h'
+HEADERS = (UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, WALK_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER)
 
 # ir/constants.py's values, which the headers static_assert against their own (see hls4ml_reuse_tables.h).
 shared_fields = ''.join(f'    static const unsigned {name} = {value};\n' for name, value in SHARED_WITH_FIRMWARE.items())
@@ -27,6 +28,7 @@ unit_config_fields = """    static const unsigned n_in = {n_in};
     static const bool thresholded = {thresholded};
     static const bool bipolar_output = {bipolar_output};
     static const bool early_exit = {early_exit};
+    static const bool zero_skip = {zero_skip};
     static const unsigned counter_id = {index};
     typedef ap_int<{accum_width}> accum_t;
     typedef ap_int<{raw_width}> raw_t;

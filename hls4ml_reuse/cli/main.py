@@ -36,16 +36,29 @@ def _target(args):
     return resolve(args.target, args.data, args.input_precision)
 
 
+# bench --without LEVER: the configuration key that turns each lever off
+LEVER_KEYS = {
+    'early-exit': 'ReusePruningEarlyExit',
+    'pool-exit': 'ReusePruningPoolExit',
+    'steiner': 'ReusePruningSteiner',
+    'zero-skip': 'ReusePruningZeroSkip',
+}
+
+
+def bench_settings(args) -> dict:
+    """The ReusePruning keys that bench's options set: --tile, and each lever turned off."""
+    settings = {LEVER_KEYS[lever]: False for lever in args.without + ['early-exit'] * args.no_early_exit}
+    if args.tile is not None:
+        settings['ReusePruningTile'] = args.tile
+    return settings
+
+
 def _bench(args) -> int:
     from ..report.plots import plot_layer_pruning
     from ..report.tables import bench_table
     from . import bench
 
-    settings = {}
-    if args.tile is not None:
-        settings['ReusePruningTile'] = args.tile
-    if args.no_early_exit:
-        settings['ReusePruningEarlyExit'] = False
+    settings = bench_settings(args)
     options = bench.BenchOptions(
         args.images, args.stock_images, args.out, args.verify_images, args.stock_seconds, settings=settings
     )
@@ -147,7 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
         help='images on which the Python reference re-checks outputs and op counters',
     )
     bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
-    bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false')
+    bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false (as --without early-exit)')
+    bench.add_argument(
+        '--without',
+        action='append',
+        default=[],
+        choices=list(LEVER_KEYS),
+        metavar='LEVER',
+        help=f'turn a pruning lever off, to measure what it brings (repeatable): {", ".join(LEVER_KEYS)}',
+    )
     bench.add_argument('--json', help='write the figures as JSON here')
     bench.add_argument('--plot', help='draw per-layer terms and adder bits (PNG) here')
     bench.add_argument('--out', default='out/bench', help='folder for the two hls4ml projects')

@@ -37,6 +37,7 @@ class ReuseUnitLayer(Layer):
         Attribute('thresholded', value_type=bool, description='outputs are threshold bits'),
         Attribute('bipolar_output', value_type=bool, description='threshold bits written as -1/+1'),
         Attribute('early_exit', value_type=bool, description='childless thresholded channels may stop early'),
+        Attribute('zero_skip', value_type=bool, description='only non-zero inputs enter the sums'),
         Attribute('accum_width', description='bits of raw sums and bounds'),
         Attribute('threshold_width', description='bits of a raw threshold'),
         Attribute('unit', value_type=UnitSpec, description='the planned unit'),

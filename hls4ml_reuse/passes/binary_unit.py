@@ -266,6 +266,7 @@ class ConvertBinaryUnit(OptimizerPass):
             early_exit=settings.early_exit,
             cost=cost,
             n_outputs=n,
+            zero_skip=settings.zero_skip and not fmt.binary,  # binary inputs are never zero
         )
 
     def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
@@ -282,6 +283,7 @@ class ConvertBinaryUnit(OptimizerPass):
             'thresholded': thresholded,
             'bipolar_output': thresholded and is_output,
             'early_exit': settings.early_exit,
+            'zero_skip': unit.zero_skip,
             'accum_width': accum_width,
             'threshold_width': signed_width(y_bound + 1),
             'unit': unit,

@@ -26,6 +26,7 @@ class UnitSpec:
     early_exit: bool = True
     cost: OperationCost | None = None  # how its terms and adder bits are counted
     n_outputs: int | None = None  # output channels: the first n_outputs kernels (None: all of them)
+    zero_skip: bool = False  # only non-zero inputs enter the sums (fixed-point inputs)
 
     @property
     def n_out(self) -> int:

@@ -22,6 +22,9 @@ ASSUMPTIONS = [
     'unrolled: initiation interval 1 window per cycle (a convolution takes out_height * out_width cycles per image), latency = adder-tree depth (+1 cycle per delta along the plan tree)',
     'folded: `tile` lanes, one tile per cycle, plus one cycle per kernel (virtual ones included) for its add/compare; stock folded walks '
     'ceil(K/tile) tiles for every channel',
+    "folded, zero skipping (fixed-point inputs): the window's non-zero inputs are listed as it streams in (no extra "
+    'cycles; the K-entry index buffer is not counted), and a step walks the shorter of that list and its planned '
+    'positions, so its cycles come from the tile counters like the rest',
     'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree; the same for stock',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
     'memory bits: weights N*K, plus for ours the gathered positions (bit length of K each, as the tables are written), '

@@ -20,6 +20,19 @@ class LayerOps:
     static_adder_bits: float
     dynamic_adder_bits: float
     virtual_kernels: int = 0  # Steiner kernels the plan added (computed, never output)
+    levers: tuple[str, ...] = ()  # the pruning levers at work in this layer (see levers())
+
+
+def levers(layer: ReuseUnitLayer) -> tuple[str, ...]:
+    """The levers beyond the spanning tree that this unit uses: Steiner kernels, zero skipping, early and pool exit."""
+    unit = layer.get_attr('unit')
+    used = {
+        'steiner': unit.n_kernels > unit.n_out,
+        'zero-skip': unit.zero_skip,
+        'early-exit': any(unit.may_exit(j) for j in range(unit.n_out)),
+        'pool-exit': getattr(layer, 'pools', lambda: False)(),
+    }
+    return tuple(name for name, on in used.items() if on)
 
 
 def layer_ops(layer: ReuseUnitLayer, images: int, firmware_counts: dict) -> LayerOps:
@@ -38,6 +51,7 @@ def layer_ops(layer: ReuseUnitLayer, images: int, firmware_counts: dict) -> Laye
         static_adder_bits=float(cost.adder_bits(inputs, adds) * windows),
         dynamic_adder_bits=float(cost.adder_bits(dyn_inputs, dyn_adds)),
         virtual_kernels=unit.n_kernels - unit.n_out,
+        levers=levers(layer),
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 
 def bench_table(result: dict) -> str:
-    """Per layer: terms and adder bits (baseline, static, dynamic) and the Steiner kernels the plan added."""
+    """Per layer: terms and adder bits (baseline, static, dynamic), the Steiner kernels the plan added, its levers."""
     lines = [f"{result['model']}: {result['images']} images (stock hls4ml on the first {result['stock_images']})", '']
     header = (
         f"{'layer':<10}{'baseline':>11}{'static':>11}{'dynamic':>11}{'pruned':>9}{'bits base':>12}{'bits dyn':>11}"
-        f"{'pruned':>9}{'virtual':>9}"
+        f"{'pruned':>9}{'virtual':>9}  levers"
     )
     lines += [header, '-' * len(header)]
     for layer in result['layers'] + [_total(result['layers'])]:
@@ -16,7 +16,7 @@ def bench_table(result: dict) -> str:
             f"{layer['name']:<10}{layer['baseline']:>11.0f}{layer['static']:>11.0f}{layer['dynamic']:>11.0f}"
             f"{1 - layer['dynamic'] / layer['baseline']:>9.1%}{layer['baseline_adder_bits']:>12.0f}"
             f"{layer['dynamic_adder_bits']:>11.0f}{1 - layer['dynamic_adder_bits'] / layer['baseline_adder_bits']:>9.1%}"
-            f"{layer.get('virtual_kernels', 0):>9.0f}"
+            f"{layer.get('virtual_kernels', 0):>9.0f}  {','.join(layer.get('levers', ()))}"
         )
     rate = result['csim_images_per_s']
     lines += [
@@ -57,7 +57,8 @@ def _accuracy_line(result: dict) -> str:
 
 
 def _total(layers: list[dict]) -> dict:
-    total = {key: sum(layer[key] for layer in layers) for key in layers[0] if key != 'name'}
+    numeric = [key for key, value in layers[0].items() if isinstance(value, (int, float))]
+    total = {key: sum(layer[key] for layer in layers) for key in numeric}
     return {'name': 'total', **total}
 
 

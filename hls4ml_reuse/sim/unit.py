@@ -1,8 +1,8 @@
 """Python reference of the planned computation (reuse, early exit, inclusion) with op counts.
 
 It follows the firmware step by step: kernels in plan order; each kernel's planned positions,
-in ascending order, gathered into tiles of ``tile`` positions; early-exit checks before the
-first tile (inclusion) and after every tile. Counts are the firmware's: inputs summed, tiles
+in ascending order, gathered into tiles of ``tile`` positions (with ``zero_skip``, of ``tile``
+non-zero inputs); early-exit checks before the first tile (inclusion) and after every tile. Counts are the firmware's: inputs summed, tiles
 evaluated, and one word addition per child that is not settled before its first tile. Channels
 whose max-pooling window already holds a 1 are skipped (``known_one``) unless an unknown channel
 starts from them.
@@ -82,6 +82,44 @@ def evaluate(unit: UnitSpec, x_raw: np.ndarray, known_one: np.ndarray | None = N
     return outputs[:, : unit.n_out], counts
 
 
+class _Walk:
+    """What one channel walks on each sample, tile by tile (hls4ml_reuse_walk.h).
+
+    Its planned positions; with zero skipping, the sample's non-zero inputs instead where those are fewer, adding
+    the planned ones. Either way the tiles cut the walked entries in order, so each tile holds a run of planned
+    positions, and the partial sum after tile t is a prefix sum over them.
+    """
+
+    def __init__(self, unit: UnitSpec, j: int, x_raw: np.ndarray):
+        m, tile = len(x_raw), unit.tile
+        planned = np.flatnonzero(unit.plan.mask[j])
+        inputs = x_raw[:, planned]
+        nonzero = x_raw != 0
+        n_nonzero = nonzero.sum(axis=1)
+        over_nonzero = unit.zero_skip & (n_nonzero < planned.size)
+        self.length = np.where(over_nonzero, n_nonzero, planned.size)  # entries walked per sample
+        # The tile of each planned position: by its place among the planned positions, or among the non-zero inputs
+        # (a zero takes the tile of the next non-zero input; it adds nothing and is not counted).
+        nonzero_before = (np.cumsum(nonzero, axis=1) - nonzero)[:, planned]
+        place = np.where(over_nonzero[:, None], nonzero_before, np.arange(planned.size))
+        tile_of = place // tile
+        counted = inputs != 0 if unit.zero_skip else np.ones(inputs.shape, dtype=bool)
+        products = inputs * np.where(unit.kernels[j, planned], 1, -1)
+        self.n_tiles = -(-planned.size // tile)  # at most
+        self.inputs = _per_tile(tile_of, counted, m, self.n_tiles)  # (m, n_tiles): inputs each tile adds
+        self._sums = np.cumsum(_per_tile(tile_of, products, m, self.n_tiles), axis=1)
+
+    def partial_after(self, t: int) -> np.ndarray:
+        return self._sums[:, t]
+
+
+def _per_tile(tile_of: np.ndarray, values: np.ndarray, m: int, n_tiles: int) -> np.ndarray:
+    """(m, n_tiles): the sum of each sample's values over each tile (exact: sums far below 2^53)."""
+    flat = (np.arange(m)[:, None] * n_tiles + tile_of).ravel()
+    sums = np.bincount(flat, weights=values.ravel().astype(np.float64), minlength=m * n_tiles)
+    return np.rint(sums).astype(np.int64).reshape(m, n_tiles)
+
+
 class _Channel:
     """One output channel over all samples, as the firmware evaluates it: base, tiles, early-exit checks."""
 
@@ -102,19 +140,19 @@ class _Channel:
         self.y_limit = unit.n_in * unit.input_bound  # every output lies in [-K*B, K*B]
 
     def run(self, x_raw: np.ndarray, counts: Counts) -> None:
-        weights = np.where(self.unit.kernels[self.j], 1, -1).astype(np.int64)
+        walk = _Walk(self.unit, self.j, x_raw)
+        self.remaining = walk.length.copy()
         self._settle()  # the inclusion test, before the first tile
         if self.is_child:
             counts.word_adds += int(self.active.sum())
-        planned = np.flatnonzero(self.unit.plan.mask[self.j])
-        for start in range(0, planned.size, self.unit.tile):
-            if not self.active.any():
+        for t in range(walk.n_tiles):
+            in_tile = self.active & (walk.length > t * self.unit.tile)
+            if not in_tile.any():
                 break
-            positions = planned[start : start + self.unit.tile]
-            counts.tiles += int(self.active.sum())
-            counts.inputs += positions.size * int(self.active.sum())
-            self.partial[self.active] += x_raw[np.ix_(self.active, positions)] @ weights[positions]
-            self.remaining[self.active] -= positions.size
+            counts.tiles += int(in_tile.sum())
+            counts.inputs += int(walk.inputs[in_tile, t].sum())
+            self.partial[in_tile] = walk.partial_after(t)[in_tile]
+            self.remaining[in_tile] = np.maximum(walk.length - (t + 1) * self.unit.tile, 0)[in_tile]
             self._settle()
 
     def _settle(self) -> None:

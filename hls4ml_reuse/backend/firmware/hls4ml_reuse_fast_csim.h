@@ -3,7 +3,8 @@
 
 // The C-simulation tile sums (never synthesized): the sums and position counts of synth_tile_sums
 // (hls4ml_reuse_unit.h) on plain integers and packed bits. Binary inputs are packed into 64-bit words and a
-// tile is summed with XNOR-popcounts over the words it spans; fixed-point inputs are gathered as integers.
+// tile is summed with XNOR-popcounts over the words it spans; fixed-point inputs take the synthesizable walk
+// (hls4ml_reuse_walk.h) on plain integers.
 // tests/test_end_to_end.py and tests/test_conv2d.py check both policies give the same outputs and counters.
 
 #ifndef __SYNTHESIS__
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 
 #include "hls4ml_reuse_tables.h"
+#include "hls4ml_reuse_walk.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // hls4ml compiles the C simulation without -march: ask for the POPCNT instruction where it counts.
@@ -26,17 +28,13 @@ static const unsigned word_bits = 64;
 
 constexpr unsigned n_words(unsigned k) { return (k + word_bits - 1) / word_bits; }
 
-// One input vector as plain integers, and for binary inputs as bits (1 = +1) with a validity mask (0 = padding).
+// One binary input vector as bits (1 = +1) with a validity mask (0 = padding).
 template <class CONFIG_T> struct fast_input {
-    long long raw[CONFIG_T::n_in];
     uint64_t bits[n_words(CONFIG_T::n_in)];
     uint64_t valid[n_words(CONFIG_T::n_in)];
 
     void load(const int x[CONFIG_T::n_in]) {
-        if (!CONFIG_T::binary_input) {
-            for (unsigned k = 0; k < CONFIG_T::n_in; k++) raw[k] = x[k];
-            return;
-        }
+        if (!CONFIG_T::binary_input) return; // fixed-point inputs are read where they are
         for (unsigned w = 0; w < n_words(CONFIG_T::n_in); w++) bits[w] = valid[w] = 0;
         for (unsigned k = 0; k < CONFIG_T::n_in; k++) {
             const uint64_t bit = uint64_t(1) << (k % word_bits);
@@ -109,17 +107,16 @@ template <class CONFIG_T> struct fast_tables {
         ready = true;
     }
 
-    // Sum and position count of tile t of a step's kernel.
+    // Sum and position count of tile t of a step's kernel (binary inputs).
     long long tile_sum(const fast_input<CONFIG_T> &x, const plan_step &row, unsigned t, unsigned &count) const {
         const unsigned first = t * CONFIG_T::tile;
-        const unsigned last = first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions;
-        count = last - first;
-        return CONFIG_T::binary_input ? tiles.sum(x, first_tile[row.kernel] + t) : range_sum(x, row, first, last);
+        count = (first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions) - first;
+        return tiles.sum(x, first_tile[row.kernel] + t);
     }
 
-    // Sum over all of a step's planned positions: what the tile loop adds up when it cannot stop early.
+    // Sum over all of a step's planned positions (binary inputs): what the tile loop adds up when it cannot stop early.
     long long kernel_sum(const fast_input<CONFIG_T> &x, const plan_step &row) const {
-        return CONFIG_T::binary_input ? kernels.sum(x, whole[row.kernel]) : range_sum(x, row, 0, row.n_positions);
+        return kernels.sum(x, whole[row.kernel]);
     }
 
   private:
@@ -146,14 +143,6 @@ template <class CONFIG_T> struct fast_tables {
             tiles.add(kernel_positions, first, last, w_row);
         }
     }
-
-    // Sum over positions [first, last) of a step's planned positions.
-    long long range_sum(const fast_input<CONFIG_T> &x, const plan_step &row, unsigned first, unsigned last) const {
-        const signed char *w_row = &w[row.kernel * CONFIG_T::n_in];
-        long long sum = 0;
-        for (unsigned i = row.offset + first; i < row.offset + last; i++) sum += w_row[positions[i]] * x.raw[positions[i]];
-        return sum;
-    }
 };
 
 /**
@@ -179,15 +168,21 @@ template <class CONFIG_T> struct fast_tile_sums {
         input().load(x);
     }
 
-    // The sum over all of a step's positions, in one go.
-    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &row, accum_t &sum) {
+    // Binary inputs: the sum over all of a step's positions in one go, and their number. Fixed-point inputs are
+    // summed tile by tile.
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &row, accum_t &sum, unsigned &count) {
+        if (!CONFIG_T::binary_input) return false;
         sum = copies().kernel_sum(input(), row);
+        count = row.n_positions;
         return true;
     }
 
-    // The sum over tile t of a step's positions, and how many positions the tile holds.
-    static accum_t tile(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in], const plan_step &row, unsigned t,
+    // The sum over tile t of a step's walk, and how many inputs it added: packed XNOR-popcounts for binary inputs,
+    // the synthesizable walk on plain integers for fixed-point ones.
+    static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
+                        const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
                         unsigned &count) {
+        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count);
         return copies().tile_sum(input(), row, t, count);
     }
 

@@ -104,6 +104,15 @@ template <class CONFIG_T> class reuse_tables {
         return weights_[n * CONFIG_T::n_in + k] == 1;
     }
 
+    // Whether a step's kernel sums position k: every position for a root, else where its weight and its parent's
+    // differ (agree in the negated form); the plan's masks (plan/spanning_tree.py) are defined so.
+    bool planned(const plan_step &row, unsigned k) const {
+#pragma HLS INLINE
+        if (row.parent == 0) return true;
+        const bool differ = weight(row.kernel, k) != weight(row.parent - 1, k);
+        return differ != ((row.flags & FLAG_NEGATE) != 0);
+    }
+
     // Whether kernel n is an output channel (not a virtual kernel).
     static bool is_output(unsigned n) {
 #pragma HLS INLINE

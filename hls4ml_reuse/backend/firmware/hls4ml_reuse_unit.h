@@ -12,12 +12,14 @@
 // test), as soon as its side of the threshold is certain.
 //
 // All arithmetic is on raw integers: a fixed-point input x is used as x * 2^input_frac_bits, binary inputs and
-// weights are single bits with 1 = +1, and a padded input is 0.
+// weights are single bits with 1 = +1, and a padded input is 0. With zero skipping (fixed-point inputs), a step
+// walks the window's non-zero inputs instead of its planned positions when they are fewer (hls4ml_reuse_walk.h).
 
 #include "ap_fixed.h"
 #include "ap_int.h"
 #include "hls4ml_reuse_counters.h"
 #include "hls4ml_reuse_tables.h"
+#include "hls4ml_reuse_walk.h"
 
 #ifndef __SYNTHESIS__
 #include "hls4ml_reuse_fast_csim.h"
@@ -48,26 +50,14 @@ template <class CONFIG_T> struct synth_tile_sums {
 
     static void load(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in]) {} // nothing to prepare
 
-    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &, accum_t &) { return false; }
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &, accum_t &, unsigned &) { return false; }
 
-    // The sum over tile t of a step's positions, and how many positions the tile holds.
-    static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in], const plan_step &row,
-                        unsigned t, unsigned &count) {
+    // The sum over tile t of a step's walk, and how many inputs it added (hls4ml_reuse_walk.h).
+    static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
+                        const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
+                        unsigned &count) {
 #pragma HLS INLINE
-        accum_t sum = 0;
-        count = 0;
-    TileLaneLoop:
-        for (unsigned i = 0; i < CONFIG_T::tile; i++) {
-#pragma HLS UNROLL
-            const unsigned index = t * CONFIG_T::tile + i;
-            if (index < row.n_positions) {
-                const unsigned k = tables.position(row, index);
-                const accum_t v = x[k];
-                sum += tables.weight(row.kernel, k) ? v : accum_t(-v);
-                count++;
-            }
-        }
-        return sum;
+        return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count);
     }
 };
 
@@ -94,6 +84,7 @@ struct reuse_unit_config {
     static const bool thresholded = false;    // outputs are [y >= t] / [y <= t] bits
     static const bool bipolar_output = false; // thresholded bits written as -1/+1 (model outputs)
     static const bool early_exit = true;      // childless thresholded channels may stop early
+    static const bool zero_skip = false;      // fixed-point inputs: walk only the non-zero ones where fewer
     static const unsigned counter_id = 0;     // slot of this layer's C-simulation counters (its index)
     typedef ap_int<32> accum_t;               // raw sums and bounds: holds 3 * K * input_bound
     typedef ap_int<32> raw_t;                 // one raw input (+-1, 0 for padding, or x * 2^F)
@@ -176,9 +167,9 @@ NeededLoop: // children follow their parents in the plan: walking it backwards r
  * \return the kernel's value y, from which its children start (unused once the leaf's bit is settled)
  */
 template <class CONFIG_T>
-accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const accum_of<CONFIG_T> y[CONFIG_T::n_kernels],
-                              const reuse_tables<CONFIG_T> &tables, const plan_step &row, bool &bit,
-                              op_counter<CONFIG_T> &ops) {
+accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
+                              const accum_of<CONFIG_T> y[CONFIG_T::n_kernels], const reuse_tables<CONFIG_T> &tables,
+                              const plan_step &row, bool &bit, op_counter<CONFIG_T> &ops) {
 #pragma HLS INLINE
     typedef accum_of<CONFIG_T> acc_T;
     const acc_T y_limit = acc_T(CONFIG_T::n_in) * acc_T(CONFIG_T::input_bound); // |y| <= K * B
@@ -190,22 +181,24 @@ accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const ac
     const acc_T scale = is_root ? acc_T(1) : acc_T(2);
     acc_T base = 0;
     if (!is_root) base = (row.flags & FLAG_NEGATE) ? acc_T(-y[row.parent - 1]) : y[row.parent - 1];
+    const step_walk walk = walk_of<CONFIG_T>(row, nonzero);
     acc_T partial = 0;
-    acc_T remaining = row.n_positions;
+    acc_T remaining = walk.length; // entries not yet walked: each adds at most input_bound
     bit = false;
     // The inclusion test: a leaf whose bit is certain before its first tile adds nothing.
     bool done =
         exits && settled(acc_T(base), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit, threshold, at_most, bit);
     if (!is_root && !done) ops.word_add();
     // No check between tiles: a policy may sum the kernel in one go (counted as its tiles).
-    const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, row, partial);
-    if (whole_kernel) ops.add(row.n_positions, n_tiles(row.n_positions, CONFIG_T::tile));
+    unsigned summed;
+    const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, row, partial, summed);
+    if (whole_kernel) ops.add(summed, n_tiles(walk.length, CONFIG_T::tile));
 TileLoop:
     for (unsigned t = 0; t < n_tiles(CONFIG_T::n_in, CONFIG_T::tile); t++) {
-        if (done || whole_kernel || t * CONFIG_T::tile >= row.n_positions) break;
+        if (done || whole_kernel || t * CONFIG_T::tile >= walk.length) break;
         unsigned count;
-        partial += tile_sums_of<CONFIG_T>::tile(tables, x, row, t, count);
-        remaining -= count;
+        partial += tile_sums_of<CONFIG_T>::tile(tables, x, nonzero, row, walk, t, count);
+        remaining = walk.length > (t + 1) * CONFIG_T::tile ? walk.length - (t + 1) * CONFIG_T::tile : 0;
         ops.add(count, 1);
         if (exits) {
             done = settled(acc_T(base + scale * partial), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit,
@@ -239,7 +232,10 @@ void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::
                   const ap_uint<1> known_one[CONFIG_T::n_out]) {
 #pragma HLS INLINE
     static_assert(implemented_tile(CONFIG_T::tile), "tile must be one of TILES (ir/constants.py): 8, 16, 32 or 64");
+    static_assert(!(CONFIG_T::zero_skip && CONFIG_T::binary_input), "zero_skip is for fixed-point inputs only");
     tile_sums_of<CONFIG_T>::load(tables, x);
+    nonzero_inputs<CONFIG_T> nonzero;
+    list_nonzero<CONFIG_T>(x, nonzero);
     op_counter<CONFIG_T> ops;
     bool needed[CONFIG_T::n_kernels]; // with skip_known: not known, or the parent of a needed channel
     if (skip_known) mark_needed<CONFIG_T>(tables, known_one, needed);
@@ -250,7 +246,8 @@ ReuseLoop:
         const plan_step row = tables.step(s);
         bool bit = true; // a skipped channel cannot change its window's maximum: written as 1
         accum_of<CONFIG_T> value = 0;
-        if (!skip_known || needed[row.kernel]) value = y[row.kernel] = reuse_step<CONFIG_T>(x, y, tables, row, bit, ops);
+        if (!skip_known || needed[row.kernel])
+            value = y[row.kernel] = reuse_step<CONFIG_T>(x, nonzero, y, tables, row, bit, ops);
         if (tables.is_output(row.kernel)) write_output<CONFIG_T>(res[row.kernel], value, bit);
     }
     ops.commit();
