@@ -16,7 +16,7 @@ def bench_table(result: dict) -> str:
             f"{layer['name']:<10}{layer['baseline']:>11.0f}{layer['static']:>11.0f}{layer['dynamic']:>11.0f}"
             f"{1 - layer['dynamic'] / layer['baseline']:>9.1%}{layer['baseline_adder_bits']:>12.0f}"
             f"{layer['dynamic_adder_bits']:>11.0f}{1 - layer['dynamic_adder_bits'] / layer['baseline_adder_bits']:>9.1%}"
-            f"{layer.get('virtual_kernels', 0):>9.0f}  {','.join(layer.get('levers', ()))}"
+            f"{layer.get('virtual_kernels', 0):>9.0f}  {','.join(layer.get('levers', ()))}".rstrip()
         )
     rate = result['csim_images_per_s']
     lines += [

@@ -114,6 +114,15 @@ template <class CONFIG_T> struct fast_tables {
         return tiles.sum(x, first_tile[row.kernel] + t);
     }
 
+    // reuse_tables' accessors that walk_tile uses, on the plain copies.
+    unsigned position(const plan_step &row, unsigned i) const { return positions[row.offset + i]; }
+    bool weight(unsigned n, unsigned k) const { return w[n * CONFIG_T::n_in + k] > 0; }
+    bool planned(const plan_step &row, unsigned k) const {
+        if (row.parent == 0) return true;
+        const bool differ = weight(row.kernel, k) != weight(row.parent - 1, k);
+        return differ != ((row.flags & FLAG_NEGATE) != 0);
+    }
+
     // Sum over all of a step's planned positions (binary inputs): what the tile loop adds up when it cannot stop early.
     long long kernel_sum(const fast_input<CONFIG_T> &x, const plan_step &row) const {
         return kernels.sum(x, whole[row.kernel]);
@@ -168,21 +177,31 @@ template <class CONFIG_T> struct fast_tile_sums {
         input().load(x);
     }
 
-    // Binary inputs: the sum over all of a step's positions in one go, and their number. Fixed-point inputs are
-    // summed tile by tile.
-    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &row, accum_t &sum, unsigned &count) {
-        if (!CONFIG_T::binary_input) return false;
-        sum = copies().kernel_sum(input(), row);
-        count = row.n_positions;
+    // The sum over a step's whole walk in one go, and how many inputs entered it: packed XNOR-popcounts for binary
+    // inputs, the synthesizable walk's lanes in one loop on plain integers for fixed-point ones.
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const raw_t x[CONFIG_T::n_in],
+                          const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, accum_t &sum,
+                          unsigned &count) {
+        if (CONFIG_T::binary_input) {
+            sum = copies().kernel_sum(input(), row);
+            count = row.n_positions;
+            return true;
+        }
+        sum = count = 0;
+        for (unsigned t = 0; t * CONFIG_T::tile < walk.length; t++) {
+            unsigned tile_count;
+            sum += walk_tile<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, t, tile_count);
+            count += tile_count;
+        }
         return true;
     }
 
     // The sum over tile t of a step's walk, and how many inputs it added: packed XNOR-popcounts for binary inputs,
     // the synthesizable walk on plain integers for fixed-point ones.
-    static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
+    static accum_t tile(const reuse_tables<CONFIG_T> &, const raw_t x[CONFIG_T::n_in],
                         const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
                         unsigned &count) {
-        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count);
+        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, t, count);
         return copies().tile_sum(input(), row, t, count);
     }
 

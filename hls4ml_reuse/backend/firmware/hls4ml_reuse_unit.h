@@ -50,7 +50,10 @@ template <class CONFIG_T> struct synth_tile_sums {
 
     static void load(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in]) {} // nothing to prepare
 
-    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &, accum_t &, unsigned &) { return false; }
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &,
+                          const plan_step &, const step_walk &, accum_t &, unsigned &) {
+        return false; // tile by tile
+    }
 
     // The sum over tile t of a step's walk, and how many inputs it added (hls4ml_reuse_walk.h).
     static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
@@ -191,7 +194,7 @@ accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const no
     if (!is_root && !done) ops.word_add();
     // No check between tiles: a policy may sum the kernel in one go (counted as its tiles).
     unsigned summed;
-    const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, row, partial, summed);
+    const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, x, nonzero, row, walk, partial, summed);
     if (whole_kernel) ops.add(summed, n_tiles(walk.length, CONFIG_T::tile));
 TileLoop:
     for (unsigned t = 0; t < n_tiles(CONFIG_T::n_in, CONFIG_T::tile); t++) {

@@ -45,10 +45,11 @@ template <class CONFIG_T> step_walk walk_of(const plan_step &row, const nonzero_
  * \brief The sum over tile t of a step's walk of w[k] * x[k], and the inputs it added (`count`; with zero
  *        skipping, only the non-zero ones).
  *
- * \tparam acc_T  the sum's type (ap_int when synthesizing, long long in the C-simulation fast path)
+ * \tparam acc_T     the sum's type (ap_int when synthesizing, long long in the C-simulation fast path)
+ * \tparam tables_T  reuse_tables, or the C simulation's plain copies of them (position, weight, planned)
  */
-template <class CONFIG_T, class acc_T, class raw_T>
-acc_T walk_tile(const reuse_tables<CONFIG_T> &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
+template <class CONFIG_T, class acc_T, class tables_T, class raw_T>
+acc_T walk_tile(const tables_T &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
                 const plan_step &row, const step_walk &walk, unsigned t, unsigned &count) {
 #pragma HLS INLINE
     acc_T sum = 0;
