@@ -60,7 +60,9 @@ def test_folded_cycles_equal_reference_tile_counts(name, tmp_path):
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])
 def test_unrolled_adder_bits_equal_what_the_firmware_evaluates_without_early_exit(name, tmp_path):
-    hls_model, x = simulated(name, tmp_path, ReusePruningEarlyExit=False, ReusePruningPoolExit=False)
+    # every planned term evaluated: no early exit, no pool exit, no zero skipping (the unrolled shape has none)
+    settings = {'ReusePruningEarlyExit': False, 'ReusePruningPoolExit': False, 'ReusePruningZeroSkip': False}
+    hls_model, x = simulated(name, tmp_path, **settings)
     for layer in reuse_units(hls_model):
         unit, fired = layer.get_attr('unit'), counters.read(hls_model, layer)
         vectors = len(x) * layer.windows_per_image()
