@@ -14,6 +14,9 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
 - ``ReusePruningZeroSkip`` (bool, default True): a unit with fixed-point inputs (usually the first
   layer) walks only the non-zero inputs of each window; zeros add nothing. Binary inputs are never
   zero, so binary units are unaffected.
+- ``ReusePruningWindowReuse`` (bool, default True): a Conv2D unit with binary inputs computes each
+  window from its left neighbour's values plus a correction over the inputs that changed. Its
+  values are then kept exact: it has no early exit and does not absorb the max pooling after it.
 
 hls4ml ignores keys it does not know, so a misspelt key of ours (``ReusePrunning``, ``reusepruning``,
 ``Reuse_Pruning_Tile``) would silently give a stock conversion; any key close to ours is refused instead.
@@ -43,6 +46,7 @@ class LayerSettings:
     pool_exit: bool = True  # a thresholded convolution absorbs the max pooling after it
     steiner: bool = True  # virtual kernels where they lower the plan's adder bits
     zero_skip: bool = True  # fixed-point inputs: only non-zero inputs enter the sums
+    window_reuse: bool = True  # binary convolutions: a window from its left neighbour's values
 
 
 _FIELDS = {
@@ -52,6 +56,7 @@ _FIELDS = {
     'ReusePruningPoolExit': 'pool_exit',
     'ReusePruningSteiner': 'steiner',
     'ReusePruningZeroSkip': 'zero_skip',
+    'ReusePruningWindowReuse': 'window_reuse',
 }
 
 
@@ -76,6 +81,7 @@ _PARSERS = {
     'pool_exit': _parse_bool,
     'steiner': _parse_bool,
     'zero_skip': _parse_bool,
+    'window_reuse': _parse_bool,
 }
 
 

@@ -33,6 +33,7 @@ def test_forced_only_when_set_on_the_layer():
         ({'ReusePruningEarlyExit': 1}, 'must be true or false'),
         ({'ReusePruningZeroSkip': 'sometimes'}, 'must be true or false'),
         ({'ReusePruningSteiner': None}, 'must be true or false'),
+        ({'ReusePruningWindowReuse': 2}, 'must be true or false'),
     ],
 )
 def test_bad_keys_and_values_name_layer_and_key(section, message):
@@ -133,6 +134,7 @@ def test_depthwise_convolution_is_refused(out_dir):
         ('ReusePruningPoolExitEnabled', 'ReusePruningPoolExit'),  # many edits away, but starts like ours
         ('ReusePruningZeroSkipping', 'ReusePruningZeroSkip'),
         ('reuse_pruning_steiners', 'ReusePruningSteiner'),
+        ('ReusePruningWindowsReuse', 'ReusePruningWindowReuse'),
     ],
 )
 @pytest.mark.parametrize('group', ['Model', 'LayerType', 'LayerName'])

@@ -155,6 +155,36 @@ def test_small_cnn_end_to_end_with_and_without_pool_exit(early_exit, tmp_path):
     assert inputs_summed[True] < inputs_summed[False]
 
 
+WINDOW_CNN = [
+    conv(6, 3, 1, 'same'),
+    conv(8, 3, 1, 'same'),
+    ('maxpool', 2),
+    conv(5, 3, 1, 'same'),
+    ('flatten',),
+    ('dense', 4),
+]
+
+
+def test_window_reuse_is_exact_and_evaluates_less(tmp_path):
+    """Binary convolutions from their left neighbour's values: exact, fewer inputs; the pooling is then left to hls4ml."""
+    model = binary_cnn((9, 9, 2), WINDOW_CNN, seed=21, scale_signs={'bn1': [1, -1, 1, 0, 1, -1, 1, 1]})
+    x = images(model, n=40, seed=22)
+    outputs, inputs_summed = {}, {}
+    for window_reuse in (True, False):
+        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningWindowReuse=window_reuse)
+        hls_model = conversion.convert(model, config, str(tmp_path / f'window_reuse_{window_reuse}'))
+        units = {layer.name: layer.get_attr('unit') for layer in reuse_units(hls_model)}
+        assert [name for name, unit in units.items() if unit.window_reuse] == (['conv1', 'conv2'] if window_reuse else [])
+        classes = [layer.class_name for layer in hls_model.get_layers()]
+        assert classes.count('Pooling2D') == (1 if window_reuse else 0)  # window reuse evaluates every channel
+        outputs[window_reuse] = check_exact(model, hls_model, x)
+        inputs_summed[window_reuse] = {name: counters.read(hls_model, hls_model.graph[name])['inputs'] for name in units}
+    assert np.array_equal(outputs[True], outputs[False])
+    assert inputs_summed[True]['conv0'] == inputs_summed[False]['conv0']  # pixels: no window reuse
+    for name in ('conv1', 'conv2'):
+        assert inputs_summed[True][name] < inputs_summed[False][name]
+
+
 def test_average_pooling_after_a_conv_unit_is_refused(out_dir):
     model = binary_cnn((6, 6, 1), [conv(3, 3, 1, 'same'), ('avgpool', 2), ('flatten',)], seed=2)
     with pytest.raises(ReusePruningConfigError, match="'avgpool1'.*'conv0'"):
@@ -171,10 +201,21 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
         conversion.convert(model, config, out_dir)
 
 
-@pytest.mark.parametrize('sparse', [False, True])
-def test_synthesizable_path_equals_fast_path(sparse, out_dir):
-    """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters."""
-    model = binary_cnn((10, 10, 2), CNN, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
+@pytest.mark.parametrize(
+    'spec, sparse',
+    [
+        pytest.param(CNN, False, id='pool-exit'),
+        pytest.param(CNN, True, id='pool-exit-zero-skip'),
+        pytest.param(WINDOW_CNN, False, id='window-reuse'),
+    ],
+)
+def test_synthesizable_path_equals_fast_path(spec, sparse, out_dir):
+    """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters.
+
+    CNN pools after a pixel convolution (pool exit, zero skipping); WINDOW_CNN has 'same' binary convolutions with
+    window reuse (changes into and out of padding).
+    """
+    model = binary_cnn((10, 10, 2), spec, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
     hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
     x = images(model, n=30, seed=14, sparse=sparse)
     runs = []

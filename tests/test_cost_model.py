@@ -60,8 +60,13 @@ def test_folded_cycles_equal_reference_tile_counts(name, tmp_path):
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])
 def test_unrolled_adder_bits_equal_what_the_firmware_evaluates_without_early_exit(name, tmp_path):
-    # every planned term evaluated: no early exit, no pool exit, no zero skipping (the unrolled shape has none)
-    settings = {'ReusePruningEarlyExit': False, 'ReusePruningPoolExit': False, 'ReusePruningZeroSkip': False}
+    # every planned term evaluated: no early exit, pool exit, zero skipping or window reuse (the unrolled shape has none)
+    settings = {
+        'ReusePruningEarlyExit': False,
+        'ReusePruningPoolExit': False,
+        'ReusePruningZeroSkip': False,
+        'ReusePruningWindowReuse': False,
+    }
     hls_model, x = simulated(name, tmp_path, **settings)
     for layer in reuse_units(hls_model):
         unit, fired = layer.get_attr('unit'), counters.read(hls_model, layer)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse
 from hls4ml_reuse.plan.unit import UnitSpec
-from hls4ml_reuse.sim.unit import evaluate, needed_channels, plain_dense
+from hls4ml_reuse.sim.unit import evaluate, evaluate_values, evaluate_window_change, needed_channels, plain_dense
 from hls4ml_reuse.plan.thresholds import AT_LEAST, AT_MOST, Thresholds
 
 TILES = (8, 16, 32, 64)
@@ -286,3 +286,28 @@ def test_zero_skipping_keeps_outputs_and_counts_only_nonzero_inputs(case, zero_f
         assert counts.inputs == int((nonzero[:, None, :] & mask[None]).sum())
         walked = np.minimum(nonzero.sum(axis=1)[:, None], mask.sum(axis=1)[None])
         assert counts.tiles == int((-(-walked // case.tile)).sum())
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=cases(), change_rate=st.sampled_from([0.0, 0.1, 0.3, 1.0]), thresholded=st.booleans())
+def test_window_change_gives_the_new_window_exactly(case, change_rate, thresholded):
+    """From the previous window's values and the input change: the new values, counted over changed planned inputs."""
+    previous = case.x_raw
+    flips = case.rng.random(previous.shape) < change_rate
+    x = np.where(flips, case.input_type.sample(case.rng, previous.shape, extreme=False), previous)
+    if case.input_type is BINARY:  # padding: a few positions are 0 in either window
+        x = np.where(case.rng.random(x.shape) < 0.05, 0, x)
+    y_plain = plain_dense(case.kernels, x)
+    thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound) if thresholded else None
+    unit = UnitSpec(case.kernels, plan_reuse(case.kernels, case.cost), case.input_type.bound, case.tile, thresholds,
+                    window_reuse=True)  # fmt: skip
+    y_previous, _, _ = evaluate_values(unit, previous)
+    y, outputs, counts = evaluate_window_change(unit, x - previous, y_previous)
+    assert np.array_equal(y, y_plain)
+    assert np.array_equal(outputs, evaluate(unit, x)[0])
+    changed, mask = x != previous, unit.plan.mask
+    assert counts.inputs == int((changed[:, None, :] & mask[None]).sum())
+    walked = np.minimum(changed.sum(axis=1)[:, None], mask.sum(axis=1)[None])
+    assert counts.tiles == int((-(-walked // case.tile)).sum())
+    children = int(np.count_nonzero(unit.plan.parent != ROOT))
+    assert counts.word_adds == len(x) * (unit.n_kernels + children)

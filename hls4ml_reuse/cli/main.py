@@ -42,6 +42,7 @@ LEVER_KEYS = {
     'pool-exit': 'ReusePruningPoolExit',
     'steiner': 'ReusePruningSteiner',
     'zero-skip': 'ReusePruningZeroSkip',
+    'window-reuse': 'ReusePruningWindowReuse',
 }
 
 

@@ -165,9 +165,13 @@ class ConvertBinaryUnit(OptimizerPass):
     def check_layer(self, node) -> None:
         """Raise for options the unit does not implement."""
 
-    def absorb_after(self, model, last, settings, thresholded) -> tuple[list, dict]:
+    def absorb_after(self, model, last, settings, thresholded, reuses_windows) -> tuple[list, dict]:
         """Layers after the fused chain (ending at `last`) that the unit takes over too, and their attributes."""
         return [], {}
+
+    def reuses_windows(self, node, settings) -> bool:
+        """Whether the unit computes a window from its neighbour's values (convolutions only)."""
+        return False
 
     def transform(self, model, node):
         settings = self._settings(node)
@@ -176,13 +180,15 @@ class ConvertBinaryUnit(OptimizerPass):
         if weights is None:
             return False
         chain = consumed_chain(model, node)
-        tail, tail_attrs = self.absorb_after(model, chain.nodes[-1] if chain.nodes else node, settings, chain.thresholded)
+        reuses_windows = self.reuses_windows(node, settings)
+        last = chain.nodes[-1] if chain.nodes else node
+        tail, tail_attrs = self.absorb_after(model, last, settings, chain.thresholded, reuses_windows)
         fmt = input_format(node)
         y_bound = weights.kernels.shape[1] * fmt.bound
         self._check_float32_range(node, weights, y_bound)
         bias = keras_bias(node, self.n_out(node))
         affine = None if chain.thresholded else self._output_affine(node, weights, bias)
-        unit = self._plan(node, weights, chain, bias, fmt, settings)
+        unit = self._plan(node, weights, chain, bias, fmt, settings, reuses_windows)
         is_output = reaches_model_output(model, (chain.nodes + tail)[-1] if chain.nodes + tail else node)
         for consumed in chain.nodes:
             model.remove_node(consumed)
@@ -242,7 +248,7 @@ class ConvertBinaryUnit(OptimizerPass):
             )
         return OutputAffine(scale=weights.scale, bias=bias)
 
-    def _plan(self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings) -> UnitSpec:
+    def _plan(self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings, reuses_windows) -> UnitSpec:
         n, k = weights.kernels.shape
         thresholds = None
         if chain.thresholded:
@@ -267,6 +273,7 @@ class ConvertBinaryUnit(OptimizerPass):
             cost=cost,
             n_outputs=n,
             zero_skip=settings.zero_skip and not fmt.binary,  # binary inputs are never zero
+            window_reuse=reuses_windows,
         )
 
     def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
@@ -282,8 +289,9 @@ class ConvertBinaryUnit(OptimizerPass):
             'raw_width': fmt.width + 1,
             'thresholded': thresholded,
             'bipolar_output': thresholded and is_output,
-            'early_exit': settings.early_exit,
+            'early_exit': settings.early_exit and not unit.window_reuse,
             'zero_skip': unit.zero_skip,
+            'window_reuse': unit.window_reuse,
             'accum_width': accum_width,
             'threshold_width': signed_width(y_bound + 1),
             'unit': unit,

@@ -4,7 +4,7 @@ from hls4ml.model.layers import Conv2D, DepthwiseConv2D, Pooling2D
 
 from ..config import ReusePruningConfigError
 from ..ir.layers import CONV2D_GEOMETRY, ReuseConv2D
-from .binary_unit import ConvertBinaryUnit
+from .binary_unit import ConvertBinaryUnit, input_format
 from .graph import single_consumer
 
 
@@ -48,9 +48,13 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
         )
         return geometry
 
-    def absorb_after(self, model, last, settings, thresholded):
+    def reuses_windows(self, node, settings) -> bool:
+        """Window reuse: binary inputs (a change is then +-2, or +-1 at padding) and more than one window per row."""
+        return settings.window_reuse and input_format(node).binary and int(node.get_attr('out_width')) > 1
+
+    def absorb_after(self, model, last, settings, thresholded, reuses_windows):
         pool = single_consumer(model, last)
-        if not (settings.pool_exit and thresholded and absorbable_pooling(pool)):
+        if reuses_windows or not (settings.pool_exit and thresholded and absorbable_pooling(pool)):
             return [], {}
         attrs = {key: int(pool.get_attr(key)) for key in ('pool_height', 'pool_width')}
         attrs.update(pooled_height=int(pool.get_attr('out_height')), pooled_width=int(pool.get_attr('out_width')))

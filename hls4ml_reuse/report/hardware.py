@@ -25,6 +25,9 @@ ASSUMPTIONS = [
     "folded, zero skipping (fixed-point inputs): the window's non-zero inputs are listed as it streams in (no extra "
     'cycles; the K-entry index buffer is not counted), and a step walks the shorter of that list and its planned '
     'positions, so its cycles come from the tile counters like the rest',
+    'folded, window reuse (binary convolutions): the changed positions are listed as the window is gathered (no extra '
+    'cycles); the previous window (K bits) and every kernel value (n_kernels accumulators) are kept in registers, '
+    'not counted; unrolled figures ignore it (the unrolled shape evaluates every window from scratch)',
     'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree; the same for stock',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
     'memory bits: weights N*K, plus for ours the gathered positions (bit length of K each, as the tables are written), '

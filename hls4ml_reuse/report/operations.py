@@ -29,6 +29,7 @@ def levers(layer: ReuseUnitLayer) -> tuple[str, ...]:
     used = {
         'steiner': unit.n_kernels > unit.n_out,
         'zero-skip': unit.zero_skip,
+        'window-reuse': unit.window_reuse,
         'early-exit': any(unit.may_exit(j) for j in range(unit.n_out)),
         'pool-exit': getattr(layer, 'pools', lambda: False)(),
     }

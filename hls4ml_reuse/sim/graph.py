@@ -10,7 +10,7 @@ from hls4ml.model.types import FixedPrecisionType
 from ..ir.layers import ReuseConv2D, ReuseUnitLayer, reuse_units
 from ..passes.graph import is_binary_activation
 from . import counters
-from .unit import Counts, evaluate
+from .unit import Counts, evaluate, evaluate_values, evaluate_window_change
 
 REFERENCE_CHUNK = 16  # images per reference step: convolution windows of a chunk stay in memory
 
@@ -133,6 +133,9 @@ def _unit(layer: ReuseUnitLayer, raw: np.ndarray) -> tuple[np.ndarray, Counts]:
     """A unit's outputs on raw inputs: -1/+1 when thresholded, else raw sums; and its counts."""
     if isinstance(layer, ReuseConv2D) and layer.pools():
         return conv_pooled(layer, raw)
+    if isinstance(layer, ReuseConv2D) and layer.get_attr('unit').window_reuse:
+        out, counts = conv_window_reuse(layer, raw)
+        return (np.where(out == 1, 1, -1) if layer.get_attr('thresholded') else out), counts
     vectors = conv_windows(layer, raw) if isinstance(layer, ReuseConv2D) else raw.reshape(len(raw), -1)
     out, counts = evaluate(layer.get_attr('unit'), vectors)
     return (np.where(out == 1, 1, -1) if layer.get_attr('thresholded') else out), counts
@@ -186,6 +189,22 @@ def conv_pooled(layer, values: np.ndarray) -> tuple[np.ndarray, Counts]:
         seen |= out == 1
         total += counts
     return np.where(seen, 1, -1).reshape(m, oh, ow, n), total
+
+
+def conv_window_reuse(layer, values: np.ndarray) -> tuple[np.ndarray, Counts]:
+    """A unit with window reuse: outputs (m * out_height * out_width, n) and counts.
+
+    Each output row starts from scratch at its first window; every next window follows from its left neighbour.
+    """
+    unit, ow = layer.get_attr('unit'), layer.get_attr('out_width')
+    windows = conv_windows(layer, values).reshape(-1, ow, unit.n_in)  # (images x rows, columns, K)
+    y, out, total = evaluate_values(unit, windows[:, 0])
+    outputs = [out]
+    for col in range(1, ow):
+        y, out, counts = evaluate_window_change(unit, windows[:, col] - windows[:, col - 1], y)
+        outputs.append(out)
+        total += counts
+    return np.stack(outputs, axis=1).reshape(-1, unit.n_out), total
 
 
 def max_pool(layer, values: np.ndarray) -> np.ndarray:

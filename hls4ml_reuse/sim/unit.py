@@ -66,6 +66,12 @@ def evaluate(unit: UnitSpec, x_raw: np.ndarray, known_one: np.ndarray | None = N
     ``known_one`` (m, n_out) marks outputs already known to be 1 (their max-pooling window holds a 1):
     a thresholded channel skips those samples and outputs 1, unless a channel it is the parent of is needed.
     """
+    _, outputs, counts = evaluate_values(unit, x_raw, known_one)
+    return outputs, counts
+
+
+def evaluate_values(unit: UnitSpec, x_raw: np.ndarray, known_one: np.ndarray | None = None):
+    """evaluate(), and every kernel's value (m, n_kernels): exact where the kernel did not stop early."""
     x_raw = np.asarray(x_raw, dtype=np.int64)
     m = len(x_raw)
     y = np.zeros((m, unit.n_kernels), dtype=np.int64)
@@ -79,7 +85,41 @@ def evaluate(unit: UnitSpec, x_raw: np.ndarray, known_one: np.ndarray | None = N
         y[:, j] = channel.value()
         bits[:, j] = channel.bits(bits[:, j])
     outputs = bits.astype(np.int64) if unit.thresholds is not None else y
-    return outputs[:, : unit.n_out], counts
+    return y, outputs[:, : unit.n_out], counts
+
+
+def evaluate_window_change(unit: UnitSpec, change: np.ndarray, y_previous: np.ndarray):
+    """Window reuse: every kernel's value from the previous window's (m, n_kernels) and the input change x - x'.
+
+    A kernel's change is its parent's (negated in the complement form) plus twice the sum of its weights times the
+    changes at its planned positions (a root: once, over every position); it walks the shorter of the changed
+    positions and its planned ones, and counts only non-zero changes. Word additions: the parent's change and the
+    previous value (one for a root). Returns the values, the outputs (as evaluate) and the counts.
+    """
+    change = np.asarray(change, dtype=np.int64)
+    m, plan = len(change), unit.plan
+    delta = np.zeros((m, unit.n_kernels), dtype=np.int64)
+    changed = change != 0
+    n_changed = changed.sum(axis=1)
+    counts = Counts()
+    for j in plan.order:
+        planned = np.flatnonzero(plan.mask[j])
+        walked = np.minimum(n_changed, planned.size)
+        counts.tiles += int((-(-walked // unit.tile)).sum())
+        counts.inputs += int(changed[:, planned].sum())
+        own = change[:, planned] @ np.where(unit.kernels[j, planned], 1, -1)
+        parent = int(plan.parent[j])
+        if parent == ROOT:
+            delta[:, j] = own
+            counts.word_adds += m
+        else:
+            delta[:, j] = (-delta[:, parent] if plan.negate[j] else delta[:, parent]) + 2 * own
+            counts.word_adds += 2 * m
+    y = y_previous + delta
+    if unit.thresholds is None:
+        return y, y[:, : unit.n_out], counts
+    bits = np.stack([unit.thresholds.apply_channel(j, y[:, j]) for j in range(unit.n_out)], axis=1)
+    return y, bits.astype(np.int64), counts
 
 
 class _Walk:

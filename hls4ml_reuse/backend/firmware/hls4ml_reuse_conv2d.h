@@ -13,6 +13,10 @@
 // padding): on bits the maximum is an OR, so once a pooling window holds a 1 for a channel, that channel is skipped
 // at the window's remaining pixels, unless a channel still unknown there starts from it. The unit then writes the
 // pooled map, and the pixels that Keras' pooling drops (odd sizes) are not evaluated at all.
+//
+// With window reuse (window_reuse), a window is evaluated from its left neighbour in the same output row: each
+// kernel's change is its parent's change plus a correction over its planned positions whose input changed
+// (reuse_window). Every value is then kept exact: no early exit, and no max pooling absorbed.
 
 #include "hls_stream.h"
 #include "hls4ml_reuse_unit.h"
@@ -152,11 +156,16 @@ void output_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows,
     static ap_uint<1> seen_one[pool::cells][CONFIG_T::n_out]; // per pooling window of the current row: OR so far
 #pragma HLS ARRAY_PARTITION variable = seen_one complete dim = 2
     static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+    accum_of<CONFIG_T> y[CONFIG_T::n_kernels]; // window reuse: the previous window's kernel values
+    raw_of<CONFIG_T> previous[CONFIG_T::n_in]; // and its inputs
 
 OutputColumns:
     for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
         gather_window<CONFIG_T>(rows, out_row, out_col, window);
-        if (pool::absorbed) {
+        if (CONFIG_T::window_reuse) {
+            reuse_window<CONFIG_T>(window, previous, out_col > 0, y, res, tables);
+            write_pixel<res_T, CONFIG_T>(res_stream, res);
+        } else if (pool::absorbed) {
             pool_pixel<res_T, CONFIG_T>(res_stream, window, tables, out_row, out_col,
                                         seen_one[out_col / CONFIG_T::pool_width]);
         } else {
@@ -190,6 +199,7 @@ void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stre
                   "n_in is the window size");
     static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
     static_assert(!pooling<CONFIG_T>::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
+    static_assert(!(pooling<CONFIG_T>::absorbed && CONFIG_T::window_reuse), "window reuse evaluates every channel");
     const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
     static input_rows<CONFIG_T> rows; // the ring of the last filt_height input rows
 #pragma HLS ARRAY_PARTITION variable = rows complete dim = 3

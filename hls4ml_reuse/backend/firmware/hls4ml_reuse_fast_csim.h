@@ -72,6 +72,21 @@ template <class CONFIG_T> struct packed_groups {
         return n_groups++;
     }
 
+    // Window reuse: sum of w * (x - x_before) over the group's positions whose input changed, and their number.
+    HLS4ML_REUSE_POPCNT long long change_sum(const fast_input<CONFIG_T> &x, const fast_input<CONFIG_T> &before,
+                                             unsigned group, unsigned &changed) const {
+        long long total = 0;
+        changed = 0;
+        for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++) {
+            const unsigned w = word[e];
+            const uint64_t both = x.valid[w] & before.valid[w];
+            const uint64_t moved = mask[e] & ((x.valid[w] ^ before.valid[w]) | (both & (x.bits[w] ^ before.bits[w])));
+            changed += __builtin_popcountll(moved);
+            total += signed_sum(x, w, weights[e], moved) - signed_sum(before, w, weights[e], moved);
+        }
+        return total;
+    }
+
     HLS4ML_REUSE_POPCNT long long sum(const fast_input<CONFIG_T> &x, unsigned group) const {
         long long total = 0;
         for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++) {
@@ -80,6 +95,15 @@ template <class CONFIG_T> struct packed_groups {
             total += 2 * (long long)__builtin_popcountll(agree) - (long long)__builtin_popcountll(live);
         }
         return total;
+    }
+
+  private:
+    // sum of w * x over the positions `among` of word w (padding counts 0).
+    HLS4ML_REUSE_POPCNT static long long signed_sum(const fast_input<CONFIG_T> &x, unsigned w, uint64_t weight_bits,
+                                                    uint64_t among) {
+        const uint64_t live = among & x.valid[w];
+        return 2 * (long long)__builtin_popcountll(~(weight_bits ^ x.bits[w]) & live) -
+               (long long)__builtin_popcountll(live);
     }
 };
 
@@ -128,6 +152,13 @@ template <class CONFIG_T> struct fast_tables {
         return kernels.sum(x, whole[row.kernel]);
     }
 
+    // Window reuse (binary inputs; such kernels never exit, so each has one packed group): the sum of w * (x - x')
+    // over a step's planned positions whose input changed, and their number.
+    long long kernel_change_sum(const fast_input<CONFIG_T> &x, const fast_input<CONFIG_T> &before, const plan_step &row,
+                                unsigned &changed) const {
+        return kernels.change_sum(x, before, whole[row.kernel], changed);
+    }
+
   private:
     static void require_popcnt() {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -174,6 +205,7 @@ template <class CONFIG_T> struct fast_tile_sums {
     // Builds the copies of the tables once, and packs input vector x.
     static void load(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in]) {
         if (!copies().ready) copies().build(tables);
+        previous() = input(); // window reuse: the window before this one
         input().load(x);
     }
 
@@ -187,13 +219,21 @@ template <class CONFIG_T> struct fast_tile_sums {
             count = row.n_positions;
             return true;
         }
-        sum = count = 0;
-        for (unsigned t = 0; t * CONFIG_T::tile < walk.length; t++) {
-            unsigned tile_count;
-            sum += walk_tile<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, t, tile_count);
-            count += tile_count;
-        }
+        sum = walk_sum<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, count);
         return true;
+    }
+
+    // The sum over a step's whole walk of (possibly wider) inputs x, and how many inputs it added: the
+    // synthesizable walk on plain integers, or for window reuse on binary inputs (x = the change since the previous
+    // window, as load() kept it) packed XNOR-popcounts of both windows over the changed planned positions.
+    template <class value_T>
+    static accum_t walk_all(const reuse_tables<CONFIG_T> &tables, const value_T x[CONFIG_T::n_in],
+                            const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk,
+                            unsigned &count) {
+        if (!copies().ready) copies().build(tables);
+        if (CONFIG_T::binary_input && CONFIG_T::window_reuse)
+            return copies().kernel_change_sum(input(), previous(), row, count);
+        return walk_sum<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, count);
     }
 
     // The sum over tile t of a step's walk, and how many inputs it added: packed XNOR-popcounts for binary inputs,
@@ -212,6 +252,11 @@ template <class CONFIG_T> struct fast_tile_sums {
     }
 
     static fast_input<CONFIG_T> &input() {
+        static fast_input<CONFIG_T> x;
+        return x;
+    }
+
+    static fast_input<CONFIG_T> &previous() {
         static fast_input<CONFIG_T> x;
         return x;
     }

@@ -55,6 +55,15 @@ template <class CONFIG_T> struct synth_tile_sums {
         return false; // tile by tile
     }
 
+    // The sum over a step's whole walk of (possibly wider) inputs x, and how many inputs it added.
+    template <class value_T>
+    static accum_t walk_all(const reuse_tables<CONFIG_T> &tables, const value_T x[CONFIG_T::n_in],
+                            const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk,
+                            unsigned &count) {
+#pragma HLS INLINE
+        return walk_sum<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, count);
+    }
+
     // The sum over tile t of a step's walk, and how many inputs it added (hls4ml_reuse_walk.h).
     static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
                         const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
@@ -88,6 +97,7 @@ struct reuse_unit_config {
     static const bool bipolar_output = false; // thresholded bits written as -1/+1 (model outputs)
     static const bool early_exit = true;      // childless thresholded channels may stop early
     static const bool zero_skip = false;      // fixed-point inputs: walk only the non-zero ones where fewer
+    static const bool window_reuse = false;   // convolutions: a window from its left neighbour's values
     static const unsigned counter_id = 0;     // slot of this layer's C-simulation counters (its index)
     typedef ap_int<32> accum_t;               // raw sums and bounds: holds 3 * K * input_bound
     typedef ap_int<32> raw_t;                 // one raw input (+-1, 0 for padding, or x * 2^F)
@@ -184,7 +194,7 @@ accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const no
     const acc_T scale = is_root ? acc_T(1) : acc_T(2);
     acc_T base = 0;
     if (!is_root) base = (row.flags & FLAG_NEGATE) ? acc_T(-y[row.parent - 1]) : y[row.parent - 1];
-    const step_walk walk = walk_of<CONFIG_T>(row, nonzero);
+    const step_walk walk = walk_of<CONFIG_T>(row, nonzero, CONFIG_T::zero_skip);
     acc_T partial = 0;
     acc_T remaining = walk.length; // entries not yet walked: each adds at most input_bound
     bit = false;
@@ -213,6 +223,38 @@ TileLoop:
     return y_n;
 }
 
+// Channel n's output bit for its value y (thresholded units; false otherwise).
+template <class CONFIG_T, class acc_T> bool threshold_bit(const reuse_tables<CONFIG_T> &tables, unsigned n, acc_T y) {
+#pragma HLS INLINE
+    if (!CONFIG_T::thresholded || !tables.is_output(n)) return false;
+    const acc_T threshold = tables.threshold(n);
+    return tables.at_most(n) ? (y <= threshold) : (y >= threshold);
+}
+
+/**
+ * \brief One step of window reuse: the kernel's change since the previous window, from its parent's change and
+ *        its planned positions whose input changed,
+ *            delta_child = (negate ? -delta_parent : delta_parent) + 2 * sum_{k planned, d[k] != 0} w[k] * d[k],
+ *        and a root's over every changed position; d = x - x_previous. Never stops early: the next window reuses it.
+ */
+template <class CONFIG_T, class diff_T>
+accum_of<CONFIG_T> window_step(const diff_T d[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &changed,
+                               const accum_of<CONFIG_T> delta[CONFIG_T::n_kernels], const reuse_tables<CONFIG_T> &tables,
+                               const plan_step &row, op_counter<CONFIG_T> &ops) {
+#pragma HLS INLINE
+    typedef accum_of<CONFIG_T> acc_T;
+    const bool is_root = row.parent == 0;
+    acc_T base = 0;
+    if (!is_root) base = (row.flags & FLAG_NEGATE) ? acc_T(-delta[row.parent - 1]) : delta[row.parent - 1];
+    const step_walk walk = walk_of<CONFIG_T>(row, changed, true);
+    unsigned count;
+    const acc_T partial = tile_sums_of<CONFIG_T>::walk_all(tables, d, changed, row, walk, count);
+    ops.add(count, n_tiles(walk.length, CONFIG_T::tile));
+    if (!is_root) ops.word_add(); // the parent's change plus this kernel's
+    ops.word_add();               // the previous value plus the change
+    return is_root ? partial : acc_T(base + 2 * partial);
+}
+
 /**
  * \brief Reuse-delta / early-exit evaluation of one input vector against the layer's n_kernels binary kernels, of
  *        which the first n_out are its output channels (the rest, virtual, only serve as parents).
@@ -232,17 +274,17 @@ TileLoop:
  */
 template <class CONFIG_T, bool skip_known, class res_T>
 void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out], const reuse_tables<CONFIG_T> &tables,
-                  const ap_uint<1> known_one[CONFIG_T::n_out]) {
+                  const ap_uint<1> known_one[CONFIG_T::n_out], accum_of<CONFIG_T> y[CONFIG_T::n_kernels]) {
 #pragma HLS INLINE
     static_assert(implemented_tile(CONFIG_T::tile), "tile must be one of TILES (ir/constants.py): 8, 16, 32 or 64");
     static_assert(!(CONFIG_T::zero_skip && CONFIG_T::binary_input), "zero_skip is for fixed-point inputs only");
+    static_assert(!(CONFIG_T::window_reuse && CONFIG_T::early_exit), "a reused window's values must be exact");
     tile_sums_of<CONFIG_T>::load(tables, x);
     nonzero_inputs<CONFIG_T> nonzero;
-    list_nonzero<CONFIG_T>(x, nonzero);
+    list_nonzero<CONFIG_T>(x, nonzero, CONFIG_T::zero_skip);
     op_counter<CONFIG_T> ops;
     bool needed[CONFIG_T::n_kernels]; // with skip_known: not known, or the parent of a needed channel
     if (skip_known) mark_needed<CONFIG_T>(tables, known_one, needed);
-    accum_of<CONFIG_T> y[CONFIG_T::n_kernels];
 
 ReuseLoop:
     for (unsigned s = 0; s < CONFIG_T::n_kernels; s++) {
@@ -254,6 +296,54 @@ ReuseLoop:
         if (tables.is_output(row.kernel)) write_output<CONFIG_T>(res[row.kernel], value, bit);
     }
     ops.commit();
+}
+
+// reuse_vector without the kernels' values.
+template <class CONFIG_T, bool skip_known, class res_T>
+void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out], const reuse_tables<CONFIG_T> &tables,
+                  const ap_uint<1> known_one[CONFIG_T::n_out]) {
+#pragma HLS INLINE
+    accum_of<CONFIG_T> y[CONFIG_T::n_kernels];
+    reuse_vector<CONFIG_T, skip_known>(x, res, tables, known_one, y);
+}
+
+/**
+ * \brief Window reuse (convolutions): evaluates window x from the previous window of its output row when there is
+ *        one (`follows`), else from scratch with reuse_vector; keeps every kernel's value and the inputs for the next.
+ *
+ * \param previous  in: the previous window's inputs; out: x
+ * \param y         in: the previous window's kernel values; out: this window's (exact: nothing stops early)
+ */
+template <class CONFIG_T, class res_T>
+void reuse_window(const raw_of<CONFIG_T> x[CONFIG_T::n_in], raw_of<CONFIG_T> previous[CONFIG_T::n_in], bool follows,
+                  accum_of<CONFIG_T> y[CONFIG_T::n_kernels], res_T res[CONFIG_T::n_out],
+                  const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+    if (!follows) {
+        reuse_vector<CONFIG_T, false>(x, res, tables, nothing_known, y);
+    } else {
+        tile_sums_of<CONFIG_T>::load(tables, x);
+        accum_of<CONFIG_T> d[CONFIG_T::n_in]; // binary inputs change by +-2, or by +-1 into or out of padding
+    Changes:
+        for (unsigned k = 0; k < CONFIG_T::n_in; k++) d[k] = accum_of<CONFIG_T>(x[k]) - accum_of<CONFIG_T>(previous[k]);
+        nonzero_inputs<CONFIG_T> changed;
+        list_nonzero<CONFIG_T>(d, changed, true);
+        op_counter<CONFIG_T> ops;
+        accum_of<CONFIG_T> delta[CONFIG_T::n_kernels];
+    WindowLoop:
+        for (unsigned s = 0; s < CONFIG_T::n_kernels; s++) {
+            const plan_step row = tables.step(s);
+            delta[row.kernel] = window_step<CONFIG_T>(d, changed, delta, tables, row, ops);
+            y[row.kernel] += delta[row.kernel];
+            if (tables.is_output(row.kernel))
+                write_output<CONFIG_T>(res[row.kernel], y[row.kernel],
+                                       threshold_bit<CONFIG_T>(tables, row.kernel, y[row.kernel]));
+        }
+        ops.commit();
+    }
+Remember:
+    for (unsigned k = 0; k < CONFIG_T::n_in; k++) previous[k] = x[k];
 }
 
 } // namespace hls4ml_reuse

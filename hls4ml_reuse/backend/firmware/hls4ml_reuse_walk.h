@@ -19,25 +19,28 @@ template <class CONFIG_T> struct nonzero_inputs {
     unsigned count;
 };
 
-template <class CONFIG_T, class raw_T> void list_nonzero(const raw_T x[CONFIG_T::n_in], nonzero_inputs<CONFIG_T> &nonzero) {
+// Lists the non-zero entries of x when `enabled` (zero skipping, or the changes between two windows).
+template <class CONFIG_T, class raw_T>
+void list_nonzero(const raw_T x[CONFIG_T::n_in], nonzero_inputs<CONFIG_T> &nonzero, bool enabled) {
 #pragma HLS INLINE
     nonzero.count = 0;
 NonzeroLoop: // as the window is read: one comparison per input, no addition
     for (unsigned k = 0; k < CONFIG_T::n_in; k++) {
-        if (CONFIG_T::zero_skip && x[k] != 0) nonzero.index[nonzero.count++] = k;
+        if (enabled && x[k] != 0) nonzero.index[nonzero.count++] = k;
     }
 }
 
-// What one step walks: its planned positions, or the window's non-zero inputs when those are fewer.
+// What one step walks: its planned positions, or the listed non-zero inputs when those are fewer.
 struct step_walk {
     bool over_nonzero; // walk the non-zero inputs, adding those the kernel plans
     unsigned length;   // entries walked: tile by tile, one tile per cycle of a folded unit
+    bool skip_zeros;   // zeros are not counted as inputs
 };
 
-template <class CONFIG_T> step_walk walk_of(const plan_step &row, const nonzero_inputs<CONFIG_T> &nonzero) {
+template <class CONFIG_T> step_walk walk_of(const plan_step &row, const nonzero_inputs<CONFIG_T> &nonzero, bool skip_zeros) {
 #pragma HLS INLINE
-    const bool over_nonzero = CONFIG_T::zero_skip && nonzero.count < row.n_positions;
-    const step_walk walk = {over_nonzero, over_nonzero ? nonzero.count : row.n_positions};
+    const bool over_nonzero = skip_zeros && nonzero.count < row.n_positions;
+    const step_walk walk = {over_nonzero, over_nonzero ? nonzero.count : row.n_positions, skip_zeros};
     return walk;
 }
 
@@ -63,9 +66,26 @@ TileLaneLoop:
             if (!walk.over_nonzero || tables.planned(row, k)) {
                 const acc_T v = x[k];
                 sum += tables.weight(row.kernel, k) ? v : acc_T(-v);
-                if (!CONFIG_T::zero_skip || v != 0) count++;
+                if (!walk.skip_zeros || v != 0) count++;
             }
         }
+    }
+    return sum;
+}
+
+// The sum over a step's whole walk, tile after tile, and the inputs it added.
+template <class CONFIG_T, class acc_T, class tables_T, class raw_T>
+acc_T walk_sum(const tables_T &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
+               const plan_step &row, const step_walk &walk, unsigned &count) {
+#pragma HLS INLINE
+    acc_T sum = 0;
+    count = 0;
+WalkLoop:
+    for (unsigned t = 0; t < n_tiles(CONFIG_T::n_in, CONFIG_T::tile); t++) {
+        if (t * CONFIG_T::tile >= walk.length) break;
+        unsigned tile_count;
+        sum += walk_tile<CONFIG_T, acc_T>(tables, x, nonzero, row, walk, t, tile_count);
+        count += tile_count;
     }
     return sum;
 }
