@@ -1,7 +1,8 @@
 """The ``hls4ml-reuse`` command line.
 
 Exit status: 0 when every check passed; 1 when a check failed (bench: an output differs from QKeras, or
-the Python reference from the firmware's counters; build: a project check or the HLS tool failed);
+the Python reference from the firmware's counters; build: a project check or the HLS tool failed; synth: a
+synthesized netlist differs from the Python reference, or Yosys failed);
 2 when an input cannot be used (a model, configuration or data file that does not read, a misspelt or
 bad key, no layer converted to a unit) -- one line on stderr says which and why.
 """
@@ -79,7 +80,7 @@ def _publish(args, table: str, result: dict, plot) -> None:
     if args.json:
         write_json(result, args.json)
         print(f'wrote {args.json}')
-    if args.plot:
+    if getattr(args, 'plot', None):
         plot(result, args.plot)
         print(f'wrote {args.plot}')
 
@@ -119,6 +120,27 @@ def _report(args) -> int:
     result = report.run(_target(args), args.images, args.out)
     _publish(args, hardware_table(result), result, plot_layer_costs)
     return 0
+
+
+def _synth(args) -> int:
+    from ..report.tables import synth_table
+    from ..synth.yosys import YosysError
+    from . import synth
+
+    options = synth.SynthOptions(
+        args.layer, args.kernels, args.images, args.vectors, args.out, args.scheduler, share_luts=not args.separate_luts
+    )
+    try:
+        result = synth.run(_target(args), options)
+    except YosysError as err:
+        print(f'hls4ml-reuse synth: {err}', file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print()
+    _publish(args, synth_table(result), result, plot=None)
+    problems = synth.failures(result)
+    for problem in problems:
+        print(f'hls4ml-reuse synth: {problem}', file=sys.stderr)
+    return EXIT_CHECK_FAILED if problems else 0
 
 
 def _add_target(parser: argparse.ArgumentParser) -> None:
@@ -189,6 +211,27 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument('--plot', help='draw LUTs and cycles per layer (PNG) here')
     cost.add_argument('--out', default='out/report', help='folder for the hls4ml project')
     cost.set_defaults(func=_report)
+
+    synth = commands.add_parser(
+        'synth', help='synthesize our unrolled datapath and stock hls4ml\'s with Yosys for the 7-series; check the netlists'
+    )
+    _add_target(synth)
+    synth.add_argument('--layer', action='append', metavar='NAME', help='a unit to synthesize (repeatable; default: every unit)')
+    synth.add_argument('--kernels', type=int, metavar='N', help='the first N kernels of each layer, re-planned (default: all)')
+    synth.add_argument('--images', type=int, default=2, metavar='M', help='test images whose input vectors check the netlists')
+    synth.add_argument('--vectors', type=int, default=64, help='at most this many distinct input vectors per layer')
+    synth.add_argument('--json', help='write the figures as JSON here')
+    synth.add_argument('--out', default='out/synth', help='folder for the hls4ml project, the RTL, netlists and Yosys logs')
+    synth.add_argument(
+        '--scheduler', metavar='ADDRESS', help='a Dask scheduler to run the jobs on (default: a local cluster of 2 processes)'
+    )
+    synth.add_argument(
+        '--separate-luts',
+        action='store_true',
+        help='build every kernel its own counting LUTs (default: a LUT function is built once, as synthesis merges '
+        'identical logic)',
+    )
+    synth.set_defaults(func=_synth)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The tables the commands print: bench (operations, ours beside stock) and report (hardware estimate)."""
+"""The tables the commands print: bench (operations), report (hardware estimate), synth (Yosys counts)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,33 @@ def hardware_table(result: dict) -> str:
     ]
     lines += [f'  - {text}' for text in result['assumptions']]
     return '\n'.join(lines)
+
+
+def synth_table(result: dict) -> str:
+    """Per synthesized layer: Yosys' counts, ours beside stock, with the cost model's estimate below them."""
+    lines = [
+        f"{result['model']}: {result['tool']}",
+        f"datapaths: {result['datapath']}; counting LUTs {result['counting_luts']}",
+    ]
+    for layer in result['layers']:
+        kind = 'binary' if layer['binary_input'] else f"{layer['input_bits']}-bit"
+        planned, total = layer['planned_positions'], layer['kernels'] * layer['inputs']
+        lines += [
+            '',
+            f"layer {layer['name']}: {layer['kernels']} kernels x {layer['inputs']} {kind} inputs, the plan sums "
+            f'{planned:,} of {total:,} positions; netlists bit-exact on {layer["netlist_vectors"]} input vectors: '
+            f"{'yes' if layer['netlist_exact'] else 'NO'}",
+            f"{'':<34}{'ours':>10}{'stock':>10}{'saving':>9}",
+        ]
+        rows = [('LUT (LUT1-LUT6)', 'lut'), ('CARRY4', 'carry4'), ('INV', 'inv'), ('flip-flops', 'ff')]
+        rows += [('LUT estimate (uncalibrated model)', 'estimate_lut'), ('synthesis seconds', 'synth_seconds')]
+        for label, key in rows:
+            ours, stock = layer[key]['reuse'], layer[key]['stock']
+            lines.append(f'{label:<34}{ours:>10,.0f}{stock:>10,.0f}{_saving(ours, stock, key):>9}')
+    return '\n'.join(lines)
+
+
+def _saving(ours: float, stock: float, key: str) -> str:
+    if key == 'synth_seconds' or not stock:
+        return '-'
+    return f'{1 - ours / stock:.1%}'

@@ -1,0 +1,129 @@
+"""Synthesis jobs: one per design (a layer slice, ours or stock), fanned out as Dask tasks.
+
+A job is self-contained -- kernels, plan, input format, test vectors and the reference's outputs -- so a worker
+builds the RTL, synthesizes it and checks the netlist without the hls4ml model. Workers write into the job's
+folder: with a remote scheduler, give an output folder the workers can reach.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..plan.spanning_tree import ReusePlan
+from .rtl import PortFormat, ReuseDatapath, StockDatapath, to_rtlil
+
+REUSE, STOCK = 'reuse', 'stock'
+
+
+@dataclass(frozen=True)
+class SynthJob:
+    layer: str
+    design: str  # REUSE or STOCK
+    kernels: np.ndarray  # bool (n, k), True = +1
+    plan: ReusePlan | None  # ours only
+    fmt: PortFormat
+    vectors: np.ndarray  # (m, k) raw inputs
+    expected: np.ndarray  # (m, n) the reference's raw sums
+    work_dir: str
+    share_luts: bool = True  # build a counting LUT once for all kernels that need it (rtl._Trees)
+
+    @property
+    def label(self) -> str:
+        return f'{self.layer} {self.design}'
+
+
+@dataclass
+class JobResult:
+    layer: str
+    design: str
+    lut: int
+    carry4: int
+    ff: int
+    cells: dict = field(default_factory=dict)
+    synth_seconds: float = 0.0
+    exact: bool = False
+    vectors: int = 0
+    mismatched_vectors: int = 0
+    first_mismatch: str | None = None
+    work_dir: str = ''
+
+
+def build_design(job: SynthJob):
+    if job.design == REUSE:
+        return ReuseDatapath(job.kernels, job.plan, job.fmt, job.share_luts)
+    return StockDatapath(job.kernels, job.fmt, job.share_luts)
+
+
+def run_job(job: SynthJob) -> JobResult:
+    """RTL (Amaranth's RTLIL; Yosys writes it out as Verilog too), 7-series synthesis, the netlist against the reference."""
+    from . import netlist, yosys
+
+    work_dir = Path(job.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    design = build_design(job)
+    (work_dir / 'design.il').write_text(to_rtlil(design))
+    synthesized = yosys.synthesize(work_dir)
+    checked = netlist.check(synthesized.netlist, job.vectors, job.expected, job.fmt, design.out_width)
+    return JobResult(
+        layer=job.layer,
+        design=job.design,
+        lut=synthesized.lut,
+        carry4=synthesized.carry4,
+        ff=synthesized.ff,
+        cells=synthesized.cells,
+        synth_seconds=synthesized.seconds,
+        exact=checked.exact,
+        vectors=checked.vectors,
+        mismatched_vectors=checked.mismatched_vectors,
+        first_mismatch=checked.first_mismatch,
+        work_dir=str(work_dir),
+    )
+
+
+def describe(result: JobResult) -> str:
+    verdict = 'exact' if result.exact else f'NOT exact ({result.first_mismatch})'
+    return (
+        f'{result.layer} {result.design}: {result.lut:,} LUT, {result.carry4:,} CARRY4, {result.ff:,} FF, '
+        f'synthesis {result.synth_seconds:.0f} s; netlist on {result.vectors} vectors {verdict}'
+    )
+
+
+def run_jobs(jobs: list[SynthJob], scheduler: str | None = None, progress: Callable[[str], None] = print) -> list:
+    """Run every job as a Dask task: on `scheduler` when given, else a local cluster of 2 single-thread processes.
+
+    Results come back in the jobs' order; progress reports each job as it finishes.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    started = time.monotonic()
+    logging.getLogger('distributed').setLevel(logging.WARNING)  # its INFO lines would bury the progress
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
+        client = Client(cluster)
+    else:
+        cluster, client = None, Client(scheduler)
+    try:
+        progress(f'{len(jobs)} synthesis jobs on {_workers(client)} Dask workers ({scheduler or "local cluster"})')
+        futures = {client.submit(run_job, job, key=f'synth-{i}-{job.label}', pure=False): i for i, job in enumerate(jobs)}
+        results = [None] * len(jobs)
+        for done, future in enumerate(as_completed(futures), 1):
+            result = future.result()
+            results[futures[future]] = result
+            progress(f'[{done}/{len(jobs)}, {time.monotonic() - started:.0f} s] {describe(result)}')
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _workers(client) -> int:
+    return len(client.scheduler_info().get('workers', {}))

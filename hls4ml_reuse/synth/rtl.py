@@ -1,0 +1,263 @@
+"""Amaranth generators of the two unrolled datapaths of one kernel slice: our reuse plan and stock hls4ml's.
+
+Both are combinational (no clock, no registers) and have the same ports, so one check fits both:
+
+- ``x``: the K raw inputs, input ``i`` at bits ``[i*b, (i+1)*b)`` (``b`` = 1 for binary inputs, 1 = +1; else the
+  raw fixed-point integer, two's complement when signed);
+- ``y``: the N raw sums, kernel ``j`` at bits ``[j*W, (j+1)*W)``, two's complement.
+
+Weights and the plan are constants compiled into the logic, and a child sums only its planned positions. Sums
+are built the same way in both designs, so the comparison measures the plan, not the adder style:
+
+- binary inputs: the agreements of x with a kernel (its +1 products) are counted 6 inputs at a time by LUTs
+  instantiated with the kernel's weights folded into their INIT (one LUT per count bit), then the counts are
+  added by a balanced tree of two-operand adders, which Yosys maps to CARRY4 chains;
+- fixed-point inputs: a balanced tree of adders and subtracters over +-x (stock's sign-select adder tree).
+
+Every adder output is a kept wire: otherwise Yosys' ``alumacc`` merges a whole tree into one carry-save ``$macc``,
+measured at 1.8 LUT per input bit. Instantiated counting LUTs keep ABC's work to the adders: left to map 64-entry
+count tables itself, ABC took 5 min for stock's 64 x 256 slice and did not finish ours in 20 min.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from amaranth.back import rtlil
+from amaranth.hdl import Cat, Const, Instance, Module, Shape, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..plan.spanning_tree import ROOT, ReusePlan
+
+COUNTER_INPUTS = 6  # a LUT6 computes one bit of the count of 6 product bits
+
+
+@dataclass(frozen=True)
+class PortFormat:
+    """How one raw input travels on the ``x`` port."""
+
+    binary: bool  # one bit per input, 1 = +1, 0 = -1
+    width: int  # bits per input
+    signed: bool  # fixed point: two's complement
+
+    @classmethod
+    def from_unit(cls, binary: bool, input_bound: int) -> PortFormat:
+        """The format of a unit's inputs from its bound (the passes size it as 2^(w-1) signed, 2^w - 1 unsigned)."""
+        if binary:
+            return cls(True, 1, False)
+        if input_bound > 1 and input_bound & (input_bound - 1) == 0:
+            return cls(False, input_bound.bit_length(), True)
+        return cls(False, input_bound.bit_length(), False)
+
+    @property
+    def low(self) -> int:
+        return -1 if self.binary else (-(1 << (self.width - 1)) if self.signed else 0)
+
+    @property
+    def high(self) -> int:
+        return 1 if self.binary else ((1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1)
+
+    def representable(self, vectors: np.ndarray) -> np.ndarray:
+        """Which rows fit the port (a binary port has no 0: the padding of a `same` convolution)."""
+        if self.binary:
+            return np.all(np.abs(vectors) == 1, axis=1)
+        return np.all((vectors >= self.low) & (vectors <= self.high), axis=1)
+
+
+def output_width(n_in: int, fmt: PortFormat) -> int:
+    """Two's-complement bits of a raw sum: |y| <= K * max|x|."""
+    return (n_in * max(-fmt.low, fmt.high)).bit_length() + 1
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A tree node: a wire holding ``value`` in [lo, hi]; it contributes -value when ``negative``."""
+
+    value: object
+    lo: int
+    hi: int
+    negative: bool = False
+
+
+class _Trees:
+    """Builds the sum trees into one module, each adder on a kept wire of exactly its range.
+
+    With ``share_luts``, a counting LUT with the same inputs and the same (or the complemented) INIT is built once,
+    as synthesis merges identical logic anyway: stock's aligned 6-input groups repeat across kernels (the parity of
+    a group is one LUT for all of them), and identical counts then make identical adders, which Yosys merges too.
+    """
+
+    def __init__(self, module: Module, x, share_luts: bool = True):
+        self.module, self.x, self.share_luts = module, x, share_luts
+        self.luts = {}  # (positions, INIT) -> the LUT's output
+
+    def wire(self, value, lo: int, hi: int, name: str, negative: bool = False) -> _Node:
+        signal = Signal(Shape.cast(range(lo, hi + 1)), name=name, attrs={'keep': 1})
+        self.module.d.comb += signal.eq(value)
+        return _Node(signal, lo, hi, negative)
+
+    def popcount(self, positions: list, weights: list, name: str) -> _Node:
+        """How many x[k] equal weights[k] over positions (agreeing +-1 products): counting LUTs, then an adder tree."""
+        if not positions:
+            return _Node(Const(0, 1), 0, 0)
+        counts = []
+        for start in range(0, len(positions), COUNTER_INPUTS):
+            end = start + COUNTER_INPUTS
+            counts.append(self.counter(positions[start:end], weights[start:end], f'{name}_c{start}'))
+        return self.balanced_sum(counts, name)
+
+    def counter(self, positions: list, weights: list, name: str) -> _Node:
+        """Agreements among up to 6 inputs: one LUT per count bit, the weights folded into its INIT."""
+        n = len(positions)
+        agreements = [sum(((v >> i) & 1) == w for i, w in enumerate(weights)) for v in range(1 << n)]
+        bits = []
+        for b in range(max(1, n.bit_length())):
+            init = sum(((count >> b) & 1) << v for v, count in enumerate(agreements))
+            bits.append(self.lut(tuple(positions), init, f'{name}_{b}'))
+        return _Node(Cat(*bits), 0, n)
+
+    def lut(self, positions: tuple, init: int, name: str):
+        """A LUT of x[positions] (input i is x[positions[i]]), or the one already built for that function."""
+        complement = init ^ ((1 << (1 << len(positions))) - 1)
+        if self.share_luts and (positions, init) in self.luts:
+            return self.luts[positions, init]
+        if self.share_luts and (positions, complement) in self.luts:
+            return ~self.luts[positions, complement]
+        out = Signal(name=name)
+        inputs = {f'i_I{i}': self.x[k] for i, k in enumerate(positions)}
+        table = Const(init, 1 << len(positions))
+        self.module.submodules += Instance(f'LUT{len(positions)}', p_INIT=table, o_O=out, **inputs)
+        self.luts[positions, init] = out
+        return out
+
+    def signed_sum(self, terms: list[_Node], name: str) -> _Node:
+        """Sum of +-terms; positive terms go first, so the total is positive unless every term is negative."""
+        if not terms:
+            return _Node(Const(0, 1), 0, 0)
+        ordered = [t for t in terms if not t.negative] + [t for t in terms if t.negative]
+        return self.balanced_sum(ordered, name)
+
+    def balanced_sum(self, nodes: list[_Node], name: str) -> _Node:
+        level = 0
+        while len(nodes) > 1:
+            pairs = [nodes[i : i + 2] for i in range(0, len(nodes), 2)]
+            nodes = [self._add(*p, f'{name}_{level}_{i}') if len(p) == 2 else p[0] for i, p in enumerate(pairs)]
+            level += 1
+        return nodes[0]
+
+    def _add(self, a: _Node, b: _Node, name: str) -> _Node:
+        """a's sign is kept outside: (+-a) + (+-b) = +-(a + b) or +-(a - b)."""
+        if a.negative == b.negative:
+            return self.wire(a.value + b.value, a.lo + b.lo, a.hi + b.hi, name, a.negative)
+        return self.wire(a.value - b.value, a.lo - b.hi, a.hi - b.lo, name, a.negative)
+
+
+class _Datapath(wiring.Component):
+    """Ports and product terms shared by both designs."""
+
+    def __init__(self, kernels: np.ndarray, fmt: PortFormat, share_luts: bool = True):
+        self.kernels = np.asarray(kernels, dtype=bool)
+        self.fmt, self.share_luts = fmt, share_luts
+        self.n_out, self.n_in = self.kernels.shape
+        self.out_width = output_width(self.n_in, fmt)
+        super().__init__({'x': In(self.n_in * fmt.width), 'y': Out(self.n_out * self.out_width)})
+
+    def agreements(self, trees: _Trees, j: int, positions, name: str) -> _Node:
+        """Binary inputs: how many x[k] equal w_j[k] over `positions` (the XNORs are folded into the counters)."""
+        positions = [int(k) for k in positions]
+        return trees.popcount(positions, [int(self.kernels[j, k]) for k in positions], name)
+
+    def terms(self, j: int, positions) -> list[_Node]:
+        """Fixed-point inputs: +-x[k] as tree leaves."""
+        w, lo, hi = self.fmt.width, self.fmt.low, self.fmt.high
+        leaves = []
+        for k in (int(k) for k in positions):
+            raw = self.x[k * w : (k + 1) * w]
+            leaves.append(_Node(raw.as_signed() if self.fmt.signed else raw, lo, hi, not self.kernels[j, k]))
+        return leaves
+
+    def from_agreements(self, agreements) -> object:
+        """y = 2a - K: a binary sum from the number of +1 products."""
+        return agreements * 2 - self.n_in
+
+    def signed_value(self, node: _Node):
+        return -node.value if node.negative else node.value
+
+    def drive_outputs(self, module: Module, sums: list) -> None:
+        outputs = []
+        for j, value in enumerate(sums):
+            y = Signal(signed(self.out_width), name=f'y{j}')
+            module.d.comb += y.eq(value)
+            outputs.append(y)
+        module.d.comb += self.y.eq(Cat(*outputs))
+
+
+class StockDatapath(_Datapath):
+    """Stock hls4ml unrolled: every kernel from scratch (XNOR-popcount, or a sign-select adder tree)."""
+
+    def elaborate(self, platform):
+        m = Module()
+        trees, everywhere = _Trees(m, self.x, self.share_luts), range(self.n_in)
+        sums = []
+        for j in range(self.n_out):
+            if self.fmt.binary:
+                sums.append(self.from_agreements(self.agreements(trees, j, everywhere, f'k{j}').value))
+            else:
+                sums.append(self.signed_value(trees.signed_sum(self.terms(j, everywhere), f'k{j}')))
+        self.drive_outputs(m, sums)
+        return m
+
+
+class ReuseDatapath(_Datapath):
+    """Our plan unrolled: a root sums all K positions; a child adds its planned positions to +-its parent's value.
+
+    Binary inputs are carried as agreements a (y = 2a - K) modulo 2^bits(K): a child's
+    ``a_c = +-a_p + 2*count + constant`` is exact there because a lies in [0, K].
+    """
+
+    def __init__(self, kernels: np.ndarray, plan: ReusePlan, fmt: PortFormat, share_luts: bool = True):
+        super().__init__(kernels, fmt, share_luts)
+        self.plan = plan
+
+    def elaborate(self, platform):
+        m = Module()
+        trees = _Trees(m, self.x, self.share_luts)
+        values = {}
+        for j in (int(j) for j in self.plan.order):
+            positions = np.flatnonzero(self.plan.mask[j])
+            child = self._binary_child if self.fmt.binary else self._fixed_child
+            values[j] = child(trees, j, positions, values)
+        sums = [self.from_agreements(values[j]) if self.fmt.binary else values[j] for j in range(self.n_out)]
+        self.drive_outputs(m, sums)
+        return m
+
+    def _binary_child(self, trees: _Trees, j: int, positions, values: dict):
+        """Agreements of kernel j (a root: its count; a child: from its parent's)."""
+        count = self.agreements(trees, j, positions, f'k{j}')
+        parent = int(self.plan.parent[j])
+        if parent == ROOT:
+            return count.value
+        # Over its m positions a child gains 2*count - m agreements (the complement form starts from K - a_p).
+        modulus = 1 << self.n_in.bit_length()
+        if self.plan.negate[j]:
+            value = (self.n_in - len(positions)) % modulus - values[parent] + count.value * 2
+        else:
+            value = values[parent] + count.value * 2 + (-len(positions)) % modulus
+        return trees.wire(value, 0, modulus - 1, f'a{j}').value
+
+    def _fixed_child(self, trees: _Trees, j: int, positions, values: dict):
+        """Raw sum of kernel j, modulo 2^W (exact: |y| < 2^(W-1))."""
+        total = trees.signed_sum(self.terms(j, positions), f'k{j}')
+        parent = int(self.plan.parent[j])
+        if parent == ROOT:
+            return self.signed_value(total)
+        base = -values[parent] if self.plan.negate[j] else values[parent]
+        delta = -total.value * 2 if total.negative else total.value * 2
+        half = 1 << (self.out_width - 1)
+        return trees.wire(base + delta, -half, half - 1, f'y{j}_sum').value
+
+
+def to_rtlil(design: _Datapath) -> str:
+    return rtlil.convert(design, name='top')

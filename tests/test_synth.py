@@ -1,0 +1,195 @@
+"""hls4ml-reuse synth: Amaranth datapaths, Yosys 7-series netlists checked bit for bit, the Dask fan-out, the command.
+
+Slices are tiny (4-6 kernels of 16-24 inputs), so each synthesis takes seconds.
+"""
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from models import binary_mlp, pixels
+
+from hls4ml_reuse import cli
+from hls4ml_reuse.cli import synth as synth_command
+from hls4ml_reuse.cli.datasets import InputError
+from hls4ml_reuse.plan.cost import OperationCost
+from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse
+from hls4ml_reuse.plan.unit import UnitSpec
+from hls4ml_reuse.sim.unit import evaluate, plain_dense
+from hls4ml_reuse.synth import jobs, netlist
+from hls4ml_reuse.synth.rtl import PortFormat, output_width
+
+BINARY = PortFormat(True, 1, False)
+PIXELS = PortFormat(False, 8, False)  # ufixed<8,0> raw values 0..255
+SIGNED = PortFormat(False, 4, True)  # raw values -8..7
+
+
+def kernels_with_a_negated_child(n: int, k: int, seed: int) -> np.ndarray:
+    """Kernels near a base kernel or near its complement, so the plan has children of both forms."""
+    rng = np.random.default_rng(seed)
+    base = rng.random(k) < 0.5
+    rows = [base if i % 2 == 0 else ~base for i in range(n)]
+    return np.array([row ^ (rng.random(k) < 0.15) for row in rows])
+
+
+def input_vectors(fmt: PortFormat, m: int, k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    if fmt.binary:
+        return np.where(rng.random((m, k)) < 0.5, 1, -1)
+    vectors = rng.integers(fmt.low, fmt.high + 1, size=(m, k))
+    vectors[0], vectors[1] = fmt.low, fmt.high  # the extremes: widest sums, sign bits
+    return vectors
+
+
+def make_jobs(fmt: PortFormat, n: int, k: int, seed: int, work_dir, **changes) -> list:
+    """Ours and stock for one slice, each with its reference outputs."""
+    kernels = kernels_with_a_negated_child(n, k, seed)
+    cost = OperationCost(fmt.width, output_width(k, fmt))
+    plan = plan_reuse(kernels, cost)
+    assert plan.negate.any() and (plan.parent != ROOT).sum() >= n - 1, 'the slice should have a negated child'
+    vectors = input_vectors(fmt, 24, k, seed + 1)
+    unit = UnitSpec(kernels, plan, max(-fmt.low, fmt.high), thresholds=None, early_exit=False, cost=cost)
+    common = dict(layer='slice', kernels=kernels, fmt=fmt, vectors=vectors, **changes)
+    return [
+        jobs.SynthJob(design=jobs.REUSE, plan=plan, expected=evaluate(unit, vectors)[0], work_dir=str(work_dir / 'r'), **common),
+        jobs.SynthJob(design=jobs.STOCK, plan=None, expected=plain_dense(kernels, vectors), work_dir=str(work_dir / 's'), **common),
+    ]
+
+
+@pytest.fixture(scope='module')
+def binary_results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('synth_binary')
+    slice_jobs = make_jobs(BINARY, 6, 24, seed=5, work_dir=folder)
+    return slice_jobs, [jobs.run_job(job) for job in slice_jobs]
+
+
+def test_port_format_from_the_units_bound():
+    assert PortFormat.from_unit(True, 1) == BINARY
+    assert PortFormat.from_unit(False, 255) == PIXELS  # ufixed<8,0>: 2^8 - 1
+    assert PortFormat.from_unit(False, 8) == SIGNED  # fixed<4,..>: 2^3
+    assert output_width(576, BINARY) == 11 and output_width(16, PIXELS) == 13
+
+
+def test_port_packing_round_trips_and_undefined_bits_are_refused():
+    vector = np.array([-8, 7, 0, -1, 5])
+    bits = netlist.pack_inputs(vector, SIGNED).split("'b")[1]
+    fields = [int(bits[len(bits) - 4 * (i + 1) : len(bits) - 4 * i], 2) for i in range(5)]
+    assert [f - 16 if f >= 8 else f for f in fields] == vector.tolist()
+    assert netlist.pack_inputs(np.array([1, -1, -1]), BINARY) == "3'b001"  # input 0 in the low bit
+    assert netlist.unpack_outputs('1111' + '0111', 2, 4).tolist() == [7, -1]
+    assert netlist.unpack_outputs('x111' + '0111', 2, 4) is None
+    assert netlist._constant_bits('-2', 8) == '11111110'  # Yosys prints 32-bit constants in decimal
+
+
+def test_representable_rows_drop_zero_padding_of_binary_windows():
+    vectors = np.array([[1, -1, 1], [1, 0, -1], [1, -1, 1], [-1, -1, -1]])
+    kept = synth_command.distinct_rows(vectors[BINARY.representable(vectors)])
+    assert kept.tolist() == [[1, -1, 1], [-1, -1, -1]]
+
+
+def test_binary_netlists_are_exact_and_stat_is_parsed(binary_results):
+    slice_jobs, results = binary_results
+    for job, result in zip(slice_jobs, results):
+        assert result.exact and result.vectors == 24, (job.label, result.first_mismatch)
+        assert result.lut == sum(result.cells.get(f'LUT{i}', 0) for i in range(1, 7)) > 0
+        assert result.carry4 == result.cells.get('CARRY4', 0) > 0 and result.ff == 0  # combinational
+        assert result.synth_seconds > 0
+
+
+@pytest.mark.parametrize('fmt', [PIXELS, SIGNED], ids=['unsigned8', 'signed4'])
+def test_fixed_point_netlists_are_exact(fmt, tmp_path):
+    for result in map(jobs.run_job, make_jobs(fmt, 5, 16, seed=7, work_dir=tmp_path)):
+        assert result.exact, (result.design, result.first_mismatch)
+
+
+def test_a_wrong_reference_is_caught(binary_results):
+    slice_jobs, results = binary_results
+    for job, result in zip(slice_jobs, results):
+        wrong = job.expected.copy()
+        wrong[3, 2] += 2
+        checked = netlist.check(Path(result.work_dir) / 'netlist.v', job.vectors, wrong, job.fmt, output_width(24, job.fmt))
+        assert not checked.exact and checked.mismatched_vectors == 1
+        assert checked.first_mismatch.startswith('vector 3, kernel 2')
+
+
+def test_a_wrong_netlist_is_caught(tmp_path):
+    """A datapath built from a corrupted plan (one child's negate flag flipped) must fail the check."""
+    ours = make_jobs(BINARY, 6, 24, seed=5, work_dir=tmp_path)[0]
+    child = int(np.flatnonzero(ours.plan.parent != ROOT)[0])
+    negate = ours.plan.negate.copy()
+    negate[child] = ~negate[child]
+    result = jobs.run_job(replace(ours, plan=replace(ours.plan, negate=negate)))
+    assert not result.exact and result.mismatched_vectors > 0
+
+
+def test_shared_counting_luts_are_built_once(tmp_path):
+    """Stock of repeated kernels (and complements) needs one kernel's counting LUTs when they are shared."""
+    kernel = np.random.default_rng(3).random(24) < 0.5
+    kernels = np.array([kernel, kernel, ~kernel, kernel])
+    vectors = input_vectors(BINARY, 8, 24, seed=4)
+    common = dict(layer='dup', design=jobs.STOCK, kernels=kernels, plan=None, fmt=BINARY, vectors=vectors)
+    expected = plain_dense(kernels, vectors)
+    shared = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'a'), **common))
+    separate = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'b'), share_luts=False, **common))
+    assert shared.exact and separate.exact
+    assert shared.lut < separate.lut
+
+
+def test_jobs_run_as_dask_tasks_in_order(tmp_path):
+    slice_jobs = make_jobs(BINARY, 4, 16, seed=9, work_dir=tmp_path)
+    lines = []
+    results = jobs.run_jobs(slice_jobs, progress=lines.append)
+    assert [r.design for r in results] == [jobs.REUSE, jobs.STOCK] and all(r.exact for r in results)
+    assert lines[0].startswith('2 synthesis jobs on 2 Dask workers') and len(lines) == 3
+
+
+@pytest.fixture(scope='module')
+def tiny_model(tmp_path_factory):
+    """fc0: 16 pixel inputs (ufixed<8,0>) x 6 kernels; fc1: 6 binary inputs x 5 kernels."""
+    folder = tmp_path_factory.mktemp('synth_cli')
+    binary_mlp([6, 5], 16, seed=21).save(folder / 'mlp.h5')
+    np.savez(folder / 'x.npz', x=pixels(8, 16, seed=22))
+    return folder
+
+
+def run_synth(capsys, folder, *options):
+    argv = ['synth', folder / 'mlp.h5', '--data', folder / 'x.npz', '--out', folder / 'out', *options]
+    status = cli.main([str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_synth_command_table_and_json(tiny_model, capsys):
+    status, out, err = run_synth(capsys, tiny_model, '--kernels', '4', '--images', '8', '--json', tiny_model / 'synth.json')
+    assert status == 0, err
+    result = json.loads((tiny_model / 'synth.json').read_text())
+    assert result['tool'].startswith('yosys 0.70') and 'synth_xilinx -family xc7 -flatten' in result['tool']
+    layers = {layer['name']: layer for layer in result['layers']}
+    assert set(layers) == {'fc0', 'fc1'}
+    assert (layers['fc0']['kernels'], layers['fc0']['inputs'], layers['fc0']['binary_input']) == (4, 16, False)
+    assert (layers['fc1']['kernels'], layers['fc1']['inputs'], layers['fc1']['binary_input']) == (4, 6, True)
+    assert layers['fc0']['netlist_vectors'] == 8 and 1 <= layers['fc1']['netlist_vectors'] <= 8  # distinct vectors only
+    for layer in layers.values():
+        assert layer['netlist_exact']
+        for key in ('lut', 'carry4', 'ff', 'estimate_lut', 'synth_seconds'):
+            assert set(layer[key]) == {'reuse', 'stock'}
+    assert 'LUT estimate (uncalibrated model)' in out and '[4/4' in out
+
+
+def test_synth_command_exit_status_1_when_a_netlist_differs(tiny_model, capsys, monkeypatch):
+    def off_by_two(kernels, vectors):
+        return plain_dense(kernels, vectors) + 2
+
+    monkeypatch.setattr(synth_command, 'plain_dense', off_by_two)
+    status, _, err = run_synth(capsys, tiny_model, '--layer', 'fc1', '--kernels', '3')
+    assert status == 1
+    assert "layer 'fc1': netlist differs from the reference (stock: vector 0, kernel 0" in err
+
+
+def test_synth_command_refuses_unknown_layers_and_bad_counts(tiny_model, capsys):
+    status, _, err = run_synth(capsys, tiny_model, '--layer', 'fc9')
+    assert status == 2 and "no reuse unit named 'fc9'; the units are fc0, fc1" in err
+    with pytest.raises(InputError, match='--kernels must be at least 1'):
+        synth_command._check_options(synth_command.SynthOptions(kernels=0))
