@@ -30,8 +30,9 @@ class SynthJob:
     fmt: PortFormat
     vectors: np.ndarray  # (m, k) raw inputs
     expected: np.ndarray  # (m, n) the reference's raw sums
-    work_dir: str
-    share_luts: bool = True  # build a counting LUT once for all kernels that need it (rtl._Trees)
+    work_dir: str  # absolute: a worker of a remote cluster does not share the client's working directory
+    share_luts: bool = False  # build a counting LUT once for all kernels that need it (rtl._Trees)
+    n_outputs: int | None = None  # kernels that drive outputs; any after them are virtual (None: all)
 
     @property
     def label(self) -> str:
@@ -56,8 +57,8 @@ class JobResult:
 
 def build_design(job: SynthJob):
     if job.design == REUSE:
-        return ReuseDatapath(job.kernels, job.plan, job.fmt, job.share_luts)
-    return StockDatapath(job.kernels, job.fmt, job.share_luts)
+        return ReuseDatapath(job.kernels, job.plan, job.fmt, job.share_luts, job.n_outputs)
+    return StockDatapath(job.kernels, job.fmt, job.share_luts, job.n_outputs)
 
 
 def run_job(job: SynthJob) -> JobResult:
@@ -94,22 +95,19 @@ def describe(result: JobResult) -> str:
     )
 
 
-def run_jobs(jobs: list[SynthJob], scheduler: str | None = None, progress: Callable[[str], None] = print) -> list:
-    """Run every job as a Dask task: on `scheduler` when given, else a local cluster of 2 single-thread processes.
+def run_jobs(
+    jobs: list[SynthJob], scheduler: str | None = None, progress: Callable[[str], None] = print, workers: int = 2
+) -> list:
+    """Run every job as a Dask task: on `scheduler` when given, else a local cluster of `workers` processes.
 
     Results come back in the jobs' order; progress reports each job as it finishes.
     """
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     started = time.monotonic()
     logging.getLogger('distributed').setLevel(logging.WARNING)  # its INFO lines would bury the progress
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-        )
-        client = Client(cluster)
-    else:
-        cluster, client = None, Client(scheduler)
+    cluster = None if scheduler else _local_cluster(workers)
+    client = Client(scheduler or cluster)
     try:
         progress(f'{len(jobs)} synthesis jobs on {_workers(client)} Dask workers ({scheduler or "local cluster"})')
         futures = {client.submit(run_job, job, key=f'synth-{i}-{job.label}', pure=False): i for i, job in enumerate(jobs)}
@@ -123,6 +121,15 @@ def run_jobs(jobs: list[SynthJob], scheduler: str | None = None, progress: Calla
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _local_cluster(workers: int):
+    """Single-thread worker processes: a Yosys run is one process at full load, and a job holds it for minutes."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
 
 
 def _workers(client) -> int:
