@@ -72,15 +72,15 @@ def _bench(args) -> int:
     return EXIT_CHECK_FAILED if problems else 0
 
 
-def _publish(args, table: str, result: dict, plot) -> None:
-    """Print the table; write the JSON and the chart where the options ask for them."""
+def _publish(args, table: str, result: dict, plot=None) -> None:
+    """Print the table; write the JSON and the chart where the options ask for them (synth draws no chart)."""
     from .bench import write_json
 
     print(table)
     if args.json:
         write_json(result, args.json)
         print(f'wrote {args.json}')
-    if getattr(args, 'plot', None):
+    if plot is not None and args.plot:
         plot(result, args.plot)
         print(f'wrote {args.plot}')
 
@@ -128,7 +128,7 @@ def _synth(args) -> int:
     from . import synth
 
     options = synth.SynthOptions(
-        args.layer, args.kernels, args.images, args.vectors, args.out, args.scheduler, share_luts=not args.separate_luts
+        args.layer, args.kernels, args.images, args.vectors, args.out, args.scheduler, args.workers, args.share_luts
     )
     try:
         result = synth.run(_target(args), options)
@@ -136,7 +136,7 @@ def _synth(args) -> int:
         print(f'hls4ml-reuse synth: {err}', file=sys.stderr)
         return EXIT_CHECK_FAILED
     print()
-    _publish(args, synth_table(result), result, plot=None)
+    _publish(args, synth_table(result), result)
     problems = synth.failures(result)
     for problem in problems:
         print(f'hls4ml-reuse synth: {problem}', file=sys.stderr)
@@ -160,11 +160,7 @@ def _add_target(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='hls4ml-reuse', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    commands = parser.add_subparsers(dest='command', required=True)
+def _add_bench(commands) -> None:
     bench = commands.add_parser('bench', help='convert a model both ways, C-simulate both, compare')
     _add_target(bench)
     bench.add_argument('--images', type=int, default=10000, help='test images for our C simulation')
@@ -197,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--out', default='out/bench', help='folder for the two hls4ml projects')
     bench.set_defaults(func=_bench)
 
+
+def _add_build(commands) -> None:
     build = commands.add_parser('build', help='write the Vivado HLS project for the XC7Z100 and build it if the tool exists')
     _add_target(build)
     build.add_argument('--images', type=int, default=100, help='test images for the C-simulation/co-simulation test bench')
@@ -204,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument('--no-tool', action='store_true', help='write and check the project only')
     build.set_defaults(func=_build)
 
+
+def _add_report(commands) -> None:
     cost = commands.add_parser('report', help='hardware cost model per layer and for the pipeline, ours beside stock')
     _add_target(cost)
     cost.add_argument('--images', type=int, default=1000, help="test images for the folded shape's average cycles")
@@ -212,26 +212,51 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument('--out', default='out/report', help='folder for the hls4ml project')
     cost.set_defaults(func=_report)
 
+
+def _add_synth(commands) -> None:
     synth = commands.add_parser(
-        'synth', help='synthesize our unrolled datapath and stock hls4ml\'s with Yosys for the 7-series; check the netlists'
+        'synth', help="synthesize our unrolled datapath and stock hls4ml's with Yosys for the 7-series; check the netlists"
     )
     _add_target(synth)
-    synth.add_argument('--layer', action='append', metavar='NAME', help='a unit to synthesize (repeatable; default: every unit)')
-    synth.add_argument('--kernels', type=int, metavar='N', help='the first N kernels of each layer, re-planned (default: all)')
-    synth.add_argument('--images', type=int, default=2, metavar='M', help='test images whose input vectors check the netlists')
-    synth.add_argument('--vectors', type=int, default=64, help='at most this many distinct input vectors per layer')
+    synth.add_argument(
+        '--layer', action='append', metavar='NAME', help='a unit to synthesize (repeatable; default: every unit)'
+    )
+    synth.add_argument(
+        '--kernels', type=int, metavar='N', help='the first N kernels of each layer, re-planned (default: all)'
+    )
+    synth.add_argument(
+        '--images', type=int, default=64, metavar='M', help='test images whose input vectors of the layer check the netlists'
+    )
+    synth.add_argument(
+        '--vectors',
+        type=int,
+        default=64,
+        help='at most this many distinct input vectors per layer, spread over the M images',
+    )
     synth.add_argument('--json', help='write the figures as JSON here')
     synth.add_argument('--out', default='out/synth', help='folder for the hls4ml project, the RTL, netlists and Yosys logs')
     synth.add_argument(
-        '--scheduler', metavar='ADDRESS', help='a Dask scheduler to run the jobs on (default: a local cluster of 2 processes)'
+        '--scheduler', metavar='ADDRESS', help='a running Dask scheduler to send the jobs to (default: a local cluster)'
     )
     synth.add_argument(
-        '--separate-luts',
+        '--workers', type=int, default=2, metavar='W', help='processes of the local cluster (one synthesis each at a time)'
+    )
+    synth.add_argument(
+        '--share-luts',
         action='store_true',
-        help='build every kernel its own counting LUTs (default: a LUT function is built once, as synthesis merges '
-        'identical logic)',
+        help='build a counting LUT function once for all kernels that need it (default: per kernel, as stock '
+        'hls4ml writes each popcount); merging beyond what Yosys does, which favours stock',
     )
     synth.set_defaults(func=_synth)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='hls4ml-reuse', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest='command', required=True)
+    for add_command in (_add_bench, _add_build, _add_report, _add_synth):
+        add_command(commands)
     return parser
 
 

@@ -1,9 +1,10 @@
 """``hls4ml-reuse synth``: our unrolled datapath and stock hls4ml's, synthesized by Yosys for the 7-series.
 
 For each chosen unit the first N kernels are re-planned on their own (a parent may otherwise lie outside the
-slice), both datapaths are generated with Amaranth, synthesized (``synth_xilinx -family xc7``), and each netlist is
-checked against the Python reference on the unit's real input vectors. The cost model's estimate for the same
-slice is printed beside the counts, labelled as the uncalibrated estimate it is.
+slice), both datapaths are generated with Amaranth, synthesized (``synth_xilinx -family xc7 -flatten``), and each
+netlist is checked against the Python reference (sim/unit.py) on the unit's real input vectors: the test images
+run through the reference up to that layer. The cost model's estimate for the same slice is printed beside the
+counts, with its error against Yosys, as the uncalibrated estimate it is.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ..plan.spanning_tree import plan_reuse
+from ..plan.steiner import steiner_plan
 from ..plan.unit import UnitSpec
 from ..report import hardware
 from ..sim import counters, graph
 from ..sim.unit import evaluate, plain_dense
 from ..synth.jobs import REUSE, STOCK, SynthJob, run_jobs
 from ..synth.rtl import PortFormat, output_width
+from ..synth.yosys import tool_description
 from .datasets import InputError
 
 DATAPATH = 'combinational: K inputs in, N raw sums out, no registers'
@@ -28,18 +31,19 @@ DATAPATH = 'combinational: K inputs in, N raw sums out, no registers'
 @dataclass
 class SynthOptions:
     layers: list[str] | None = None  # unit names; None: every unit
-    kernels: int | None = None  # the first N kernels of each; None: all
-    images: int = 2  # test images whose input vectors check the netlists
+    kernels: int | None = None  # the first N kernels of each; None: all, with the layer's own plan
+    images: int = 64  # test images whose input vectors check the netlists
     vectors: int = 64  # at most this many distinct vectors per layer
     out_dir: str = 'out/synth'
     scheduler: str | None = None  # a Dask scheduler address; None: a local cluster
-    share_luts: bool = True  # False: every kernel builds its own counting LUTs (the structure alone)
+    workers: int = 2  # processes of the local cluster
+    share_luts: bool = False  # True: a counting LUT function is built once for all kernels (favours stock)
 
 
 @dataclass
 class LayerSlice:
     name: str
-    unit: UnitSpec  # the first N kernels, re-planned, outputs raw sums
+    unit: UnitSpec  # the first N kernels (then any virtual ones), planned, outputs raw sums
     fmt: PortFormat
     vectors: np.ndarray  # distinct raw input vectors of the layer, (m, K)
     windows: int  # input vectors per image (the cost model's shape)
@@ -48,27 +52,26 @@ class LayerSlice:
 def run(target, options: SynthOptions, progress=print) -> dict:
     """Convert with ReusePruning, slice the chosen units, synthesize both designs of each, check the netlists."""
     _check_options(options)
-    hls_model = target.convert(target.reuse_config(), str(Path(options.out_dir) / 'hls4ml'))
+    out_dir = Path(options.out_dir).resolve()
+    hls_model = target.convert(target.reuse_config(), str(out_dir / 'hls4ml'))
     units = pick_units(counters.require_units(hls_model, target.name), options.layers)
     x = np.ascontiguousarray(target.x[: options.images])
     slices = [layer_slice(hls_model, layer, x, options) for layer in units]
-    jobs = [job for piece in slices for job in slice_jobs(piece, Path(options.out_dir), options.share_luts)]
-    results = run_jobs(jobs, options.scheduler, progress)
+    jobs = [job for piece in slices for job in slice_jobs(piece, out_dir, options.share_luts)]
+    results = run_jobs(jobs, options.scheduler, progress, options.workers)
     by_design = {(r.layer, r.design): r for r in results}
-    from ..synth.yosys import tool_description
-
     return {
         'model': target.name,
         'images': len(x),
         'datapath': DATAPATH,
-        'counting_luts': 'shared across kernels' if options.share_luts else 'separate per kernel',
+        'counting_luts': 'shared across kernels' if options.share_luts else 'built per kernel',
         'layers': [layer_entry(piece, by_design[piece.name, REUSE], by_design[piece.name, STOCK]) for piece in slices],
         'tool': tool_description(),
     }
 
 
 def _check_options(options: SynthOptions) -> None:
-    for name in ('kernels', 'images', 'vectors'):
+    for name in ('kernels', 'images', 'vectors', 'workers'):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise InputError(f'--{name} must be at least 1, not {value}')
@@ -86,16 +89,27 @@ def pick_units(units: list, names: list[str] | None) -> list:
 
 
 def slice_unit(unit: UnitSpec, n_kernels: int | None) -> UnitSpec:
-    """The first N kernels re-planned on their own, computing raw sums (no threshold, no early exit)."""
-    kernels = unit.kernels[: n_kernels or unit.n_out]
+    """The first N kernels, computing raw sums (no threshold, no early exit: the unrolled datapath has neither).
+
+    A slice is re-planned on its own, with Steiner kernels when the layer's plan has some (the conversion's
+    ReusePruningSteiner was on); without N the layer keeps its own plan.
+    """
+    if n_kernels is None or n_kernels >= unit.n_out:
+        kernels, plan, n_outputs = unit.kernels, unit.plan, unit.n_out
+    else:
+        outputs = unit.kernels[:n_kernels]
+        with_steiner = unit.n_kernels > unit.n_out
+        kernels, plan = steiner_plan(outputs, unit.cost) if with_steiner else (outputs, plan_reuse(outputs, unit.cost))
+        n_outputs = n_kernels
     return UnitSpec(
         kernels=kernels,
-        plan=plan_reuse(kernels, unit.cost),
+        plan=plan,
         input_bound=unit.input_bound,
         tile=unit.tile,
         thresholds=None,
         early_exit=False,
         cost=unit.cost,
+        n_outputs=n_outputs,
     )
 
 
@@ -103,7 +117,7 @@ def layer_slice(hls_model, layer, x: np.ndarray, options: SynthOptions) -> Layer
     """The slice of one unit and up to options.vectors distinct input vectors the datapath can take."""
     fmt = PortFormat.from_unit(layer.get_attr('binary_input'), layer.get_attr('unit').input_bound)
     vectors = graph.unit_inputs(hls_model, x, layer.name)
-    vectors = distinct_rows(vectors[fmt.representable(vectors)])[: options.vectors]
+    vectors = spread(distinct_rows(vectors[fmt.representable(vectors)]), options.vectors)
     if not len(vectors):
         raise InputError(
             f'layer {layer.name!r}: none of the input vectors of {len(x)} images fits its {fmt.width}-bit ports '
@@ -121,21 +135,36 @@ def distinct_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors[np.sort(first)]
 
 
-def slice_jobs(piece: LayerSlice, out_dir: Path, share_luts: bool = True) -> list[SynthJob]:
-    """Ours against sim.unit.evaluate, stock against the plain product: each netlist meets its own reference."""
+def spread(vectors: np.ndarray, at_most: int) -> np.ndarray:
+    """At most `at_most` rows evenly spaced over all of them, so a convolution's are not all from one image's top."""
+    if len(vectors) <= at_most:
+        return vectors
+    return vectors[np.linspace(0, len(vectors) - 1, at_most).round().astype(int)]
+
+
+def slice_jobs(piece: LayerSlice, out_dir: Path, share_luts: bool = False) -> list[SynthJob]:
+    """Ours against the planned reference (sim.unit.evaluate), stock against the plain product (sim.unit.plain_dense)."""
     unit, vectors = piece.unit, piece.vectors
-    ours, _ = evaluate(unit, vectors)
-    common = dict(layer=piece.name, kernels=unit.kernels, fmt=piece.fmt, vectors=vectors, share_luts=share_luts)
-    return [
-        SynthJob(design=REUSE, plan=unit.plan, expected=ours, work_dir=str(out_dir / piece.name / REUSE), **common),
-        SynthJob(
-            design=STOCK,
-            plan=None,
-            expected=plain_dense(unit.kernels, vectors),
-            work_dir=str(out_dir / piece.name / STOCK),
-            **common,
-        ),
-    ]
+    planned, _ = evaluate(unit, vectors)
+    common = dict(layer=piece.name, fmt=piece.fmt, vectors=vectors, share_luts=share_luts, n_outputs=unit.n_out)
+    ours = SynthJob(
+        design=REUSE,
+        kernels=unit.kernels,
+        plan=unit.plan,
+        expected=planned,
+        work_dir=str(out_dir / piece.name / REUSE),
+        **common,
+    )
+    outputs = unit.kernels[: unit.n_out]
+    stock = SynthJob(
+        design=STOCK,
+        kernels=outputs,
+        plan=None,
+        expected=plain_dense(outputs, vectors),
+        work_dir=str(out_dir / piece.name / STOCK),
+        **common,
+    )
+    return [ours, stock]
 
 
 class _SliceLayer:
@@ -154,16 +183,20 @@ class _SliceLayer:
 def estimate_lut(piece: LayerSlice) -> dict:
     """report/hardware.py's unrolled LUT estimate for the same slice (raw sums: no comparators)."""
     cost = hardware.layer_cost(_SliceLayer(piece), {'tiles': 0}, images=1)
-    return {'reuse': cost.unrolled_lut_reuse, 'stock': cost.unrolled_lut_stock}
+    return {REUSE: cost.unrolled_lut_reuse, STOCK: cost.unrolled_lut_stock}
 
 
 def layer_entry(piece: LayerSlice, ours, stock) -> dict:
-    def pair(field):
-        return {'reuse': getattr(ours, field), 'stock': getattr(stock, field)}
+    """The layer's figures: the JSON's fields, ours beside stock."""
 
+    def pair(field):
+        return {REUSE: getattr(ours, field), STOCK: getattr(stock, field)}
+
+    estimate = estimate_lut(piece)
     return {
         'name': piece.name,
         'kernels': piece.unit.n_out,
+        'virtual_kernels': piece.unit.n_kernels - piece.unit.n_out,
         'inputs': piece.unit.n_in,
         'binary_input': piece.fmt.binary,
         'input_bits': piece.fmt.width,
@@ -172,12 +205,15 @@ def layer_entry(piece: LayerSlice, ours, stock) -> dict:
         'lut': pair('lut'),
         'carry4': pair('carry4'),
         'ff': pair('ff'),
-        'inv': {'reuse': ours.cells.get('INV', 0), 'stock': stock.cells.get('INV', 0)},
-        'estimate_lut': estimate_lut(piece),
+        'inv': {REUSE: ours.cells.get('INV', 0), STOCK: stock.cells.get('INV', 0)},
+        'lut_saving': 1 - ours.lut / stock.lut if stock.lut else None,
+        'estimate_lut': estimate,
+        'estimate_error': {design: estimate[design] / count - 1 if count else None for design, count in pair('lut').items()},
         'netlist_exact': bool(ours.exact and stock.exact),
         'netlist_vectors': len(piece.vectors),
-        'mismatches': {'reuse': ours.first_mismatch, 'stock': stock.first_mismatch},
-        'synth_seconds': pair('synth_seconds'),
+        'mismatches': {REUSE: ours.first_mismatch, STOCK: stock.first_mismatch},
+        'synth_seconds': ours.synth_seconds + stock.synth_seconds,
+        'synth_seconds_by_design': pair('synth_seconds'),
         'cells': pair('cells'),
         'work_dirs': pair('work_dir'),
     }
@@ -191,4 +227,3 @@ def failures(result: dict) -> list[str]:
             wrong = '; '.join(f'{design}: {why}' for design, why in layer['mismatches'].items() if why)
             problems.append(f"layer {layer['name']!r}: netlist differs from the reference ({wrong})")
     return problems
-

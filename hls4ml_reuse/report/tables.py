@@ -100,30 +100,42 @@ def hardware_table(result: dict) -> str:
 
 
 def synth_table(result: dict) -> str:
-    """Per synthesized layer: Yosys' counts, ours beside stock, with the cost model's estimate below them."""
+    """Per synthesized layer: Yosys' counts, ours beside stock, then the cost model's estimate and its error."""
     lines = [
         f"{result['model']}: {result['tool']}",
         f"datapaths: {result['datapath']}; counting LUTs {result['counting_luts']}",
     ]
     for layer in result['layers']:
-        kind = 'binary' if layer['binary_input'] else f"{layer['input_bits']}-bit"
-        planned, total = layer['planned_positions'], layer['kernels'] * layer['inputs']
-        lines += [
-            '',
-            f"layer {layer['name']}: {layer['kernels']} kernels x {layer['inputs']} {kind} inputs, the plan sums "
-            f'{planned:,} of {total:,} positions; netlists bit-exact on {layer["netlist_vectors"]} input vectors: '
-            f"{'yes' if layer['netlist_exact'] else 'NO'}",
-            f"{'':<34}{'ours':>10}{'stock':>10}{'saving':>9}",
-        ]
-        rows = [('LUT (LUT1-LUT6)', 'lut'), ('CARRY4', 'carry4'), ('INV', 'inv'), ('flip-flops', 'ff')]
-        rows += [('LUT estimate (uncalibrated model)', 'estimate_lut'), ('synthesis seconds', 'synth_seconds')]
-        for label, key in rows:
-            ours, stock = layer[key]['reuse'], layer[key]['stock']
-            lines.append(f'{label:<34}{ours:>10,.0f}{stock:>10,.0f}{_saving(ours, stock, key):>9}')
+        lines += ['', *_synth_heading(layer, result['images']), f"{'':<34}{'ours':>10}{'stock':>10}{'saving':>9}"]
+        for label, key in [('LUT (LUT1-LUT6)', 'lut'), ('CARRY4', 'carry4'), ('INV', 'inv'), ('flip-flops', 'ff')]:
+            lines.append(_synth_row(label, layer[key]['reuse'], layer[key]['stock']))
+        lines.append(
+            _synth_row('LUT estimate (uncalibrated model)', layer['estimate_lut']['reuse'], layer['estimate_lut']['stock'])
+        )
+        error = layer['estimate_error']
+        lines.append(f"{'  its error against Yosys':<34}{_signed(error['reuse']):>10}{_signed(error['stock']):>10}")
+        seconds = layer['synth_seconds_by_design']
+        lines.append(f"{'synthesis seconds':<34}{seconds['reuse']:>10.0f}{seconds['stock']:>10.0f}")
     return '\n'.join(lines)
 
 
-def _saving(ours: float, stock: float, key: str) -> str:
-    if key == 'synth_seconds' or not stock:
-        return '-'
-    return f'{1 - ours / stock:.1%}'
+def _synth_heading(layer: dict, images: int) -> list[str]:
+    kind = 'binary' if layer['binary_input'] else f"{layer['input_bits']}-bit"
+    planned, total = layer['planned_positions'], layer['kernels'] * layer['inputs']
+    virtual = f" (+{layer['virtual_kernels']} virtual)" if layer['virtual_kernels'] else ''
+    verdict = 'yes' if layer['netlist_exact'] else 'NO'
+    return [
+        f"layer {layer['name']}: {layer['kernels']}{virtual} kernels x {layer['inputs']} {kind} inputs, the plan sums "
+        f'{planned:,} of {total:,} positions',
+        f"netlists bit-exact with the Python reference on {layer['netlist_vectors']} distinct input vectors of the layer "
+        f'(from {images} test images): {verdict}',
+    ]
+
+
+def _synth_row(label: str, ours: float, stock: float) -> str:
+    saving = f'{1 - ours / stock:.1%}' if stock else '-'
+    return f'{label:<34}{ours:>10,.0f}{stock:>10,.0f}{saving:>9}'
+
+
+def _signed(fraction) -> str:
+    return '-' if fraction is None else f'{fraction:+.0%}'
