@@ -234,6 +234,12 @@ def _add_synth(commands) -> None:
         help='at most this many distinct input vectors per layer, spread over the M images',
     )
     synth.add_argument('--json', help='write the figures as JSON here')
+    _add_synth_run_options(synth)
+    synth.set_defaults(func=_synth)
+
+
+def _add_synth_run_options(synth: argparse.ArgumentParser) -> None:
+    """Where the synthesis jobs run and write, and how stock's counting LUTs are built."""
     synth.add_argument('--out', default='out/synth', help='folder for the hls4ml project, the RTL, netlists and Yosys logs')
     synth.add_argument(
         '--scheduler', metavar='ADDRESS', help='a running Dask scheduler to send the jobs to (default: a local cluster)'
@@ -247,7 +253,6 @@ def _add_synth(commands) -> None:
         help='build a counting LUT function once for all kernels that need it (default: per kernel, as stock '
         'hls4ml writes each popcount); merging beyond what Yosys does, which favours stock',
     )
-    synth.set_defaults(func=_synth)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -125,8 +125,8 @@ def _synth_heading(layer: dict, images: int) -> list[str]:
     virtual = f" (+{layer['virtual_kernels']} virtual)" if layer['virtual_kernels'] else ''
     verdict = 'yes' if layer['netlist_exact'] else 'NO'
     return [
-        f"layer {layer['name']}: {layer['kernels']}{virtual} kernels x {layer['inputs']} {kind} inputs, the plan sums "
-        f'{planned:,} of {total:,} positions',
+        f"layer {layer['name']}: {layer['kernels']}{virtual} kernels x {layer['inputs']} {kind} inputs; the plan sums "
+        f'{planned:,} positions, stock {total:,}',
         f"netlists bit-exact with the Python reference on {layer['netlist_vectors']} distinct input vectors of the layer "
         f'(from {images} test images): {verdict}',
     ]
