@@ -124,7 +124,7 @@ def run_jobs(
 
 
 def _local_cluster(workers: int):
-    """Single-thread worker processes: a Yosys run is one process at full load, and a job holds it for minutes."""
+    """Single-thread worker processes: a Yosys run is one process at full load, and a job holds it for about a minute."""
     from distributed import LocalCluster
 
     return LocalCluster(
