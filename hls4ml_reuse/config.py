@@ -18,17 +18,23 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   window from its left neighbour's values plus a correction over the inputs that changed. Its
   values are then kept exact: it has no early exit and does not absorb the max pooling after it.
 
+- ``ReusePruningShape`` (``folded`` or ``unrolled``, default ``folded``): the firmware's shape. Folded:
+  ``tile`` lanes walk the plan tile by tile, with the levers above. Unrolled: every planned term has its
+  own adder input, the plan and weights are constants, one window per clock (PIPELINE II=1); it evaluates
+  everything, so early exit, pool exit, zero skipping and window reuse do not apply to it.
+
 hls4ml ignores keys it does not know, so a misspelt key of ours (``ReusePrunning``, ``reusepruning``,
 ``Reuse_Pruning_Tile``) would silently give a stock conversion; any key close to ours is refused instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .ir.constants import TILES
 
 TYPO_DISTANCE = 2  # edits (after lower-casing, '_' and '-' removed) that still count as a misspelling of our key
+SHAPES = ('folded', 'unrolled')
 TYPO_PREFIX = 'reusepr'  # any key starting so (same normalization) is meant as ours
 ALLOWED_TILES = TILES
 
@@ -47,6 +53,13 @@ class LayerSettings:
     steiner: bool = True  # virtual kernels where they lower the plan's adder bits
     zero_skip: bool = True  # fixed-point inputs: only non-zero inputs enter the sums
     window_reuse: bool = True  # binary convolutions: a window from its left neighbour's values
+    shape: str = 'folded'  # 'folded' (tile lanes, levers) or 'unrolled' (every planned term, II=1)
+
+    def for_shape(self) -> LayerSettings:
+        """The settings the shape allows: the unrolled shape evaluates every planned term, skipping nothing."""
+        if self.shape == 'folded':
+            return self
+        return replace(self, early_exit=False, pool_exit=False, zero_skip=False, window_reuse=False)
 
 
 _FIELDS = {
@@ -57,6 +70,7 @@ _FIELDS = {
     'ReusePruningSteiner': 'steiner',
     'ReusePruningZeroSkip': 'zero_skip',
     'ReusePruningWindowReuse': 'window_reuse',
+    'ReusePruningShape': 'shape',
 }
 
 
@@ -66,6 +80,12 @@ def _parse_bool(where, key, value):
     if isinstance(value, str) and value.lower() in ('true', 'false'):
         return value.lower() == 'true'
     raise ReusePruningConfigError(f'{where}: {key} must be true or false, got {value!r}')
+
+
+def _parse_shape(where, key, value):
+    if not isinstance(value, str) or value.strip().lower() not in SHAPES:
+        raise ReusePruningConfigError(f'{where}: {key} must be one of {", ".join(SHAPES)}, got {value!r}')
+    return value.strip().lower()
 
 
 def _parse_tile(where, key, value):
@@ -82,6 +102,7 @@ _PARSERS = {
     'steiner': _parse_bool,
     'zero_skip': _parse_bool,
     'window_reuse': _parse_bool,
+    'shape': _parse_shape,
 }
 
 
@@ -179,7 +200,7 @@ class ReusePruningSettings:
         for section in (self.layer_types.get(layer_class, {}), self.layer_names.get(layer_name, {})):
             forced = forced or section.get('enabled', False)
             values.update(section)
-        return LayerSettings(forced=forced, **values)
+        return LayerSettings(forced=forced, **values).for_shape()
 
 
 def settings_of(model) -> ReusePruningSettings:

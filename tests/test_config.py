@@ -34,6 +34,7 @@ def test_forced_only_when_set_on_the_layer():
         ({'ReusePruningZeroSkip': 'sometimes'}, 'must be true or false'),
         ({'ReusePruningSteiner': None}, 'must be true or false'),
         ({'ReusePruningWindowReuse': 2}, 'must be true or false'),
+        ({'ReusePruningShape': 'unroled'}, 'must be one of folded, unrolled'),
     ],
 )
 def test_bad_keys_and_values_name_layer_and_key(section, message):
@@ -44,6 +45,14 @@ def test_bad_keys_and_values_name_layer_and_key(section, message):
 
 def test_yaml_strings_are_accepted():
     assert settings_for({'Model': {'ReusePruning': 'true', 'ReusePruningTile': '32'}}, 'x', 'Dense').tile == 32
+
+
+def test_unrolled_shape_turns_off_the_levers_that_skip_work():
+    config = {'Model': {'ReusePruning': True}, 'LayerName': {'fc0': {'ReusePruningShape': 'Unrolled'}}}
+    unrolled, folded = settings_for(config, 'fc0', 'Dense'), settings_for(config, 'fc1', 'Dense')
+    assert unrolled.shape == 'unrolled' and folded.shape == 'folded'
+    assert not (unrolled.early_exit or unrolled.pool_exit or unrolled.zero_skip or unrolled.window_reuse)
+    assert unrolled.steiner and folded.early_exit and folded.window_reuse
 
 
 def test_levers_default_on_and_turn_off_per_layer():

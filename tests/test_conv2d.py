@@ -202,21 +202,24 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
 
 
 @pytest.mark.parametrize(
-    'spec, sparse',
+    'spec, sparse, shape',
     [
-        pytest.param(CNN, False, id='pool-exit'),
-        pytest.param(CNN, True, id='pool-exit-zero-skip'),
-        pytest.param(WINDOW_CNN, False, id='window-reuse'),
+        pytest.param(CNN, False, 'folded', id='pool-exit'),
+        pytest.param(CNN, True, 'folded', id='pool-exit-zero-skip'),
+        pytest.param(WINDOW_CNN, False, 'folded', id='window-reuse'),
+        pytest.param(WINDOW_CNN, False, 'unrolled', id='unrolled'),
     ],
 )
-def test_synthesizable_path_equals_fast_path(spec, sparse, out_dir):
+def test_synthesizable_path_equals_fast_path(spec, sparse, shape, out_dir):
     """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters.
 
     CNN pools after a pixel convolution (pool exit, zero skipping); WINDOW_CNN has 'same' binary convolutions with
     window reuse (changes into and out of padding).
     """
     model = binary_cnn((10, 10, 2), spec, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
-    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningShape=shape)
+    hls_model = conversion.convert(model, config, out_dir)
+    assert all(layer.get_attr('unrolled') == (shape == 'unrolled') for layer in reuse_units(hls_model))
     x = images(model, n=30, seed=14, sparse=sparse)
     runs = []
     for _ in range(2):

@@ -25,6 +25,8 @@ CASES = {
     'zero-skip-tile-16-exact-tiles': ([20, 8], 32, {}, {'ReusePruningTile': 16}),
     'zero-skip-no-early-exit': ([16, 8], 30, {}, {'ReusePruningEarlyExit': False}),
     'zero-skip-off': ([16, 8], 30, {}, {'ReusePruningZeroSkip': False}),
+    'unrolled': ([24, 16, 10], 40, {}, {'ReusePruningShape': 'unrolled'}),
+    'unrolled-thresholded-output': ([10, 6], 18, {'threshold_last': True}, {'ReusePruningShape': 'unrolled'}),
 }
 SPARSE_INPUTS = {name for name in CASES if name.startswith('zero-skip')}  # mostly-zero pixels, as MNIST's
 
@@ -78,7 +80,16 @@ def test_early_exit_skips_work_without_changing_outputs(tmp_path):
 
 
 @pytest.mark.parametrize(
-    'name', ['mlp', 'negative-and-zero-bn-scale', 'k-not-multiple-of-tile', 'zero-skip', 'zero-skip-no-early-exit']
+    'name',
+    [
+        'mlp',
+        'negative-and-zero-bn-scale',
+        'k-not-multiple-of-tile',
+        'zero-skip',
+        'zero-skip-no-early-exit',
+        'unrolled',
+        'unrolled-thresholded-output',
+    ],
 )
 def test_synthesizable_path_equals_fast_path(name, out_dir):
     _, hls_model, x = converted(name, out_dir, seed=4)

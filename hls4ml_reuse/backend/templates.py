@@ -30,6 +30,7 @@ unit_config_fields = """    static const unsigned n_in = {n_in};
     static const bool early_exit = {early_exit};
     static const bool zero_skip = {zero_skip};
     static const bool window_reuse = {window_reuse};
+    static const bool unrolled = {unrolled};
     static const unsigned counter_id = {index};
     typedef ap_int<{accum_width}> accum_t;
     typedef ap_int<{raw_width}> raw_t;

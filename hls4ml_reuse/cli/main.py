@@ -52,6 +52,8 @@ def bench_settings(args) -> dict:
     settings = {LEVER_KEYS[lever]: False for lever in args.without + ['early-exit'] * args.no_early_exit}
     if args.tile is not None:
         settings['ReusePruningTile'] = args.tile
+    if args.shape is not None:
+        settings['ReusePruningShape'] = args.shape
     return settings
 
 
@@ -179,6 +181,11 @@ def _add_bench(commands) -> None:
         help='images on which the Python reference re-checks outputs and op counters',
     )
     bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
+    bench.add_argument(
+        '--shape',
+        choices=('folded', 'unrolled'),
+        help='ReusePruningShape: the firmware shape (default folded); unrolled evaluates every planned term',
+    )
     bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false (as --without early-exit)')
     bench.add_argument(
         '--without',

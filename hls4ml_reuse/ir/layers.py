@@ -39,6 +39,7 @@ class ReuseUnitLayer(Layer):
         Attribute('early_exit', value_type=bool, description='childless thresholded channels may stop early'),
         Attribute('zero_skip', value_type=bool, description='only non-zero inputs enter the sums'),
         Attribute('window_reuse', value_type=bool, description="a window from its left neighbour's values"),
+        Attribute('unrolled', value_type=bool, description='unrolled shape: every planned term, one window per clock'),
         Attribute('accum_width', description='bits of raw sums and bounds'),
         Attribute('threshold_width', description='bits of a raw threshold'),
         Attribute('unit', value_type=UnitSpec, description='the planned unit'),

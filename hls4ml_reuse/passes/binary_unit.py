@@ -274,6 +274,7 @@ class ConvertBinaryUnit(OptimizerPass):
             n_outputs=n,
             zero_skip=settings.zero_skip and not fmt.binary,  # binary inputs are never zero
             window_reuse=reuses_windows,
+            unrolled=settings.shape == 'unrolled',
         )
 
     def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
@@ -292,6 +293,7 @@ class ConvertBinaryUnit(OptimizerPass):
             'early_exit': settings.early_exit and not unit.window_reuse,
             'zero_skip': unit.zero_skip,
             'window_reuse': unit.window_reuse,
+            'unrolled': unit.unrolled,
             'accum_width': accum_width,
             'threshold_width': signed_width(y_bound + 1),
             'unit': unit,

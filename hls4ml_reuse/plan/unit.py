@@ -28,6 +28,7 @@ class UnitSpec:
     n_outputs: int | None = None  # output channels: the first n_outputs kernels (None: all of them)
     zero_skip: bool = False  # only non-zero inputs enter the sums (fixed-point inputs)
     window_reuse: bool = False  # a convolution window from its left neighbour's values (nothing exits early)
+    unrolled: bool = False  # the unrolled shape: every planned term, one window per clock (nothing exits early)
 
     @property
     def n_out(self) -> int:
@@ -43,6 +44,6 @@ class UnitSpec:
         return self.kernels.shape[1]
 
     def may_exit(self, j: int) -> bool:
-        if self.window_reuse:  # every value may be reused by the next window
+        if self.window_reuse or self.unrolled:  # values reused by the next window; or everything evaluated
             return False
         return j < self.n_out and self.thresholds is not None and self.early_exit and not self.plan.has_children[j]

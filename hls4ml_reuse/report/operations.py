@@ -30,6 +30,7 @@ def levers(layer: ReuseUnitLayer) -> tuple[str, ...]:
         'steiner': unit.n_kernels > unit.n_out,
         'zero-skip': unit.zero_skip,
         'window-reuse': unit.window_reuse,
+        'unrolled': unit.unrolled,
         'early-exit': any(unit.may_exit(j) for j in range(unit.n_out)),
         'pool-exit': getattr(layer, 'pools', lambda: False)(),
     }

@@ -175,6 +175,47 @@ OutputColumns:
     }
 }
 
+// The unrolled shape, output row out_row: one window per clock, every planned term of every kernel at once.
+template <class res_T, class CONFIG_T>
+void unrolled_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows, const reuse_tables<CONFIG_T> &tables,
+                  unsigned out_row) {
+#pragma HLS INLINE
+    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+UnrolledColumns:
+    for (unsigned out_col = 0; out_col < CONFIG_T::out_width; out_col++) {
+#pragma HLS PIPELINE II = 1
+        raw_of<CONFIG_T> window[CONFIG_T::n_in];
+        typename res_T::value_type res[CONFIG_T::n_out];
+        gather_window<CONFIG_T>(rows, out_row, out_col, window);
+        reuse_vector<CONFIG_T, false>(window, res, tables, nothing_known);
+        write_pixel<res_T, CONFIG_T>(res_stream, res);
+    }
+}
+
+// The unrolled shape of conv2d_reuse: its row ring fully partitioned, so that a whole window is read in one clock.
+template <class data_T, class res_T, typename CONFIG_T>
+void conv2d_unrolled(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
+                     const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
+                     const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
+                     const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
+                     const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
+                     const ap_uint<1> at_most[CONFIG_T::n_out]) {
+    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
+    static input_rows<CONFIG_T> rows;
+#pragma HLS ARRAY_PARTITION variable = rows complete dim = 0
+    unsigned next_out_row = 0;
+InputRows:
+    for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
+        read_row<data_T, CONFIG_T>(data_stream, rows[row % CONFIG_T::filt_height]);
+    OutputRows:
+        for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
+            if (next_out_row >= CONFIG_T::out_height || completing_row<CONFIG_T>(next_out_row) != row) break;
+            unrolled_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
+            next_out_row++;
+        }
+    }
+}
+
 /**
  * \brief 2-D convolution with binary weights (channels last), evaluated by a reuse plan, optionally fused with its
  *        threshold and the max pooling after it.
@@ -200,6 +241,11 @@ void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stre
     static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
     static_assert(!pooling<CONFIG_T>::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
     static_assert(!(pooling<CONFIG_T>::absorbed && CONFIG_T::window_reuse), "window reuse evaluates every channel");
+    static_assert(!(pooling<CONFIG_T>::absorbed && CONFIG_T::unrolled), "the unrolled shape evaluates every channel");
+    if (CONFIG_T::unrolled) {
+        conv2d_unrolled<data_T, res_T, CONFIG_T>(data_stream, res_stream, weights, positions, plan, thresholds, at_most);
+        return;
+    }
     const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
     static input_rows<CONFIG_T> rows; // the ring of the last filt_height input rows
 #pragma HLS ARRAY_PARTITION variable = rows complete dim = 3

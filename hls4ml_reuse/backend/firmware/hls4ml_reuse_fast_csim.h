@@ -194,8 +194,9 @@ template <class CONFIG_T> struct fast_tables {
  * \tparam CONFIG_T  layer configuration (reuse_unit_config)
  */
 template <class CONFIG_T> struct fast_tile_sums {
-    typedef long long accum_t; // exact: every sum is far below 2^63
-    typedef int raw_t;         // exact: raw inputs are integers far below 2^31
+    typedef long long accum_t;                   // exact: every sum is far below 2^63
+    typedef int raw_t;                           // exact: raw inputs are integers far below 2^31
+    static const bool unrolled_datapath = false; // an unrolled unit is simulated by the folded loop without exits
 
     // A fixed-point input x as the integer x * 2^input_frac_bits (exact: far below 2^53).
     template <class data_T> static raw_t scale(const data_T &x) {

@@ -41,6 +41,7 @@ namespace hls4ml_reuse {
 template <class CONFIG_T> struct synth_tile_sums {
     typedef typename CONFIG_T::accum_t accum_t; // raw sums and bounds
     typedef typename CONFIG_T::raw_t raw_t;     // one raw input
+    static const bool unrolled_datapath = true; // an unrolled unit is built as unrolled_vector
 
     // A fixed-point input x as the integer x * 2^input_frac_bits.
     template <class data_T> static raw_t scale(const data_T &x) {
@@ -98,6 +99,7 @@ struct reuse_unit_config {
     static const bool early_exit = true;      // childless thresholded channels may stop early
     static const bool zero_skip = false;      // fixed-point inputs: walk only the non-zero ones where fewer
     static const bool window_reuse = false;   // convolutions: a window from its left neighbour's values
+    static const bool unrolled = false;       // the unrolled shape: every planned term, one window per clock
     static const unsigned counter_id = 0;     // slot of this layer's C-simulation counters (its index)
     typedef ap_int<32> accum_t;               // raw sums and bounds: holds 3 * K * input_bound
     typedef ap_int<32> raw_t;                 // one raw input (+-1, 0 for padding, or x * 2^F)
@@ -256,6 +258,43 @@ accum_of<CONFIG_T> window_step(const diff_T d[CONFIG_T::n_in], const nonzero_inp
 }
 
 /**
+ * \brief The unrolled shape: every kernel's value in one combinational pass, each from its parent's over only its
+ *        planned positions. With the weights and plan constant, `planned` and the weight bits fold away in synthesis:
+ *        what remains is one adder tree per kernel over its planned inputs, and one add per child.
+ *
+ * Evaluates (and counts) exactly what the folded loop evaluates without early exit, so C simulation may use either.
+ */
+template <class CONFIG_T, class res_T>
+void unrolled_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
+                     const reuse_tables<CONFIG_T> &tables, accum_of<CONFIG_T> y[CONFIG_T::n_kernels],
+                     op_counter<CONFIG_T> &ops) {
+#pragma HLS INLINE
+    typedef accum_of<CONFIG_T> acc_T;
+UnrolledKernels:
+    for (unsigned s = 0; s < CONFIG_T::n_kernels; s++) {
+#pragma HLS UNROLL
+        const plan_step row = tables.step(s);
+        acc_T sum = 0;
+    UnrolledPositions:
+        for (unsigned k = 0; k < CONFIG_T::n_in; k++) {
+#pragma HLS UNROLL
+            if (tables.planned(row, k)) sum += tables.weight(row.kernel, k) ? acc_T(x[k]) : acc_T(-x[k]);
+        }
+        ops.add(row.n_positions, n_tiles(row.n_positions, CONFIG_T::tile));
+        if (row.parent == 0) {
+            y[row.kernel] = sum;
+        } else {
+            ops.word_add();
+            const acc_T parent = y[row.parent - 1];
+            y[row.kernel] = ((row.flags & FLAG_NEGATE) ? acc_T(-parent) : parent) + 2 * sum;
+        }
+        if (tables.is_output(row.kernel))
+            write_output<CONFIG_T>(res[row.kernel], y[row.kernel],
+                                   threshold_bit<CONFIG_T>(tables, row.kernel, y[row.kernel]));
+    }
+}
+
+/**
  * \brief Reuse-delta / early-exit evaluation of one input vector against the layer's n_kernels binary kernels, of
  *        which the first n_out are its output channels (the rest, virtual, only serve as parents).
  *
@@ -279,6 +318,14 @@ void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::
     static_assert(implemented_tile(CONFIG_T::tile), "tile must be one of TILES (ir/constants.py): 8, 16, 32 or 64");
     static_assert(!(CONFIG_T::zero_skip && CONFIG_T::binary_input), "zero_skip is for fixed-point inputs only");
     static_assert(!(CONFIG_T::window_reuse && CONFIG_T::early_exit), "a reused window's values must be exact");
+    static_assert(!CONFIG_T::unrolled || !(CONFIG_T::early_exit || CONFIG_T::zero_skip || CONFIG_T::window_reuse),
+                  "the unrolled shape evaluates every planned term");
+    if (CONFIG_T::unrolled && tile_sums_of<CONFIG_T>::unrolled_datapath) {
+        op_counter<CONFIG_T> ops;
+        unrolled_vector<CONFIG_T>(x, res, tables, y, ops);
+        ops.commit();
+        return;
+    }
     tile_sums_of<CONFIG_T>::load(tables, x);
     nonzero_inputs<CONFIG_T> nonzero;
     list_nonzero<CONFIG_T>(x, nonzero, CONFIG_T::zero_skip);
