@@ -138,6 +138,21 @@ template <class CONFIG_T> struct fast_tables {
         return tiles.sum(x, first_tile[row.kernel] + t);
     }
 
+    // walk_sum's result without its lanes: a fixed-point step's whole walk in one multiply-add loop.
+    long long walk_whole(const int x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row,
+                         const step_walk &walk, unsigned &count) const {
+        const signed char *w_row = &w[row.kernel * CONFIG_T::n_in];
+        long long sum = 0;
+        count = 0;
+        for (unsigned i = 0; i < walk.length; i++) {
+            const unsigned k = walk.over_nonzero ? nonzero.index[i] : positions[row.offset + i];
+            if (walk.over_nonzero && !planned(row, k)) continue;
+            sum += w_row[k] * x[k];
+            count += !walk.skip_zeros || x[k] != 0;
+        }
+        return sum;
+    }
+
     // reuse_tables' accessors that walk_tile uses, on the plain copies.
     unsigned position(const plan_step &row, unsigned i) const { return positions[row.offset + i]; }
     bool weight(unsigned n, unsigned k) const { return w[n * CONFIG_T::n_in + k] > 0; }
@@ -220,7 +235,7 @@ template <class CONFIG_T> struct fast_tile_sums {
             count = row.n_positions;
             return true;
         }
-        sum = walk_sum<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, count);
+        sum = copies().walk_whole(x, nonzero, row, walk, count);
         return true;
     }
 
