@@ -16,7 +16,7 @@ from hls4ml_reuse.cli.targets import Target
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.plan.spanning_tree import ROOT, ReusePlan
 from hls4ml_reuse.plan.unit import UnitSpec
-from hls4ml_reuse.report import hardware
+from hls4ml_reuse.report import hardware, reference, tables
 from hls4ml_reuse.sim import counters, graph
 from hls4ml_reuse.sim.unit import evaluate
 
@@ -105,3 +105,15 @@ def test_report_pipeline_takes_the_slowest_layer(tmp_path):
     cycles = result['cycles_per_image']
     assert cycles['reuse'] == max(layer['folded_cycles_reuse'] for layer in result['layers'])
     assert result['fps_at_clock']['reuse'] == result['clock_mhz'] * 1e6 / cycles['reuse']
+
+
+def test_report_gives_images_per_lut_and_a_reference_row_only_for_its_topology(tmp_path):
+    model, x = small_models()['mlp']
+    result = report.run(Target('small', model, x, np.zeros(len(x), int), 'ufixed<8,0>', 8), len(x), str(tmp_path))
+    for shape in result['shapes'].values():
+        assert shape['images_per_s_per_lut']['reuse'] == shape['fps_at_clock']['reuse'] / shape['lut_estimate']['reuse']
+    assert result['reference'] is None  # 40-24-16-10 is no published design
+    sfc = {'layers': [{'n': n, 'k': k} for n, k in [(256, 784), (256, 256), (256, 256), (10, 256)]]}
+    assert round(reference.reference_for(sfc)['images_per_s_per_lut']) == 135
+    table = tables.hardware_table({**result, 'reference': reference.reference_for(sfc)})
+    assert 'reference: FINN SFC-max' in table and 'unrolled: images/s per LUT' in table

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ir.layers import reuse_units
-from ..report import hardware
+from ..report import hardware, reference
 from ..sim import counters
 
 
@@ -24,6 +24,9 @@ def run(target, images: int, out_dir: str) -> dict:
     costs = [hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in reuse_units(hls_model)]
     result = hardware.pipeline(costs, 1000.0 / target.clock_period_ns)
     result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
+    for shape in result['shapes'].values():
+        shape['images_per_s_per_lut'] = reference.per_lut(shape['fps_at_clock'], shape['lut_estimate'])
+    result['reference'] = reference.reference_for(result)
     return result
 
 

@@ -90,13 +90,32 @@ def hardware_table(result: dict) -> str:
         f"{'folded: LUT estimate':<40}{folded['lut_estimate']['reuse']:>14.0f}{folded['lut_estimate']['stock']:>14.0f}",
         f"{'unrolled: LUT estimate (II = 1)':<40}{unrolled['lut_estimate']['reuse']:>14.0f}"
         f"{unrolled['lut_estimate']['stock']:>14.0f}",
+        f"{'unrolled: images/s at clock':<40}{unrolled['fps_at_clock']['reuse']:>14.0f}"
+        f"{unrolled['fps_at_clock']['stock']:>14.0f}",
         f"{'unrolled: latency cycles':<40}{unrolled['latency_cycles']['reuse']:>14}{unrolled['latency_cycles']['stock']:>14}",
+        *_per_lut_lines(result),
         f"{'memory bits (weights and tables)':<40}{result['memory_bits']['reuse']:>14}{result['memory_bits']['stock']:>14}",
         '',
         'assumptions:',
     ]
     lines += [f'  - {text}' for text in result['assumptions']]
     return '\n'.join(lines)
+
+
+def _per_lut_lines(result: dict) -> list[str]:
+    """images/s per LUT of both shapes, and a published design of the same topology as a reference row."""
+    lines = [
+        f"{shape + ': images/s per LUT':<40}{figures['reuse']:>14.2f}{figures['stock']:>14.2f}"
+        for shape, figures in ((name, result['shapes'][name].get('images_per_s_per_lut')) for name in ('folded', 'unrolled'))
+        if figures is not None
+    ]
+    design = result.get('reference')
+    if design:
+        lines.append(
+            f"{'reference: ' + design['name']:<40}{design['images_per_s_per_lut']:>14.2f}"
+            f"  ({design['images_per_s'] / 1e6:.1f} M images/s at {design['lut']:,} LUTs; {design['source']})"
+        )
+    return lines
 
 
 def synth_table(result: dict) -> str:
