@@ -16,7 +16,7 @@ from hls4ml_reuse.cli.targets import Target
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.plan.spanning_tree import ROOT, ReusePlan
 from hls4ml_reuse.plan.unit import UnitSpec
-from hls4ml_reuse.report import hardware, reference, tables
+from hls4ml_reuse.report import folded, hardware, reference, tables
 from hls4ml_reuse.sim import counters, graph
 from hls4ml_reuse.sim.unit import evaluate
 
@@ -117,3 +117,21 @@ def test_report_gives_images_per_lut_and_a_reference_row_only_for_its_topology(t
     assert round(reference.reference_for(sfc)['images_per_s_per_lut']) == 135
     table = tables.hardware_table({**result, 'reference': reference.reference_for(sfc)})
     assert 'reference: FINN SFC-max' in table and 'unrolled: images/s per LUT' in table
+
+
+@pytest.mark.parametrize('name', ['mlp', 'cnn'])
+def test_folded_variants_charge_what_each_instantiates(name, tmp_path):
+    hls_model, x = simulated(name, tmp_path)
+    for layer in reuse_units(hls_model):
+        unit, windows = layer.get_attr('unit'), layer.windows_per_image()
+        variants = folded.folded_variants(unit, windows)
+        loads = folded.bank_loads(unit.plan.mask, unit.tile)
+        assert np.array_equal(loads.sum(axis=1), unit.plan.mask.sum(axis=1))  # every planned position in one bank
+        assert (
+            variants['stock']['cycles']
+            == hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)).folded_cycles_stock
+        )
+        assert variants['gathered']['cycles'] <= variants['banked']['cycles']  # a bank holds at least its share
+        assert variants['banked']['lut'] == variants['stock']['lut']
+        if unit.n_in > unit.tile:  # a lane that may read any of K inputs costs more than one reading K/tile
+            assert variants['gathered']['lut'] > variants['stock']['lut']

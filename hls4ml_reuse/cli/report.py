@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ir.layers import reuse_units
-from ..report import hardware, reference
+from ..report import folded, hardware, reference
 from ..sim import counters
 
 
@@ -17,16 +17,18 @@ def run(target, images: int, out_dir: str) -> dict:
     NoReuseUnitError when no layer became a unit: there would be nothing to cost.
     """
     hls_model = target.convert(target.reuse_config(), str(Path(out_dir) / 'reuse'))
-    counters.require_units(hls_model, target.name)
+    units = counters.require_units(hls_model, target.name)
     x = np.ascontiguousarray(target.x[:images])
     counters.reset(hls_model)
     hls_model.predict(x)
-    costs = [hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in reuse_units(hls_model)]
+    costs = [hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in units]
     result = hardware.pipeline(costs, 1000.0 / target.clock_period_ns)
     result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
     for shape in result['shapes'].values():
         shape['images_per_s_per_lut'] = reference.per_lut(shape['fps_at_clock'], shape['lut_estimate'])
     result['reference'] = reference.reference_for(result)
+    variants = {layer.name: folded.folded_variants(layer.get_attr('unit'), layer.windows_per_image()) for layer in units}
+    result['folded_variants'] = {'layers': variants, 'pipeline': folded.pipeline_variants(variants, result['clock_mhz'])}
     return result
 
 

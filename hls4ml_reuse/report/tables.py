@@ -95,11 +95,34 @@ def hardware_table(result: dict) -> str:
         f"{'unrolled: latency cycles':<40}{unrolled['latency_cycles']['reuse']:>14}{unrolled['latency_cycles']['stock']:>14}",
         *_per_lut_lines(result),
         f"{'memory bits (weights and tables)':<40}{result['memory_bits']['reuse']:>14}{result['memory_bits']['stock']:>14}",
+        *_folded_variant_lines(result),
         '',
         'assumptions:',
     ]
     lines += [f'  - {text}' for text in result['assumptions']]
     return '\n'.join(lines)
+
+
+def _folded_variant_lines(result: dict) -> list[str]:
+    """The folded shape charged for its gather multiplexers (report/folded.py): stock, ours gathered, ours banked."""
+    variants = result.get('folded_variants')
+    if not variants:
+        return []
+    pipeline = variants['pipeline']
+    lines = ['', f"folded, every planned term (static), per variant:{'LUT':>12}{'cycles/image':>14}{'images/s/LUT':>14}"]
+    for name, label in (
+        ('stock', 'stock, in-order tiles'),
+        ('gathered', 'ours, gathered (built)'),
+        ('banked', 'ours, banked inputs'),
+    ):
+        v = pipeline[name]
+        lines.append(f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{v['images_per_s_per_lut']:>14.3f}")
+    if pipeline['gathered']['images_per_s_per_lut'] < pipeline['stock']['images_per_s_per_lut']:
+        lines.append(
+            '  gathered tiles lose to stock per LUT (each lane multiplexes all K inputs); banked inputs keep '
+            "stock's multiplexers"
+        )
+    return lines
 
 
 def _per_lut_lines(result: dict) -> list[str]:
