@@ -28,9 +28,9 @@ ASSUMPTIONS = [
     'folded, window reuse (binary convolutions): the changed positions are listed as the window is gathered (no extra '
     'cycles); the previous window (K bits) and every kernel value (n_kernels accumulators) are kept in registers, '
     'not counted; unrolled figures ignore it (the unrolled shape evaluates every window from scratch)',
-    'folded LUTs: per lane a K:1 input multiplexer (K/3 LUTs per input bit) and the lane adder tree, charged to both '
-    "columns here; report/folded.py charges each variant for its own multiplexers (stock's in-order lanes read K/tile "
-    'inputs each) and prints them beside a banked-input variant',
+    'folded LUTs (report/folded.py): per lane its input multiplexer (K/3 LUTs per input bit for K inputs) and its share '
+    "of the adder tree; our gathered lanes may read any of K inputs, stock's in-order lanes K/tile each; a banked-input "
+    'variant of ours (lane i reads positions i mod tile) is costed beside them',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
     'memory bits: weights N*K, plus for ours the gathered positions (bit length of K each, as the tables are written), '
     '32-bit plan rows and the thresholds',
