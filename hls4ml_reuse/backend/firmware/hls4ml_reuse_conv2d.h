@@ -192,6 +192,28 @@ UnrolledColumns:
     }
 }
 
+// Reads the image row by row into the ring and computes each output row as soon as its last input row is in.
+template <class data_T, class res_T, class CONFIG_T>
+void stream_rows(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, input_rows<CONFIG_T> rows,
+                 const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+    unsigned next_out_row = 0;
+InputRows:
+    for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
+        read_row<data_T, CONFIG_T>(data_stream, rows[row % CONFIG_T::filt_height]);
+    OutputRows:
+        for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
+            if (next_out_row >= pooling<CONFIG_T>::rows || completing_row<CONFIG_T>(next_out_row) != row) break;
+            if (CONFIG_T::unrolled) {
+                unrolled_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
+            } else {
+                output_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
+            }
+            next_out_row++;
+        }
+    }
+}
+
 // The unrolled shape of conv2d_reuse: its row ring fully partitioned, so that a whole window is read in one clock.
 template <class data_T, class res_T, typename CONFIG_T>
 void conv2d_unrolled(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
@@ -203,17 +225,7 @@ void conv2d_unrolled(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_s
     const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
     static input_rows<CONFIG_T> rows;
 #pragma HLS ARRAY_PARTITION variable = rows complete dim = 0
-    unsigned next_out_row = 0;
-InputRows:
-    for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
-        read_row<data_T, CONFIG_T>(data_stream, rows[row % CONFIG_T::filt_height]);
-    OutputRows:
-        for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
-            if (next_out_row >= CONFIG_T::out_height || completing_row<CONFIG_T>(next_out_row) != row) break;
-            unrolled_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
-            next_out_row++;
-        }
-    }
+    stream_rows<data_T, res_T, CONFIG_T>(data_stream, res_stream, rows, tables);
 }
 
 /**
@@ -249,18 +261,7 @@ void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stre
     const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
     static input_rows<CONFIG_T> rows; // the ring of the last filt_height input rows
 #pragma HLS ARRAY_PARTITION variable = rows complete dim = 3
-    unsigned next_out_row = 0;
-
-InputRows:
-    for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
-        read_row<data_T, CONFIG_T>(data_stream, rows[row % CONFIG_T::filt_height]);
-    OutputRows:
-        for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
-            if (next_out_row >= pooling<CONFIG_T>::rows || completing_row<CONFIG_T>(next_out_row) != row) break;
-            output_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
-            next_out_row++;
-        }
-    }
+    stream_rows<data_T, res_T, CONFIG_T>(data_stream, res_stream, rows, tables);
 }
 
 } // namespace hls4ml_reuse
