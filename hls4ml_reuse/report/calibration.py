@@ -1,0 +1,212 @@
+"""The unrolled LUT estimate, calibrated against Yosys on slices of the shipped layers.
+
+Features follow how synth/rtl.py builds each design, computed from the plan and the kernels alone (no synthesis,
+no Amaranth): the same 6-input groups and balanced two-operand adder trees, carried as value ranges only.
+
+- ``counting_luts``: binary inputs, the LUTs that count agreements 6 inputs at a time: a group of n inputs takes
+  max(1, bit_length(n)) LUTs (3 for a full group); exact, as the LUTs are instantiated.
+- ``tree_bits``: the adder trees' LUT bits. Yosys maps a two-operand add to a CARRY4 chain with one LUT per bit
+  where both operands vary: the narrower operand's width when it is unsigned (above it the sum bit is the wider
+  operand's bit through the chain), the wider one's when it is signed (its sign bit extends).
+- ``delta_bits``: ours only, one word add per child (a parent's value plus twice its delta count and a constant,
+  or +-2 x the delta sum for fixed-point inputs) of the word's width: bit_length(K) (binary agreements modulo
+  2^bits) or the raw sum's width.
+
+LUT = c_count * counting_luts + c_tree * tree_bits + c_delta * delta_bits, one set of constants per design
+(ours, stock), fitted by least squares on calibration_data.json (the Yosys counts of ``hls4ml-reuse synth``
+slices); ``fit()`` refits them from that file. A slice in HELD_OUT takes no part in the fit.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+COUNTER_INPUTS = 6  # as synth/rtl.py: one LUT6 per count bit of 6 product bits
+DATA = Path(__file__).with_name('calibration_data.json')
+FEATURES = ('counting_luts', 'tree_bits', 'delta_bits')
+DESIGNS = ('reuse', 'stock')
+
+# Fitted by fit() on DATA (see tests/test_calibration.py, which refits and compares).
+CONSTANTS = {
+    'reuse': {'counting_luts': 1.0, 'tree_bits': 1.0, 'delta_bits': 1.0},
+    'stock': {'counting_luts': 1.0, 'tree_bits': 1.0, 'delta_bits': 0.0},
+}
+# summary() of the fit on DATA: slices, and the largest |error| on the fitted and on the held-out slices.
+FIT = {'tool': '', 'slices': 0, 'held_out': 0, 'max_error_fit': 0.0, 'max_error_held_out': 0.0}
+
+ASSUMPTION = (
+    f"unrolled LUTs (raw sums, comparators apart): calibration.py's model, fitted per design by least squares to "
+    f"{FIT['tool'].split(' (')[0]}'s counts (synth_xilinx -family xc7) of {FIT['slices'] - FIT['held_out']} slices "
+    f"of the shipped layers, {FIT['held_out']} more held out: largest error {FIT['max_error_fit']:.1%} on the "
+    f"fitted slices, {FIT['max_error_held_out']:.1%} on the held-out ones; LUT = "
+    + '; '.join(f'{d}: ' + ' + '.join(f'{CONSTANTS[d][n]:g} {n}' for n in FEATURES if CONSTANTS[d][n]) for d in DESIGNS)
+)
+
+
+def _width(lo: int, hi: int) -> tuple[int, bool]:
+    """Bits and signedness of a wire holding [lo, hi] (as Amaranth's Shape.cast(range(lo, hi + 1)))."""
+    if lo >= 0:
+        return max(1, int(hi).bit_length()), False
+    return max(int(-lo - 1).bit_length(), int(hi).bit_length()) + 1, True
+
+
+def _add_bits(a: tuple, b: tuple) -> int:
+    """LUTs of a two-operand add of ranges a, b (lo, hi): bits where both operands vary."""
+    (wa, sa), (wb, sb) = _width(*a[:2]), _width(*b[:2])
+    narrow_signed = sa if wa <= wb else sb
+    return max(wa, wb) if narrow_signed else min(wa, wb)
+
+
+def _balanced_sum(nodes: list) -> tuple[tuple, int]:
+    """rtl._Trees.balanced_sum on (lo, hi, negative) ranges: the root's range and the tree's LUT bits."""
+    bits = 0
+    while len(nodes) > 1:
+        pairs = [nodes[i : i + 2] for i in range(0, len(nodes), 2)]
+        bits += sum(_add_bits(*p) for p in pairs if len(p) == 2)
+        nodes = [_add(*p) if len(p) == 2 else p[0] for p in pairs]
+    return nodes[0], bits
+
+
+def _add(a: tuple, b: tuple) -> tuple:
+    """rtl._Trees._add: a's sign is kept outside."""
+    if a[2] == b[2]:
+        return (a[0] + b[0], a[1] + b[1], a[2])
+    return (a[0] - b[1], a[1] - b[0], a[2])
+
+
+@lru_cache(maxsize=None)
+def popcount(m: int) -> tuple[int, int]:
+    """(counting LUTs, tree bits) of the agreements over m positions (rtl._Trees.popcount)."""
+    if not m:
+        return 0, 0
+    sizes = [COUNTER_INPUTS] * (m // COUNTER_INPUTS) + ([m % COUNTER_INPUTS] if m % COUNTER_INPUTS else [])
+    _, bits = _balanced_sum([(0, n, False) for n in sizes])
+    return sum(max(1, n.bit_length()) for n in sizes), bits
+
+
+class SharedAdders:
+    """Fixed-point sums of one design: +-x leaves, positive ones first (rtl._Trees.signed_sum), as Yosys keeps them.
+
+    Its opt_merge makes one adder of identical ones (same operands, same operation), and fixed-point trees add
+    the input ports themselves, so kernels that pair the same inputs share adders; each distinct adder counts once.
+    (Binary trees add the outputs of each kernel's own counting LUTs, which are never merged: nothing to share.)
+    """
+
+    def __init__(self, n_in: int, lo: int, hi: int):
+        self.n_in, self.lo, self.hi = n_in, lo, hi
+        self.ids = {}  # (operation, operand ids) -> the adder's id; inputs are ids 0..n_in-1
+        self.tree_bits = 0
+
+    def signed_sum(self, positions: np.ndarray, signs: np.ndarray) -> None:
+        leaves = [(int(k), self.lo, self.hi, False) for k in positions[signs]]
+        leaves += [(int(k), self.lo, self.hi, True) for k in positions[~signs]]
+        while len(leaves) > 1:
+            pairs = [leaves[i : i + 2] for i in range(0, len(leaves), 2)]
+            leaves = [self._add(*p) if len(p) == 2 else p[0] for p in pairs]
+
+    def _add(self, a: tuple, b: tuple) -> tuple:
+        same = a[3] == b[3]
+        key = ('+', min(a[0], b[0]), max(a[0], b[0])) if same else ('-', a[0], b[0])
+        node = _add(a[1:], b[1:])
+        if key not in self.ids:
+            self.ids[key] = self.n_in + len(self.ids)
+            self.tree_bits += _add_bits(a[1:], b[1:])
+        return (self.ids[key], *node)
+
+
+def input_format(unit) -> tuple[bool, int, int, int]:
+    """(binary, bits, lowest, highest) of a raw input, as synth/rtl.PortFormat.from_unit reads the unit.
+
+    A unit is taken as binary when its inputs are 1 bit with bound 1 (its cost model's input_bits and bound).
+    """
+    bound = int(unit.input_bound)
+    if bound == 1 and unit.cost.input_bits == 1:
+        return True, 1, -1, 1
+    bits = bound.bit_length()
+    if bound > 1 and bound & (bound - 1) == 0:
+        return False, bits, -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return False, bits, 0, (1 << bits) - 1
+
+
+def features(unit) -> dict:
+    """Per design, the features above for the unrolled datapath of `unit` (its plan, kernels and n_out)."""
+    binary, _, lo, hi = input_format(unit)
+    kernels, plan, n_out, k = np.asarray(unit.kernels, bool), unit.plan, unit.n_out, unit.n_in
+    word = k.bit_length() if binary else (k * max(-lo, hi)).bit_length() + 1  # agreements mod 2^bits, or raw sum
+
+    def tally(rows, masks) -> dict:
+        counting = tree = 0
+        shared = SharedAdders(k, lo, hi)
+        for row, mask in zip(rows, masks):
+            if binary:
+                luts, bits = popcount(int(mask.sum()))
+                counting, tree = counting + luts, tree + bits
+            else:
+                positions = np.flatnonzero(mask)
+                shared.signed_sum(positions, row[positions])
+        return {'counting_luts': counting, 'tree_bits': tree + shared.tree_bits}
+
+    children = int(np.count_nonzero(np.asarray(plan.parent) >= 0))
+    ours = tally(kernels, plan.mask) | {'delta_bits': children * word}
+    stock = tally(kernels[:n_out], np.ones((n_out, k), bool)) | {'delta_bits': 0}
+    return {'reuse': ours, 'stock': stock}
+
+
+def estimate(feature_values: dict, design: str, constants: dict | None = None) -> float:
+    """LUTs of one design from its features."""
+    c = (constants or CONSTANTS)[design]
+    return float(sum(c[name] * feature_values[name] for name in FEATURES))
+
+
+def unrolled_lut(unit) -> dict:
+    """The calibrated LUT estimate of both unrolled designs of `unit`: {'reuse': ..., 'stock': ...}."""
+    values = features(unit)
+    return {design: estimate(values[design], design) for design in DESIGNS}
+
+
+def load(path: Path = DATA) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def fit(data: dict | None = None) -> dict:
+    """Least-squares constants per design over the slices not held out."""
+    data = load() if data is None else data
+    rows = [s for s in data['slices'] if not s['held_out']]
+    constants = {}
+    for design in DESIGNS:
+        names = [n for n in FEATURES if any(s['features'][design][n] for s in rows)]
+        a = np.array([[s['features'][design][n] for n in names] for s in rows], float)
+        y = np.array([s['lut'][design] for s in rows], float)
+        solution, *_ = np.linalg.lstsq(a, y, rcond=None)
+        constants[design] = {n: 0.0 for n in FEATURES} | {n: round(float(v), 4) for n, v in zip(names, solution)}
+    return constants
+
+
+def errors(data: dict | None = None, constants: dict | None = None) -> list[dict]:
+    """Per stored slice and design, the estimate's relative error against Yosys' LUT count."""
+    data = load() if data is None else data
+    out = []
+    for s in data['slices']:
+        for design in DESIGNS:
+            est = estimate(s['features'][design], design, constants)
+            out.append(dict(slice=s['id'], design=design, held_out=s['held_out'], error=est / s['lut'][design] - 1))
+    return out
+
+
+def summary(data: dict | None = None, constants: dict | None = None) -> dict:
+    """FIT's figures, from the data and the constants."""
+    data = load() if data is None else data
+    rows = errors(data, constants)
+    fitted = [abs(r['error']) for r in rows if not r['held_out']]
+    held = [abs(r['error']) for r in rows if r['held_out']]
+    return {
+        'tool': data['tool'],
+        'slices': len(data['slices']),
+        'held_out': sum(s['held_out'] for s in data['slices']),
+        'max_error_fit': round(max(fitted), 4),
+        'max_error_held_out': round(max(held), 4) if held else 0.0,
+    }
