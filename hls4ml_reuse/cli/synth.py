@@ -3,8 +3,8 @@
 For each chosen unit the first N kernels are re-planned on their own (a parent may otherwise lie outside the
 slice), both datapaths are generated with Amaranth, synthesized (``synth_xilinx -family xc7 -flatten``), and each
 netlist is checked against the Python reference (sim/unit.py) on the unit's real input vectors: the test images
-run through the reference up to that layer. The cost model's estimate for the same slice is printed beside the
-counts, with its error against Yosys, as the uncalibrated estimate it is.
+run through the reference up to that layer. The cost model's estimate for the same slice (report/calibration.py,
+calibrated against Yosys) is printed beside the counts, with its error against Yosys.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class _SliceLayer:
 
 
 def estimate_lut(piece: LayerSlice) -> dict:
-    """report/hardware.py's unrolled LUT estimate for the same slice (raw sums: no comparators)."""
+    """report/hardware.py's unrolled LUT estimate for the same slice (raw sums: no comparators), calibrated."""
     cost = hardware.layer_cost(_SliceLayer(piece), {'tiles': 0}, images=1)
     return {REUSE: cost.unrolled_lut_reuse, STOCK: cost.unrolled_lut_stock}
 

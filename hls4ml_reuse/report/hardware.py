@@ -4,7 +4,8 @@ Estimates, not synthesis results; every assumption is listed in ASSUMPTIONS and 
 One window per image for a dense layer, one per output pixel for a convolution. Two shapes:
 
 - unrolled: every planned term has its own adder input (plan masks are constants, so synthesis
-  drops the rest); one window per cycle; LUTs follow the instantiated adder bits.
+  drops the rest); one window per cycle; LUTs from calibration.py's model, fitted to Yosys' counts of
+  synthesized slices (counting LUTs, adder-tree bits and delta-add bits, as synth/rtl.py builds both designs).
 - folded: `tile` lanes per layer, one tile of gathered positions per cycle; early exit
   shortens the loop, so the average comes from the C-simulation tile counters.
 """
@@ -15,9 +16,12 @@ import math
 from dataclasses import asdict, dataclass
 
 from ..ir.constants import PLAN_ROW
+from . import calibration
 
 ASSUMPTIONS = [
-    'one full-adder bit costs one LUT (LUT6 + carry chain); an XNOR of two bits folds into the first adder level',
+    'adder bits (product_bits, adder_bits): a sum of m inputs of b bits costs m*(b+1) full-adder bits, a delta add '
+    "the accumulator width (plan/cost.py; the planner's measure, not the LUT estimate)",
+    calibration.ASSUMPTION,
     'a threshold comparison costs one LUT per accumulator bit; stock thresholds are 16 bits wide (fixed<16,6>)',
     'unrolled: initiation interval 1 window per cycle (a convolution takes out_height * out_width cycles per image), latency = adder-tree depth (+1 cycle per delta along the plan tree)',
     'folded: `tile` lanes, one tile per cycle, plus one cycle per kernel (virtual ones included) for its add/compare; stock folded walks '
@@ -80,6 +84,7 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
     cost, n, k, tile, windows = unit.cost, unit.n_out, unit.n_in, unit.tile, layer.windows_per_image()
     inputs, adds = unit.plan.static_inputs_and_adds()
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
+    unrolled_lut = calibration.unrolled_lut(unit)  # raw sums, as synthesized; the comparators are added below
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
     lane_lut = cost.input_bits * k / 3 + (cost.input_bits + 1)
     positions_bits = int(unit.plan.mask.sum()) * max(1, int(k).bit_length())  # the position table's type
@@ -93,8 +98,8 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         adder_bits_reuse=cost.adder_bits(inputs, adds),
         adder_bits_stock=cost.adder_bits(n * k, 0),
         accumulator_width=cost.accum_bits,
-        unrolled_lut_reuse=cost.adder_bits(inputs, adds) + compare_bits,
-        unrolled_lut_stock=cost.adder_bits(n * k, 0) + stock_compare_bits,
+        unrolled_lut_reuse=unrolled_lut['reuse'] + compare_bits,
+        unrolled_lut_stock=unrolled_lut['stock'] + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
         folded_cycles_reuse=firmware_counts['tiles'] / images + unit.n_kernels * windows,  # + a step per kernel
