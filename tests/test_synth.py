@@ -258,7 +258,7 @@ def test_synth_command_table_and_json(tiny_model, capsys):
         for key in ('lut', 'carry4', 'ff', 'estimate_lut', 'estimate_error'):
             assert set(layer[key]) == {'reuse', 'stock'}
         assert layer['estimate_error']['stock'] == pytest.approx(layer['estimate_lut']['stock'] / layer['lut']['stock'] - 1)
-    assert 'LUT estimate (uncalibrated model)' in out and 'its error against Yosys' in out and '[4/4' in out
+    assert 'LUT estimate (calibrated model)' in out and 'its error against Yosys' in out and '[4/4' in out
     assert 'bit-exact with the Python reference on 8 distinct input vectors of the layer (from 8 test images): yes' in out
 
 

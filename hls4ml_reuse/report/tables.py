@@ -152,7 +152,7 @@ def synth_table(result: dict) -> str:
         for label, key in [('LUT (LUT1-LUT6)', 'lut'), ('CARRY4', 'carry4'), ('INV', 'inv'), ('flip-flops', 'ff')]:
             lines.append(_synth_row(label, layer[key]['reuse'], layer[key]['stock']))
         lines.append(
-            _synth_row('LUT estimate (uncalibrated model)', layer['estimate_lut']['reuse'], layer['estimate_lut']['stock'])
+            _synth_row('LUT estimate (calibrated model)', layer['estimate_lut']['reuse'], layer['estimate_lut']['stock'])
         )
         error = layer['estimate_error']
         lines.append(f"{'  its error against Yosys':<34}{_signed(error['reuse']):>10}{_signed(error['stock']):>10}")
