@@ -117,6 +117,7 @@ def test_report_gives_images_per_lut_and_a_reference_row_only_for_its_topology(t
     assert round(reference.reference_for(sfc)['images_per_s_per_lut']) == 135
     table = tables.hardware_table({**result, 'reference': reference.reference_for(sfc)})
     assert 'reference: FINN SFC-max' in table and 'unrolled: images/s per LUT' in table
+    assert 'LUT folded ours' in table and 'LUT folded stock' in table  # per layer, both shapes
 
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])

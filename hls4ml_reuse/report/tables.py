@@ -65,7 +65,7 @@ def _total(layers: list[dict]) -> dict:
 def hardware_table(result: dict) -> str:
     header = (
         f"{'layer':<9}{'N x K':>11}{'fold cyc ours':>15}{'fold cyc stock':>15}"
-        f"{'LUT unrolled ours':>19}{'LUT unrolled stock':>20}"
+        f"{'LUT unrolled ours':>19}{'LUT unrolled stock':>20}{'LUT folded ours':>17}{'LUT folded stock':>18}"
     )
     lines = [
         f"{result['model']} on {result['part']} at {result['clock_mhz']:.0f} MHz "
@@ -78,6 +78,7 @@ def hardware_table(result: dict) -> str:
         lines.append(
             f"{layer['name']:<9}{str(layer['n']) + 'x' + str(layer['k']):>11}{layer['folded_cycles_reuse']:>15.0f}"
             f"{layer['folded_cycles_stock']:>15}{layer['unrolled_lut_reuse']:>19.0f}{layer['unrolled_lut_stock']:>20.0f}"
+            f"{_folded_lut(result, layer['name'], 'gathered'):>17}{_folded_lut(result, layer['name'], 'stock'):>18}"
         )
     folded, unrolled = result['shapes']['folded'], result['shapes']['unrolled']
     lines += [
@@ -101,6 +102,12 @@ def hardware_table(result: dict) -> str:
     ]
     lines += [f'  - {text}' for text in result['assumptions']]
     return '\n'.join(lines)
+
+
+def _folded_lut(result: dict, layer: str, variant: str) -> str:
+    """A layer's folded LUTs for one variant (report/folded.py), or '-' when the result has none."""
+    variants = result.get('folded_variants', {}).get('layers', {}).get(layer)
+    return f"{variants[variant]['lut']:.0f}" if variants else '-'
 
 
 def _folded_variant_lines(result: dict) -> list[str]:
