@@ -11,16 +11,6 @@ namespace hls4ml_reuse {
 
 struct dense_reuse_config : reuse_unit_config {};
 
-/**
- * \brief Dense layer with binary weights, evaluated by a reuse plan, optionally fused with its threshold.
- *
- * \tparam data_T      input stream word: nnet::array of data_T::size values, n_in / data_T::size words per sample
- * \tparam res_T       output stream word: nnet::array of res_T::size values, n_out / res_T::size words per sample
- * \tparam CONFIG_T    layer configuration (dense_reuse_config)
- * \param data_stream  input stream
- * \param res_stream   output stream
- * \param weights,positions,plan,thresholds,at_most  the unit's tables, as reuse_tables documents them
- */
 // One sample: read the input vector, evaluate it with reuse_vector, write the outputs.
 template <class data_T, class res_T, typename CONFIG_T>
 void dense_sample(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {

@@ -4,7 +4,7 @@
 // The C-simulation tile sums (never synthesized): the sums and position counts of synth_tile_sums
 // (hls4ml_reuse_unit.h) on plain integers and packed bits. Binary inputs are packed into 64-bit words and a
 // tile is summed with XNOR-popcounts over the words it spans; fixed-point inputs take the synthesizable walk
-// (hls4ml_reuse_walk.h) on plain integers.
+// (hls4ml_reuse_walk.h).
 // tests/test_end_to_end.py and tests/test_conv2d.py check both policies give the same outputs and counters.
 
 #ifndef __SYNTHESIS__
@@ -89,11 +89,8 @@ template <class CONFIG_T> struct packed_groups {
 
     HLS4ML_REUSE_POPCNT long long sum(const fast_input<CONFIG_T> &x, unsigned group) const {
         long long total = 0;
-        for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++) {
-            const uint64_t live = mask[e] & x.valid[word[e]];
-            const uint64_t agree = ~(weights[e] ^ x.bits[word[e]]) & live;
-            total += 2 * (long long)__builtin_popcountll(agree) - (long long)__builtin_popcountll(live);
-        }
+        for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++)
+            total += signed_sum(x, word[e], weights[e], mask[e]);
         return total;
     }
 
@@ -136,30 +133,6 @@ template <class CONFIG_T> struct fast_tables {
         const unsigned first = t * CONFIG_T::tile;
         count = (first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions) - first;
         return tiles.sum(x, first_tile[row.kernel] + t);
-    }
-
-    // walk_sum's result without its lanes: a fixed-point step's whole walk in one multiply-add loop.
-    long long walk_whole(const int x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row,
-                         const step_walk &walk, unsigned &count) const {
-        const signed char *w_row = &w[row.kernel * CONFIG_T::n_in];
-        long long sum = 0;
-        count = 0;
-        for (unsigned i = 0; i < walk.length; i++) {
-            const unsigned k = walk.over_nonzero ? nonzero.index[i] : positions[row.offset + i];
-            if (walk.over_nonzero && !planned(row, k)) continue;
-            sum += w_row[k] * x[k];
-            count += !walk.skip_zeros || x[k] != 0;
-        }
-        return sum;
-    }
-
-    // reuse_tables' accessors that walk_tile uses, on the plain copies.
-    unsigned position(const plan_step &row, unsigned i) const { return positions[row.offset + i]; }
-    bool weight(unsigned n, unsigned k) const { return w[n * CONFIG_T::n_in + k] > 0; }
-    bool planned(const plan_step &row, unsigned k) const {
-        if (row.parent == 0) return true;
-        const bool differ = weight(row.kernel, k) != weight(row.parent - 1, k);
-        return differ != ((row.flags & FLAG_NEGATE) != 0);
     }
 
     // Sum over all of a step's planned positions (binary inputs): what the tile loop adds up when it cannot stop early.
@@ -225,39 +198,34 @@ template <class CONFIG_T> struct fast_tile_sums {
         input().load(x);
     }
 
-    // The sum over a step's whole walk in one go, and how many inputs entered it: packed XNOR-popcounts for binary
-    // inputs, the synthesizable walk's lanes in one loop on plain integers for fixed-point ones.
-    static bool sum_whole(const reuse_tables<CONFIG_T> &, const raw_t x[CONFIG_T::n_in],
-                          const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, accum_t &sum,
-                          unsigned &count) {
-        if (CONFIG_T::binary_input) {
-            sum = copies().kernel_sum(input(), row);
-            count = row.n_positions;
-            return true;
-        }
-        sum = copies().walk_whole(x, nonzero, row, walk, count);
+    // Binary inputs: the sum over all of a step's positions in one go, and their number. Fixed-point inputs are
+    // summed tile by tile, by the synthesizable walk.
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &row, accum_t &sum, unsigned &count) {
+        if (!CONFIG_T::binary_input) return false;
+        sum = copies().kernel_sum(input(), row);
+        count = row.n_positions;
         return true;
     }
 
-    // The sum over a step's whole walk of (possibly wider) inputs x, and how many inputs it added: the
-    // synthesizable walk on plain integers, or for window reuse on binary inputs (x = the change since the previous
-    // window, as load() kept it) packed XNOR-popcounts of both windows over the changed planned positions.
+    // The sum over a step's whole walk of (possibly wider) inputs x, and how many inputs it added: for window reuse on
+    // binary inputs (x = the change since the previous window, as load() kept it) packed XNOR-popcounts of both
+    // windows over the changed planned positions, else the synthesizable walk.
     template <class value_T>
     static accum_t walk_all(const reuse_tables<CONFIG_T> &tables, const value_T x[CONFIG_T::n_in],
                             const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk,
                             unsigned &count) {
+        if (!CONFIG_T::binary_input || !CONFIG_T::window_reuse)
+            return walk_sum<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, count);
         if (!copies().ready) copies().build(tables);
-        if (CONFIG_T::binary_input && CONFIG_T::window_reuse)
-            return copies().kernel_change_sum(input(), previous(), row, count);
-        return walk_sum<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, count);
+        return copies().kernel_change_sum(input(), previous(), row, count);
     }
 
     // The sum over tile t of a step's walk, and how many inputs it added: packed XNOR-popcounts for binary inputs,
-    // the synthesizable walk on plain integers for fixed-point ones.
-    static accum_t tile(const reuse_tables<CONFIG_T> &, const raw_t x[CONFIG_T::n_in],
+    // the synthesizable walk for fixed-point ones.
+    static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
                         const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
                         unsigned &count) {
-        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(copies(), x, nonzero, row, walk, t, count);
+        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count);
         return copies().tile_sum(input(), row, t, count);
     }
 

@@ -51,8 +51,7 @@ template <class CONFIG_T> struct synth_tile_sums {
 
     static void load(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in]) {} // nothing to prepare
 
-    static bool sum_whole(const reuse_tables<CONFIG_T> &, const raw_t[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &,
-                          const plan_step &, const step_walk &, accum_t &, unsigned &) {
+    static bool sum_whole(const reuse_tables<CONFIG_T> &, const plan_step &, accum_t &, unsigned &) {
         return false; // tile by tile
     }
 
@@ -174,6 +173,21 @@ NeededLoop: // children follow their parents in the plan: walking it backwards r
     }
 }
 
+// Channel n's output bit for its value y (thresholded units; false otherwise).
+template <class CONFIG_T, class acc_T> bool threshold_bit(const reuse_tables<CONFIG_T> &tables, unsigned n, acc_T y) {
+#pragma HLS INLINE
+    if (!CONFIG_T::thresholded || !tables.is_output(n)) return false;
+    const acc_T threshold = tables.threshold(n);
+    return tables.at_most(n) ? (y <= threshold) : (y >= threshold);
+}
+
+// A child's start: its parent's value (or change), negated in the complement form.
+template <class acc_T> acc_T from_parent(const plan_step &row, const acc_T values[]) {
+#pragma HLS INLINE
+    const acc_T parent = values[row.parent - 1];
+    return (row.flags & FLAG_NEGATE) ? acc_T(-parent) : parent;
+}
+
 /**
  * \brief One evaluation step: the kernel's value from its parent's (or from 0) plus its tiles, stopping early
  *        once a thresholded leaf's bit is certain.
@@ -194,8 +208,7 @@ accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const no
     const bool at_most = thresholded && tables.at_most(row.kernel);
     const acc_T threshold = thresholded ? acc_T(tables.threshold(row.kernel)) : acc_T(0);
     const acc_T scale = is_root ? acc_T(1) : acc_T(2);
-    acc_T base = 0;
-    if (!is_root) base = (row.flags & FLAG_NEGATE) ? acc_T(-y[row.parent - 1]) : y[row.parent - 1];
+    const acc_T base = is_root ? acc_T(0) : from_parent(row, y);
     const step_walk walk = walk_of<CONFIG_T>(row, nonzero, CONFIG_T::zero_skip);
     acc_T partial = 0;
     acc_T remaining = walk.length; // entries not yet walked: each adds at most input_bound
@@ -206,7 +219,7 @@ accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const no
     if (!is_root && !done) ops.word_add();
     // No check between tiles: a policy may sum the kernel in one go (counted as its tiles).
     unsigned summed;
-    const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, x, nonzero, row, walk, partial, summed);
+    const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, row, partial, summed);
     if (whole_kernel) ops.add(summed, n_tiles(walk.length, CONFIG_T::tile));
 TileLoop:
     for (unsigned t = 0; t < n_tiles(CONFIG_T::n_in, CONFIG_T::tile); t++) {
@@ -221,16 +234,8 @@ TileLoop:
         }
     }
     const acc_T y_n = base + scale * partial;
-    if (thresholded && !done) bit = at_most ? (y_n <= threshold) : (y_n >= threshold);
+    if (!done) bit = threshold_bit<CONFIG_T>(tables, row.kernel, y_n);
     return y_n;
-}
-
-// Channel n's output bit for its value y (thresholded units; false otherwise).
-template <class CONFIG_T, class acc_T> bool threshold_bit(const reuse_tables<CONFIG_T> &tables, unsigned n, acc_T y) {
-#pragma HLS INLINE
-    if (!CONFIG_T::thresholded || !tables.is_output(n)) return false;
-    const acc_T threshold = tables.threshold(n);
-    return tables.at_most(n) ? (y <= threshold) : (y >= threshold);
 }
 
 /**
@@ -246,15 +251,13 @@ accum_of<CONFIG_T> window_step(const diff_T d[CONFIG_T::n_in], const nonzero_inp
 #pragma HLS INLINE
     typedef accum_of<CONFIG_T> acc_T;
     const bool is_root = row.parent == 0;
-    acc_T base = 0;
-    if (!is_root) base = (row.flags & FLAG_NEGATE) ? acc_T(-delta[row.parent - 1]) : delta[row.parent - 1];
     const step_walk walk = walk_of<CONFIG_T>(row, changed, true);
     unsigned count;
     const acc_T partial = tile_sums_of<CONFIG_T>::walk_all(tables, d, changed, row, walk, count);
     ops.add(count, n_tiles(walk.length, CONFIG_T::tile));
     if (!is_root) ops.word_add(); // the parent's change plus this kernel's
     ops.word_add();               // the previous value plus the change
-    return is_root ? partial : acc_T(base + 2 * partial);
+    return is_root ? partial : acc_T(from_parent(row, delta) + 2 * partial);
 }
 
 /**
@@ -285,8 +288,7 @@ UnrolledKernels:
             y[row.kernel] = sum;
         } else {
             ops.word_add();
-            const acc_T parent = y[row.parent - 1];
-            y[row.kernel] = ((row.flags & FLAG_NEGATE) ? acc_T(-parent) : parent) + 2 * sum;
+            y[row.kernel] = from_parent(row, y) + 2 * sum;
         }
         if (tables.is_output(row.kernel))
             write_output<CONFIG_T>(res[row.kernel], y[row.kernel],

@@ -48,11 +48,10 @@ template <class CONFIG_T> step_walk walk_of(const plan_step &row, const nonzero_
  * \brief The sum over tile t of a step's walk of w[k] * x[k], and the inputs it added (`count`; with zero
  *        skipping, only the non-zero ones).
  *
- * \tparam acc_T     the sum's type (ap_int when synthesizing, long long in the C-simulation fast path)
- * \tparam tables_T  reuse_tables, or the C simulation's plain copies of them (position, weight, planned)
+ * \tparam acc_T  the sum's type (ap_int when synthesizing, long long in the C-simulation fast path)
  */
-template <class CONFIG_T, class acc_T, class tables_T, class raw_T>
-acc_T walk_tile(const tables_T &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
+template <class CONFIG_T, class acc_T, class raw_T>
+acc_T walk_tile(const reuse_tables<CONFIG_T> &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
                 const plan_step &row, const step_walk &walk, unsigned t, unsigned &count) {
 #pragma HLS INLINE
     acc_T sum = 0;
@@ -74,8 +73,8 @@ TileLaneLoop:
 }
 
 // The sum over a step's whole walk, tile after tile, and the inputs it added.
-template <class CONFIG_T, class acc_T, class tables_T, class raw_T>
-acc_T walk_sum(const tables_T &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
+template <class CONFIG_T, class acc_T, class raw_T>
+acc_T walk_sum(const reuse_tables<CONFIG_T> &tables, const raw_T x[CONFIG_T::n_in], const nonzero_inputs<CONFIG_T> &nonzero,
                const plan_step &row, const step_walk &walk, unsigned &count) {
 #pragma HLS INLINE
     acc_T sum = 0;
