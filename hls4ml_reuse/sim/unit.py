@@ -1,11 +1,12 @@
 """Python reference of the planned computation (reuse, early exit, inclusion) with op counts.
 
-It follows the firmware step by step: kernels in plan order; each kernel's planned positions,
-in ascending order, gathered into tiles of ``tile`` positions (with ``zero_skip``, of ``tile``
-non-zero inputs); early-exit checks before the first tile (inclusion) and after every tile. Counts are the firmware's: inputs summed, tiles
-evaluated, and one word addition per child that is not settled before its first tile. Channels
-whose max-pooling window already holds a 1 are skipped (``known_one``) unless an unknown channel
-starts from them.
+It follows the firmware step by step: kernels in plan order; each kernel walks its planned
+positions in ascending order (with ``zero_skip``, the sample's non-zero inputs where those are
+fewer), ``tile`` entries per tile; early-exit checks before the first tile (inclusion) and after
+every tile. Counts are the firmware's: inputs summed, tiles evaluated, and one word addition per
+child that is not settled before its first tile. Channels whose max-pooling window already holds
+a 1 are skipped (``known_one``) unless an unknown channel starts from them. Window reuse has its
+own step, ``evaluate_window_change``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def _decided(lo, hi, threshold, mode):
     if mode == AT_MOST:
         return (hi <= threshold) | (lo > threshold), hi <= threshold
     return (lo >= threshold) | (hi < threshold), lo >= threshold
+
+
+def from_parent(plan: ReusePlan, j: int, values: np.ndarray) -> np.ndarray:
+    """Kernel j's start: its parent's column of values (or changes), negated in the complement form."""
+    parent = values[:, int(plan.parent[j])]
+    return -parent if plan.negate[j] else parent
 
 
 def needed_channels(plan: ReusePlan, known_one: np.ndarray) -> np.ndarray:
@@ -113,7 +120,7 @@ def evaluate_window_change(unit: UnitSpec, change: np.ndarray, y_previous: np.nd
             delta[:, j] = own
             counts.word_adds += m
         else:
-            delta[:, j] = (-delta[:, parent] if plan.negate[j] else delta[:, parent]) + 2 * own
+            delta[:, j] = from_parent(plan, j, delta) + 2 * own
             counts.word_adds += 2 * m
     y = y_previous + delta
     if unit.thresholds is None:
@@ -165,14 +172,10 @@ class _Channel:
 
     def __init__(self, unit: UnitSpec, j: int, y: np.ndarray, m: int, active: np.ndarray | None):
         self.unit, self.j = unit, j
-        parent = int(unit.plan.parent[j])
-        self.is_child = parent != ROOT
-        self.base = (
-            np.zeros(m, dtype=np.int64) if not self.is_child else (-y[:, parent] if unit.plan.negate[j] else y[:, parent])
-        )
+        self.is_child = int(unit.plan.parent[j]) != ROOT
+        self.base = from_parent(unit.plan, j, y) if self.is_child else np.zeros(m, dtype=np.int64)
         self.scale = 2 if self.is_child else 1
         self.partial = np.zeros(m, dtype=np.int64)
-        self.remaining = np.full(m, int(unit.plan.n_positions[j]), dtype=np.int64)
         self.active = np.ones(m, dtype=bool) if active is None else active.copy()
         self.exits = unit.may_exit(j)
         self.settled = np.zeros(m, dtype=bool)  # stopped early, with its bit in self.early_bit
@@ -181,7 +184,7 @@ class _Channel:
 
     def run(self, x_raw: np.ndarray, counts: Counts) -> None:
         walk = _Walk(self.unit, self.j, x_raw)
-        self.remaining = walk.length.copy()
+        self.remaining = walk.length.copy()  # entries not yet walked, per sample: the early-exit bound
         self._settle()  # the inclusion test, before the first tile
         if self.is_child:
             counts.word_adds += int(self.active.sum())
