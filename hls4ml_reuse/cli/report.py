@@ -24,14 +24,8 @@ def run(target, images: int, out_dir: str) -> dict:
     costs = [hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in units]
     result = hardware.pipeline(costs, 1000.0 / target.clock_period_ns)
     result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
-    variants = {layer.name: folded.folded_variants(layer.get_attr('unit'), layer.windows_per_image()) for layer in units}
-    result['folded_variants'] = {'layers': variants, 'pipeline': folded.pipeline_variants(variants, result['clock_mhz'])}
-    variant_luts = result['folded_variants']['pipeline']
-    # the folded LUTs of what is built: our gathered lanes, stock's in-order lanes (each with its own multiplexers)
-    result['shapes']['folded']['lut_estimate'] = {
-        'reuse': variant_luts['gathered']['lut'],
-        'stock': variant_luts['stock']['lut'],
-    }
+    per_layer = {layer['name']: layer['folded_variants'] for layer in result['layers']}
+    result['folded_variants'] = folded.pipeline_variants(per_layer, result['clock_mhz'])  # per layer: in 'layers'
     for shape in result['shapes'].values():
         shape['images_per_s_per_lut'] = reference.per_lut(shape['fps_at_clock'], shape['lut_estimate'])
     result['reference'] = reference.reference_for(result)

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from ..ir.constants import PLAN_ROW
-from . import calibration
+from . import calibration, folded
 
 ASSUMPTIONS = [
     'adder bits (product_bits, adder_bits): a sum of m inputs of b bits costs m*(b+1) full-adder bits, a delta add '
@@ -58,7 +58,9 @@ class LayerCost:
     unrolled_latency_stock: int
     folded_cycles_reuse: float  # per image, average over the simulated images
     folded_cycles_stock: int  # per image
-    folded_lut: float
+    folded_lut_reuse: float  # our gathered lanes (report/folded.py)
+    folded_lut_stock: float  # stock's in-order lanes
+    folded_variants: dict  # stock, ours gathered, ours banked: LUTs and static cycles (report/folded.py)
     memory_bits_reuse: int
     memory_bits_stock: int
 
@@ -81,12 +83,12 @@ def plan_latency(unit) -> int:
 
 def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
     unit = layer.get_attr('unit')
-    cost, n, k, tile, windows = unit.cost, unit.n_out, unit.n_in, unit.tile, layer.windows_per_image()
+    cost, n, k, windows = unit.cost, unit.n_out, unit.n_in, layer.windows_per_image()
     inputs, adds = unit.plan.static_inputs_and_adds()
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
     unrolled_lut = calibration.unrolled_lut(unit)  # raw sums, as synthesized; the comparators are added below
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
-    lane_lut = cost.input_bits * k / 3 + (cost.input_bits + 1)
+    variants = folded.folded_variants(unit, windows)
     positions_bits = int(unit.plan.mask.sum()) * max(1, int(k).bit_length())  # the position table's type
     return LayerCost(
         name=layer.name,
@@ -103,8 +105,10 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
         folded_cycles_reuse=firmware_counts['tiles'] / images + unit.n_kernels * windows,  # + a step per kernel
-        folded_cycles_stock=(n * math.ceil(k / tile) + n) * windows,
-        folded_lut=tile * lane_lut + 2 * cost.accum_bits,
+        folded_cycles_stock=variants['stock']['cycles'],
+        folded_lut_reuse=variants['gathered']['lut'],
+        folded_lut_stock=variants['stock']['lut'],
+        folded_variants=variants,
         memory_bits_reuse=unit.n_kernels * (k + PLAN_ROW * 32) + positions_bits + n * cost.accum_bits,
         memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
     )
@@ -129,7 +133,7 @@ def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
         'fps_at_clock': {key: clock_hz / value for key, value in folded.items()},
         'bottleneck_layer': bottleneck,
         'latency_cycles': {'reuse': total('folded_cycles_reuse'), 'stock': total('folded_cycles_stock')},
-        'lut_estimate': {'reuse': total('folded_lut'), 'stock': total('folded_lut')},
+        'lut_estimate': {'reuse': total('folded_lut_reuse'), 'stock': total('folded_lut_stock')},
     }
     unrolled_shape = {
         'cycles_per_image': {'reuse': max_windows, 'stock': max_windows},

@@ -78,7 +78,7 @@ def hardware_table(result: dict) -> str:
         lines.append(
             f"{layer['name']:<9}{str(layer['n']) + 'x' + str(layer['k']):>11}{layer['folded_cycles_reuse']:>15.0f}"
             f"{layer['folded_cycles_stock']:>15}{layer['unrolled_lut_reuse']:>19.0f}{layer['unrolled_lut_stock']:>20.0f}"
-            f"{_folded_lut(result, layer['name'], 'gathered'):>17}{_folded_lut(result, layer['name'], 'stock'):>18}"
+            f"{layer['folded_lut_reuse']:>17.0f}{layer['folded_lut_stock']:>18.0f}"
         )
     folded, unrolled = result['shapes']['folded'], result['shapes']['unrolled']
     lines += [
@@ -104,18 +104,11 @@ def hardware_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
-def _folded_lut(result: dict, layer: str, variant: str) -> str:
-    """A layer's folded LUTs for one variant (report/folded.py), or '-' when the result has none."""
-    variants = result.get('folded_variants', {}).get('layers', {}).get(layer)
-    return f"{variants[variant]['lut']:.0f}" if variants else '-'
-
-
 def _folded_variant_lines(result: dict) -> list[str]:
     """The folded shape charged for its gather multiplexers (report/folded.py): stock, ours gathered, ours banked."""
-    variants = result.get('folded_variants')
-    if not variants:
+    pipeline = result.get('folded_variants')
+    if not pipeline:
         return []
-    pipeline = variants['pipeline']
     lines = ['', f"folded, every planned term (static), per variant:{'LUT':>12}{'cycles/image':>14}{'images/s/LUT':>14}"]
     for name, label in (
         ('stock', 'stock, in-order tiles'),
