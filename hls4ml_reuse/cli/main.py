@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from ..config import ReusePruningConfigError
+from ..config import SHAPES, ReusePruningConfigError
 from ..sim.counters import NoReuseUnitError
 from .datasets import InputError
 
@@ -48,7 +48,7 @@ LEVER_KEYS = {
 
 
 def bench_settings(args) -> dict:
-    """The ReusePruning keys that bench's options set: --tile, and each lever turned off."""
+    """The ReusePruning keys that bench's options set: --tile, --shape, and each lever turned off."""
     settings = {LEVER_KEYS[lever]: False for lever in args.without + ['early-exit'] * args.no_early_exit}
     if args.tile is not None:
         settings['ReusePruningTile'] = args.tile
@@ -183,7 +183,7 @@ def _add_bench(commands) -> None:
     bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
     bench.add_argument(
         '--shape',
-        choices=('folded', 'unrolled'),
+        choices=SHAPES,
         help='ReusePruningShape: the firmware shape (default folded); unrolled evaluates every planned term',
     )
     bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false (as --without early-exit)')

@@ -169,7 +169,7 @@ class ConvertBinaryUnit(OptimizerPass):
         """Layers after the fused chain (ending at `last`) that the unit takes over too, and their attributes."""
         return [], {}
 
-    def reuses_windows(self, node, settings) -> bool:
+    def reuses_windows(self, node, settings, fmt: InputFormat) -> bool:
         """Whether the unit computes a window from its neighbour's values (convolutions only)."""
         return False
 
@@ -180,10 +180,10 @@ class ConvertBinaryUnit(OptimizerPass):
         if weights is None:
             return False
         chain = consumed_chain(model, node)
-        reuses_windows = self.reuses_windows(node, settings)
+        fmt = input_format(node)
+        reuses_windows = self.reuses_windows(node, settings, fmt)
         last = chain.nodes[-1] if chain.nodes else node
         tail, tail_attrs = self.absorb_after(model, last, settings, chain.thresholded, reuses_windows)
-        fmt = input_format(node)
         y_bound = weights.kernels.shape[1] * fmt.bound
         self._check_float32_range(node, weights, y_bound)
         bias = keras_bias(node, self.n_out(node))

@@ -4,7 +4,7 @@ from hls4ml.model.layers import Conv2D, DepthwiseConv2D, Pooling2D
 
 from ..config import ReusePruningConfigError
 from ..ir.layers import CONV2D_GEOMETRY, ReuseConv2D
-from .binary_unit import ConvertBinaryUnit, input_format
+from .binary_unit import ConvertBinaryUnit
 from .graph import single_consumer
 
 
@@ -48,9 +48,9 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
         )
         return geometry
 
-    def reuses_windows(self, node, settings) -> bool:
+    def reuses_windows(self, node, settings, fmt) -> bool:
         """Window reuse: binary inputs (a change is then +-2, or +-1 at padding) and more than one window per row."""
-        return settings.window_reuse and input_format(node).binary and int(node.get_attr('out_width')) > 1
+        return settings.window_reuse and fmt.binary and int(node.get_attr('out_width')) > 1
 
     def absorb_after(self, model, last, settings, thresholded, reuses_windows):
         pool = single_consumer(model, last)
