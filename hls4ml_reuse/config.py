@@ -22,6 +22,9 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   ``tile`` lanes walk the plan tile by tile, with the levers above. Unrolled: every planned term has its
   own adder input, the plan and weights are constants, one window per clock (PIPELINE II=1); it evaluates
   everything, so early exit, pool exit, zero skipping and window reuse do not apply to it.
+- ``ReusePruningBipolarOutput`` (bool, default False): a thresholded unit that is a model output writes
+  -1/+1 (``int<2>``) instead of hls4ml's own encoding of binary activations, one bit with 1 = +1 and 0 = -1
+  (``uint<1>``, what stock hls4ml writes). Inside the network, bits always travel between layers.
 
 hls4ml ignores keys it does not know, so a misspelt key of ours (``ReusePrunning``, ``reusepruning``,
 ``Reuse_Pruning_Tile``) would silently give a stock conversion; any key close to ours is refused instead.
@@ -54,6 +57,7 @@ class LayerSettings:
     zero_skip: bool = True  # fixed-point inputs: only non-zero inputs enter the sums
     window_reuse: bool = True  # binary convolutions: a window from its left neighbour's values
     shape: str = 'folded'  # 'folded' (tile lanes, levers) or 'unrolled' (every planned term, II=1)
+    bipolar_output: bool = False  # a thresholded model output as -1/+1, not hls4ml's 0/1 bits
 
     def for_shape(self) -> LayerSettings:
         """The settings the shape allows: the unrolled shape evaluates every planned term, skipping nothing."""
@@ -71,6 +75,7 @@ _FIELDS = {
     'ReusePruningZeroSkip': 'zero_skip',
     'ReusePruningWindowReuse': 'window_reuse',
     'ReusePruningShape': 'shape',
+    'ReusePruningBipolarOutput': 'bipolar_output',
 }
 
 
@@ -103,6 +108,7 @@ _PARSERS = {
     'zero_skip': _parse_bool,
     'window_reuse': _parse_bool,
     'shape': _parse_shape,
+    'bipolar_output': _parse_bool,
 }
 
 

@@ -320,6 +320,7 @@ def check(spec: Spec, out_dir: str) -> Outcome:
     import hls4ml
 
     from hls4ml_reuse.config import ReusePruningConfigError
+    from hls4ml_reuse.sim.encoding import as_keras_values
 
     model = build_model(spec)
     config = hls4ml.utils.config_from_keras_model(model, granularity='name')
@@ -334,7 +335,7 @@ def check(spec: Spec, out_dir: str) -> Outcome:
     hls_model.compile()
     x = inputs(spec)
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
-    firmware = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1)
+    firmware = as_keras_values(hls_model, np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1))
     if np.array_equal(firmware, keras):
         return Outcome('exact')
     return Outcome('mismatch', _mismatch_message(firmware, keras))

@@ -35,6 +35,7 @@ def test_forced_only_when_set_on_the_layer():
         ({'ReusePruningSteiner': None}, 'must be true or false'),
         ({'ReusePruningWindowReuse': 2}, 'must be true or false'),
         ({'ReusePruningShape': 'unroled'}, 'must be one of folded, unrolled'),
+        ({'ReusePruningBipolarOutput': 'pm1'}, 'must be true or false'),
     ],
 )
 def test_bad_keys_and_values_name_layer_and_key(section, message):
@@ -53,6 +54,12 @@ def test_unrolled_shape_turns_off_the_levers_that_skip_work():
     assert unrolled.shape == 'unrolled' and folded.shape == 'folded'
     assert not (unrolled.early_exit or unrolled.pool_exit or unrolled.zero_skip or unrolled.window_reuse)
     assert unrolled.steiner and folded.early_exit and folded.window_reuse
+
+
+def test_outputs_are_hls4ml_bits_unless_bipolar_is_asked_for():
+    config = {'Model': {'ReusePruning': True}, 'LayerName': {'logits': {'ReusePruningBipolarOutput': 'true'}}}
+    assert not settings_for(config, 'fc0', 'Dense').bipolar_output
+    assert settings_for(config, 'logits', 'Dense').bipolar_output
 
 
 def test_levers_default_on_and_turn_off_per_layer():
@@ -144,6 +151,7 @@ def test_depthwise_convolution_is_refused(out_dir):
         ('ReusePruningZeroSkipping', 'ReusePruningZeroSkip'),
         ('reuse_pruning_steiners', 'ReusePruningSteiner'),
         ('ReusePruningWindowsReuse', 'ReusePruningWindowReuse'),
+        ('ReusePruningBipolarOutputs', 'ReusePruningBipolarOutput'),
     ],
 )
 @pytest.mark.parametrize('group', ['Model', 'LayerType', 'LayerName'])

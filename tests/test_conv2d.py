@@ -8,6 +8,7 @@ from models import binary_cnn, conv, pixels, rebuild_with_synthesizable_path, sp
 from qkeras import QConv2D, QDense
 from tensorflow.keras import layers
 
+from hls4ml_reuse.sim.encoding import as_keras_values
 from hls4ml_reuse.cli import conversion
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.sim import counters, graph
@@ -40,11 +41,11 @@ def check_exact(model, hls_model, x):
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
     assert len(np.unique(keras)) > 1, 'degenerate case: constant outputs'
     counters.reset(hls_model)
-    firmware = np.asarray(hls_model.predict(x)).reshape(len(x), -1)
+    firmware = as_keras_values(hls_model, np.asarray(hls_model.predict(x)).reshape(len(x), -1))
     mismatches = np.argwhere(firmware != keras)
     assert np.array_equal(firmware, keras), f'{len(mismatches)} of {keras.size} outputs differ, first at {mismatches[:5]}'
     reference, reference_counts = graph.reference_forward(hls_model, x)
-    assert np.array_equal(reference, firmware)
+    assert np.array_equal(as_keras_values(hls_model, reference), firmware)
     assert graph.counts_match(hls_model, reference_counts)
     return firmware
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from models import binary_mlp, pixels, rebuild_with_synthesizable_path, sparse_pixels
 
+from hls4ml_reuse.sim.encoding import as_keras_values
 from hls4ml_reuse.cli import conversion
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.report import operations
@@ -43,11 +44,11 @@ def converted(name, out_dir, seed=0):
 def test_csim_equals_qkeras_and_reference(name, out_dir):
     model, hls_model, x = converted(name, out_dir)
     counters.reset(hls_model)
-    firmware = hls_model.predict(x).reshape(len(x), -1)
+    firmware = as_keras_values(hls_model, hls_model.predict(x).reshape(len(x), -1))
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
     assert np.array_equal(firmware, keras)
     reference, reference_counts = graph.reference_forward(hls_model, x)
-    assert np.array_equal(reference, keras)
+    assert np.array_equal(as_keras_values(hls_model, reference), keras)
     assert graph.counts_match(hls_model, reference_counts)
 
 
@@ -60,7 +61,7 @@ def test_thresholds_on_reachable_values(out_dir):
         bn.set_weights([gamma, np.zeros_like(beta), means[: len(beta)].astype(np.float32), variance])
     hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
     x = pixels(500, 16, seed=9)
-    assert np.array_equal(hls_model.predict(x).reshape(len(x), -1), model.predict(x, verbose=0))
+    assert np.array_equal(as_keras_values(hls_model, hls_model.predict(x).reshape(len(x), -1)), model.predict(x, verbose=0))
 
 
 def test_early_exit_skips_work_without_changing_outputs(tmp_path):

@@ -11,7 +11,9 @@ Inputs are drawn as those tests draw them (uniform in [0, 1)) and put on the inp
 test_binary_cnn does): hls4ml quantizes its input to that type while Keras would see the unrounded float.
 """
 
+import re
 import warnings
+from pathlib import Path
 
 import hls4ml
 import numpy as np
@@ -24,6 +26,7 @@ from tensorflow.keras.regularizers import l2
 
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.passes.keras_replay import ReusePruningWarning
+from hls4ml_reuse.sim.encoding import as_keras_values
 
 REUSE_FACTORS = {'conv2d_1': 9, 'conv2d_2': 36, 'conv2d_3': 72, 'q_dense_6': 2000, 'q_dense_7': 100}
 
@@ -78,8 +81,9 @@ def on_grid(x, frac_bits=10):
     return (np.round(x * 2**frac_bits) * 2.0**-frac_bits).astype(np.float32)
 
 
-def convert_with_reuse_pruning(model, config, backend, out_dir):
-    config['Model']['ReusePruning'] = True
+def convert(model, config, backend, out_dir, reuse_pruning=True):
+    if reuse_pruning:
+        config['Model']['ReusePruning'] = True
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', ReusePruningWarning)  # fixed<32,12> inputs: the float32 caveat, by design
         hls_model = hls4ml.converters.convert_from_keras_model(
@@ -90,9 +94,10 @@ def convert_with_reuse_pruning(model, config, backend, out_dir):
 
 
 def assert_exact(model, hls_model, x):
+    """Every output equal to Keras', binary outputs read as hls4ml's tests read them (0 = -1)."""
     units = [layer.name for layer in reuse_units(hls_model)]
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
-    firmware = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1)
+    firmware = as_keras_values(hls_model, np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1))
     assert np.array_equal(firmware, keras), f'{np.count_nonzero(firmware != keras)} of {keras.size} outputs differ'
     return units
 
@@ -114,7 +119,7 @@ def test_hls4ml_binary_cnn_is_exact(backend, strategy, statistics, out_dir):
     config['Model']['Strategy'] = strategy
     for name, reuse_factor in REUSE_FACTORS.items():
         config['LayerName'][name]['ReuseFactor'] = reuse_factor
-    hls_model = convert_with_reuse_pruning(model, config, backend, out_dir)
+    hls_model = convert(model, config, backend, out_dir)
     x = on_grid(np.random.default_rng(1).random((100, 28, 28, 1)))
     units = assert_exact(model, hls_model, x)
     assert units == ['conv2d_1', 'conv2d_2', 'conv2d_3', 'q_dense_6', 'q_dense_7']
@@ -125,6 +130,57 @@ def test_hls4ml_binary_cnn_is_exact(backend, strategy, statistics, out_dir):
 def test_hls4ml_btnn_binary_cases_are_exact(activation, backend, out_dir):
     model = btnn(activation)
     config = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=backend)
-    hls_model = convert_with_reuse_pruning(model, config, backend, out_dir)
+    hls_model = convert(model, config, backend, out_dir)
     x = on_grid(np.random.default_rng(2).random((1000, 10)))
     assert assert_exact(model, hls_model, x) == ['dense']
+
+
+@pytest.mark.parametrize('backend', ['Vivado', 'Vitis'])
+@pytest.mark.parametrize('activation', ['binary_tanh', binary()], ids=['case2-binary_tanh', 'case7-binary'])
+def test_hls4ml_btnn_passes_with_its_own_comparison(activation, backend, out_dir):
+    """test_btnn's binary cases as hls4ml runs them (unrounded inputs, its is_xnor mapping and tolerance), flag on."""
+    model = btnn(activation)
+    config = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=backend)
+    hls_model = convert(model, config, backend, out_dir)
+    x = np.random.default_rng(3).random((100, 10))
+    y_hls = hls_model.predict(x)
+    y_hls = np.where(y_hls == 0, -1, 1)  # test_btnn: "hls4ml may return XNOR binary" (is_xnor for cases 2 and 7)
+    y_ker = model.predict(x, verbose=0)
+    wrong = (y_hls != y_ker).ravel()
+    assert sum(wrong) / len(wrong) < 0.005
+
+
+def top_interface(project: str) -> tuple[str, str]:
+    """The top function's ports and the output stream word, as the written project declares them."""
+    top = Path(project, 'firmware', 'myproject.h').read_text()
+    defines = Path(project, 'firmware', 'defines.h').read_text()
+    return re.search(r'void myproject\(.*?\);', top, re.S).group(0), re.search(r'typedef .* result_t;', defines).group(0)
+
+
+@pytest.mark.parametrize('backend', ['Vivado', 'Vitis'])
+def test_binary_outputs_keep_stocks_interface(backend, out_dir):
+    """With the flag on, a binary model output is stock's: the same ports, a stream of uint<1> bits, 0/1 values."""
+    model = btnn('binary_tanh')
+    interfaces = {}
+    for reuse_pruning in (False, True):
+        config = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=backend)
+        project = f'{out_dir}/{reuse_pruning}'
+        hls_model = convert(model, config, backend, project, reuse_pruning)
+        interfaces[reuse_pruning] = top_interface(project)
+        x = on_grid(np.random.default_rng(4).random((200, 10)))
+        assert set(np.unique(hls_model.predict(x))) == {0, 1}
+    assert interfaces[True] == interfaces[False]
+    assert interfaces[True][1] == 'typedef nnet::array<ap_uint<1>, 10*1> result_t;'
+
+
+@pytest.mark.parametrize('backend', ['Vivado', 'Vitis'])
+def test_bipolar_output_is_an_explicit_choice(backend, out_dir):
+    """ReusePruningBipolarOutput: the same outputs as -1/+1 (int<2>), equal to Keras without any mapping."""
+    model = btnn(binary())
+    config = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=backend)
+    config['Model']['ReusePruningBipolarOutput'] = True
+    hls_model = convert(model, config, backend, out_dir)
+    (output,) = hls_model.get_output_variables()
+    assert str(output.type.precision) == 'int<2>'
+    x = on_grid(np.random.default_rng(5).random((500, 10)))
+    assert np.array_equal(hls_model.predict(x), model.predict(x, verbose=0))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from models import binary_mlp, pixels
 
+from hls4ml_reuse.sim.encoding import as_keras_values
 from hls4ml_reuse import plugin
 from hls4ml_reuse.cli import conversion
 
@@ -78,4 +79,4 @@ def test_yaml_through_hls4ml_convert_from_config(tmp_path):
     assert [layer.class_name for layer in hls_model.get_layers()] == ['Input', 'ReuseDense', 'ReuseDense']
     hls_model.compile()
     x = pixels(64, 12, seed=1)
-    assert np.array_equal(hls_model.predict(x), model.predict(x, verbose=0))
+    assert np.array_equal(as_keras_values(hls_model, hls_model.predict(x)), model.predict(x, verbose=0))

@@ -15,6 +15,7 @@ from models import pixels, randomize_batchnorm
 from qkeras import QActivation, QBatchNormalization, QConv2D, QDense, binary, quantized_bits
 from tensorflow.keras import layers
 
+from hls4ml_reuse.sim.encoding import as_keras_values
 from hls4ml_reuse.cli import conversion
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.sim import graph
@@ -79,10 +80,10 @@ def convert_and_compare(model, out_dir, x, input_precision='ufixed<8,0>'):
     hls_model = conversion.convert(model, conversion.reuse_config(model, input_precision), out_dir)
     assert reuse_units(hls_model)
     keras = model.predict(x, verbose=0).reshape(len(x), -1)
-    firmware = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1)
+    firmware = as_keras_values(hls_model, np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(len(x), -1))
     assert np.array_equal(firmware, keras), f'{np.count_nonzero(firmware != keras)} of {keras.size} outputs differ'
     reference, _ = graph.reference_forward(hls_model, x[:40])
-    assert np.array_equal(reference, keras[:40])
+    assert np.array_equal(as_keras_values(hls_model, reference), keras[:40])
     return hls_model
 
 
@@ -150,7 +151,7 @@ def test_wide_layer_under_default_precision_converts_with_a_caveat(default_preci
     with pytest.warns(ReusePruningWarning, match="'wide'.*2\\^24"):
         hls_model = conversion.convert(model, config, out_dir)
     keras = model.predict(x_pm1, verbose=0)
-    assert np.array_equal(np.asarray(hls_model.predict(x_pm1)).reshape(keras.shape), keras)
+    assert np.array_equal(as_keras_values(hls_model, np.asarray(hls_model.predict(x_pm1))).reshape(keras.shape), keras)
 
 
 def test_overlapping_pooling_is_refused_at_conversion(out_dir):

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..report import operations
-from ..sim import counters, graph
+from ..sim import counters, encoding, graph
 from . import conversion
 from .targets import Target, resolve
 
@@ -59,7 +59,8 @@ def verify_counts(hls_model, x: np.ndarray) -> bool:
 def run(target: Target | str, options: BenchOptions) -> dict:
     """Ours and stock hls4ml on the target's images; `target` is a Target or a name for resolve().
 
-    NoReuseUnitError when no layer became a unit.
+    Outputs of both are compared with Keras' as hls4ml's tests compare them: binary activations written as bits
+    are read as -1/+1 (sim/encoding.py). NoReuseUnitError when no layer became a unit.
     """
     target = resolve(target) if isinstance(target, str) else target
     x, y = target.x[: options.images], (None if target.y is None else target.y[: options.images])
@@ -90,6 +91,7 @@ def _run_ours(target: Target, x: np.ndarray, options: BenchOptions) -> dict:
     reference_agrees = None if reference_missing else verify_counts(hls_model, x[: options.verify_images])
     counters.reset(hls_model)
     outputs, rate = simulate(hls_model, x, 'ReusePruning')
+    outputs = encoding.as_keras_values(hls_model, outputs)
     layers = operations.network_ops(hls_model, len(x))
     figures = {
         'ops_pruned_static': operations.pruned(layers, 'static'),
@@ -109,7 +111,8 @@ def _run_stock(target: Target, x: np.ndarray, options: BenchOptions) -> tuple[np
     """The same model converted by stock hls4ml (integer accumulators sized from K), C-simulated."""
     config = conversion.stock_config(target.model, target.input_precision, target.input_frac_bits)
     stock = target.convert(config, str(Path(options.out_dir) / 'stock'))
-    return simulate(stock, x, 'stock hls4ml', options.stock_seconds)
+    outputs, rate = simulate(stock, x, 'stock hls4ml', options.stock_seconds)
+    return encoding.as_keras_values(stock, outputs), rate
 
 
 def failures(result: dict) -> list[str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..backend.templates import HEADERS
-from ..sim import counters
+from ..sim import counters, encoding
 
 TOOLS = (('vivado_hls', 'Vivado'), ('vitis_hls', 'Vitis'))
 
@@ -48,7 +48,6 @@ def write_project(target, out_dir: Path, images: int, backend: str):
     out_dir.mkdir(parents=True, exist_ok=True)
     x = np.ascontiguousarray(target.x[:images])
     np.save(out_dir / 'tb_inputs.npy', x)
-    np.save(out_dir / 'tb_outputs.npy', target.model.predict(x, verbose=0))
     import hls4ml
 
     hls_model = hls4ml.converters.convert_from_keras_model(
@@ -59,7 +58,9 @@ def write_project(target, out_dir: Path, images: int, backend: str):
         output_data_tb=str(out_dir / 'tb_outputs.npy'),
     )  # fmt: skip
     counters.require_units(hls_model, target.name)  # a project without a unit is stock hls4ml: nothing to check
-    hls_model.write()
+    expected = target.model.predict(x, verbose=0)  # in the firmware's encoding: binary outputs as hls4ml's bits
+    np.save(out_dir / 'tb_outputs.npy', encoding.encode_bits(expected) if encoding.bit_coded_output(hls_model) else expected)
+    hls_model.write()  # reads the test-bench files
     return hls_model
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from hls4ml.model.layers import ApplyAlpha, BatchNormalization
 from hls4ml.model.optimizer import OptimizerPass
-from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType, XnorPrecisionType
+from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType
 
 from ..config import ReusePruningConfigError, settings_of
 from ..plan.cost import OperationCost
@@ -27,7 +27,7 @@ from .keras_replay import (
     fused_batchnorm,
     keras_bias,
 )
-from .graph import carry_output_type, is_binary_activation, reaches_model_output, single_consumer
+from .graph import carry_output_type, is_binary_activation, is_bit_coded, reaches_model_output, single_consumer
 from .output_affine import OutputAffine, affine_types, insert_output_affine
 
 FLOAT32_EXACT = 1 << 24  # integers of larger magnitude are rounded by Keras' float32 sums
@@ -49,9 +49,7 @@ class InputFormat:
 def input_format(layer) -> InputFormat:
     """The layer's input type as raw integers; raises for types it cannot bound."""
     precision = layer.get_input_variable().type.precision
-    if isinstance(precision, XnorPrecisionType) or (
-        isinstance(precision, IntegerPrecisionType) and precision.width == 1 and not precision.signed
-    ):
+    if is_bit_coded(precision):
         return InputFormat(True, 0, 1, 1)
     if isinstance(precision, FixedPrecisionType):
         frac_bits = precision.width - precision.integer
@@ -192,7 +190,8 @@ class ConvertBinaryUnit(OptimizerPass):
         is_output = reaches_model_output(model, (chain.nodes + tail)[-1] if chain.nodes + tail else node)
         for consumed in chain.nodes:
             model.remove_node(consumed)
-        attrs = self._unit_attrs(node, unit, fmt, settings, chain.thresholded, is_output, y_bound)
+        bipolar = chain.thresholded and is_output and settings.bipolar_output
+        attrs = self._unit_attrs(node, unit, fmt, settings, chain.thresholded, bipolar, y_bound)
         new_node = model.make_node(
             self.unit_class, node.name, {**attrs, **tail_attrs}, node.inputs.copy(), node.outputs.copy()
         )
@@ -277,7 +276,7 @@ class ConvertBinaryUnit(OptimizerPass):
             unrolled=settings.shape == 'unrolled',
         )
 
-    def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, is_output, y_bound) -> dict:
+    def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, bipolar, y_bound) -> dict:
         accum_width = signed_width(3 * y_bound)
         return {
             'n_in': unit.n_in,
@@ -289,7 +288,7 @@ class ConvertBinaryUnit(OptimizerPass):
             'input_bound': fmt.bound,
             'raw_width': fmt.width + 1,
             'thresholded': thresholded,
-            'bipolar_output': thresholded and is_output,
+            'bipolar_output': bipolar,
             'early_exit': settings.early_exit and not unit.window_reuse,
             'zero_skip': unit.zero_skip,
             'window_reuse': unit.window_reuse,
@@ -297,16 +296,17 @@ class ConvertBinaryUnit(OptimizerPass):
             'accum_width': accum_width,
             'threshold_width': signed_width(y_bound + 1),
             'unit': unit,
-            'result_precision': result_precision(thresholded, is_output, y_bound, fmt.frac_bits),
+            'result_precision': result_precision(thresholded, bipolar, y_bound, fmt.frac_bits),
             'reuse_pruning_caveats': node.get_attr('reuse_pruning_caveats', []),
             'trace': node.get_attr('trace', False),
             **self.geometry(node),
         }
 
 
-def result_precision(thresholded: bool, is_output: bool, y_bound: int, frac_bits: int):
+def result_precision(thresholded: bool, bipolar: bool, y_bound: int, frac_bits: int):
+    """A thresholded unit writes hls4ml's bits (uint<1>, 1 = +1, 0 = -1), or -1/+1 as int<2> when bipolar."""
     if thresholded:
-        return IntegerPrecisionType(2, signed=True) if is_output else IntegerPrecisionType(1, signed=False)
+        return IntegerPrecisionType(2, signed=True) if bipolar else IntegerPrecisionType(1, signed=False)
     width = signed_width(y_bound)
     if frac_bits == 0:
         return IntegerPrecisionType(width, signed=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hls4ml.model.layers import Activation, Pooling1D, Pooling2D, Reshape
+from hls4ml.model.types import IntegerPrecisionType, XnorPrecisionType
 
 from ..config import ReusePruningConfigError
 
@@ -14,6 +15,13 @@ BINARY_ACTIVATIONS = ('binary', 'binary_tanh')
 def single_consumer(model, layer):
     users = [node for node in model.graph.values() if layer.outputs[0] in node.inputs]
     return users[0] if len(users) == 1 else None
+
+
+def is_bit_coded(precision) -> bool:
+    """A one-bit unsigned type: how hls4ml stores a binary activation (1 = +1, 0 = -1)."""
+    return isinstance(precision, XnorPrecisionType) or (
+        isinstance(precision, IntegerPrecisionType) and precision.width == 1 and not precision.signed
+    )
 
 
 def is_binary_activation(node) -> bool:

@@ -9,7 +9,7 @@ from hls4ml.model.types import FixedPrecisionType
 
 from ..ir.layers import ReuseConv2D, ReuseUnitLayer, reuse_units
 from ..passes.graph import is_binary_activation
-from . import counters
+from . import counters, encoding
 from .unit import Counts, evaluate, evaluate_values, evaluate_window_change
 
 REFERENCE_CHUNK = 16  # images per reference step: convolution windows of a chunk stay in memory
@@ -54,7 +54,8 @@ def input_frac_bits(input_layer) -> int:
 
 
 def reference_forward(hls_model, x: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Run the converted graph in the Python reference: outputs (as the firmware writes them) and counts per unit.
+    """Run the converted graph in the Python reference: outputs (as the firmware writes them: binary activations as
+    hls4ml's bits where the output type is one bit, see encoding.py) and counts per unit.
 
     Covers the graphs this plugin builds: reuse units, max pooling, reshapes, standalone binary activations
     and an output ApplyAlpha after an input layer.
@@ -91,7 +92,8 @@ def _reference_chunk(hls_model, x) -> tuple[np.ndarray, dict]:
     counts = {}
     for layer in layers[1:]:
         values = _step(layer, values, counts)
-    return values.real().reshape(len(x), -1), counts
+    out = values.real().reshape(len(x), -1)
+    return (encoding.encode_bits(out) if encoding.bit_coded_output(hls_model) else out), counts
 
 
 def unit_inputs(hls_model, x: np.ndarray, layer_name: str) -> np.ndarray:
