@@ -216,3 +216,21 @@ def test_bench_turns_levers_off_by_name():
     }
     with pytest.raises(SystemExit):
         build_parser().parse_args(['bench', 'mlp-mnist', '--without', 'steinr'])
+
+
+def test_a_command_prints_only_what_the_user_needs(files, tmp_path):
+    """No TensorFlow start-up lines and no Keras warnings about QKeras' own objects on stderr; the table on stdout."""
+    import os
+    import subprocess
+    import sys
+
+    user_environment = {key: value for key, value in os.environ.items() if key != 'TF_CPP_MIN_LOG_LEVEL'}  # conftest's
+    command = [sys.executable, '-c', 'import sys; from hls4ml_reuse.cli import main; sys.exit(main())', 'bench']
+    command += [files / 'mlp.h5', '--data', files / 'x.npz', '--json', tmp_path / 'out.json', *FAST]
+    result = subprocess.run(
+        [str(part) for part in command], capture_output=True, text=True, timeout=600, env=user_environment
+    )
+    assert result.returncode == 0, result.stderr
+    noise = [line for line in result.stderr.splitlines() if 'C simulation (' not in line and line.strip()]
+    assert noise == []
+    assert 'outputs differing from QKeras' in result.stdout

@@ -10,14 +10,21 @@ bad key, no layer converted to a unit) -- one line on stderr says which and why.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import warnings
 
-from ..config import SHAPES, ReusePruningConfigError
-from ..sim.counters import NoReuseUnitError
-from .datasets import InputError
+# Before TensorFlow is imported: its C++ start-up lines (CUDA factories on a machine without a GPU) and the
+# warnings Keras gives about QKeras' own objects say nothing about the user's model.
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+logging.getLogger('tensorflow').setLevel(logging.ERROR)
+warnings.filterwarnings('ignore', message=r'The `keras\.constraints\.serialize\(\)` API', category=UserWarning)
+warnings.filterwarnings('ignore', message=r'The initializer \w+ is unseeded', category=UserWarning)
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+from ..config import SHAPES, ReusePruningConfigError  # noqa: E402
+from ..sim.counters import NoReuseUnitError  # noqa: E402
+from .datasets import InputError  # noqa: E402
 
 EXIT_CHECK_FAILED = 1
 EXIT_UNUSABLE_INPUT = 2
