@@ -11,9 +11,7 @@ Inputs are drawn as those tests draw them (uniform in [0, 1)) and put on the inp
 test_binary_cnn does): hls4ml quantizes its input to that type while Keras would see the unrounded float.
 """
 
-import re
 import warnings
-from pathlib import Path
 
 import hls4ml
 import numpy as np
@@ -148,39 +146,3 @@ def test_hls4ml_btnn_passes_with_its_own_comparison(activation, backend, out_dir
     y_ker = model.predict(x, verbose=0)
     wrong = (y_hls != y_ker).ravel()
     assert sum(wrong) / len(wrong) < 0.005
-
-
-def top_interface(project: str) -> tuple[str, str]:
-    """The top function's ports and the output stream word, as the written project declares them."""
-    top = Path(project, 'firmware', 'myproject.h').read_text()
-    defines = Path(project, 'firmware', 'defines.h').read_text()
-    return re.search(r'void myproject\(.*?\);', top, re.S).group(0), re.search(r'typedef .* result_t;', defines).group(0)
-
-
-@pytest.mark.parametrize('backend', ['Vivado', 'Vitis'])
-def test_binary_outputs_keep_stocks_interface(backend, out_dir):
-    """With the flag on, a binary model output is stock's: the same ports, a stream of uint<1> bits, 0/1 values."""
-    model = btnn('binary_tanh')
-    interfaces = {}
-    for reuse_pruning in (False, True):
-        config = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=backend)
-        project = f'{out_dir}/{reuse_pruning}'
-        hls_model = convert(model, config, backend, project, reuse_pruning)
-        interfaces[reuse_pruning] = top_interface(project)
-        x = on_grid(np.random.default_rng(4).random((200, 10)))
-        assert set(np.unique(hls_model.predict(x))) == {0, 1}
-    assert interfaces[True] == interfaces[False]
-    assert interfaces[True][1] == 'typedef nnet::array<ap_uint<1>, 10*1> result_t;'
-
-
-@pytest.mark.parametrize('backend', ['Vivado', 'Vitis'])
-def test_bipolar_output_is_an_explicit_choice(backend, out_dir):
-    """ReusePruningBipolarOutput: the same outputs as -1/+1 (int<2>), equal to Keras without any mapping."""
-    model = btnn(binary())
-    config = hls4ml.utils.config_from_keras_model(model, granularity='name', backend=backend)
-    config['Model']['ReusePruningBipolarOutput'] = True
-    hls_model = convert(model, config, backend, out_dir)
-    (output,) = hls_model.get_output_variables()
-    assert str(output.type.precision) == 'int<2>'
-    x = on_grid(np.random.default_rng(5).random((500, 10)))
-    assert np.array_equal(hls_model.predict(x), model.predict(x, verbose=0))
