@@ -150,7 +150,8 @@ def warn_caveat(node, message: str) -> None:
 
 
 class ConvertBinaryUnit(OptimizerPass):
-    """Fuse a binary layer [+ ApplyAlpha] [+ BatchNormalization] [+ binary Activation] into one reuse unit.
+    """Fuse a binary layer [+ ApplyAlpha] [+ BatchNormalization] [+ binary Activation] into one reuse unit
+    (with any linear Activation hls4ml left between them), recording what it took in ``reuse_pruning_fused``.
 
     Matches layers of ``layer_class`` whose ReusePruning flag is on. The weight scale (any QKeras alpha),
     the quantized bias and the (Q)BatchNormalization are folded into exact thresholds when the output is
