@@ -2,6 +2,7 @@
 ignored by name where the unit never materialises them (passes/precision.py); hls4ml's defaults count as none.
 """
 
+import json
 import warnings
 
 import hls4ml
@@ -12,6 +13,7 @@ from models import binary_cnn, binary_mlp, conv, pixels, randomize_batchnorm
 from qkeras import QActivation, QConv2D, QDense, binary, quantized_bits
 from tensorflow.keras import layers
 
+from hls4ml_reuse import cli
 from hls4ml_reuse.config import ReusePruningConfigError
 from hls4ml_reuse.passes.keras_replay import ReusePruningWarning
 
@@ -221,3 +223,24 @@ def test_an_output_type_after_the_exact_bias_is_refused_or_used(result, accepted
     precision = hls_model.graph['fc0_affine'].get_output_variable().type.precision
     assert (precision.width, precision.integer) == (16, 6)
     assert mismatches(model, hls_model, pixels(100, 12, seed=71)) == 0
+
+
+def test_bench_of_a_yaml_with_a_fused_layers_type_is_exact_and_says_so(tmp_path, capsys):
+    """The issue's repro through the command line: a YAML setting d0's result type, +-1 inputs from an .npz."""
+    issue_model().save(tmp_path / 'model.h5')
+    np.savez(tmp_path / 'data.npz', x=pm1(40))
+    (tmp_path / 'model.yml').write_text(
+        f'KerasModel: !qkeras_model {tmp_path / "model.h5"}\nIOType: io_stream\nHLSConfig:\n  Model:\n'
+        '    Precision: fixed<16,6>\n    ReusePruning: true\n  LayerName:\n    d0:\n      Precision:\n'
+        '        result: fixed<2,2>\n'
+    )
+    report = tmp_path / 'bench.json'
+    argv = ['bench', tmp_path / 'model.yml', '--data', tmp_path / 'data.npz', '--json', report, '--out', tmp_path / 'out']
+    argv += ['--images', '40', '--stock-images', '2', '--verify-images', '40', '--stock-seconds', '0']
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', ReusePruningWarning)
+        status = cli.main([str(arg) for arg in argv])
+    assert status == 0, capsys.readouterr().err
+    ours = [str(w.message) for w in caught if issubclass(w.category, ReusePruningWarning)]
+    assert len(ours) == 1 and ours[0].startswith("layer 'd0': Precision result fixed<2,2> is ignored")
+    assert json.loads(report.read_text())['mismatches'] == 0
