@@ -19,13 +19,20 @@ from hls4ml.model.optimizer import register_pass
 from .ir.layers import ReuseConv2D, ReuseDense
 from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
+from .passes.precision import CheckUserPrecisions
 from .passes.validate import CheckStandaloneActivations, ValidateReusePruning
 from .backend.templates import HEADERS, TEMPLATES
 from .cli.yaml_tag import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
-PASSES = (ValidateReusePruning, ConvertBinaryConv2D, ConvertBinaryDense, CheckStandaloneActivations)  # in flow order
+PASSES = (  # in flow order: the precision check reads what the units fused
+    ValidateReusePruning,
+    ConvertBinaryConv2D,
+    ConvertBinaryDense,
+    CheckUserPrecisions,
+    CheckStandaloneActivations,
+)
 LAYERS = (ReuseDense, ReuseConv2D)
 
 _registered = False

@@ -319,12 +319,12 @@ def check(spec: Spec, out_dir: str) -> Outcome:
     """
     import hls4ml
 
+    from hls4ml_reuse.cli.conversion import base_config
     from hls4ml_reuse.config import ReusePruningConfigError
     from hls4ml_reuse.sim.encoding import as_keras_values
 
     model = build_model(spec)
-    config = hls4ml.utils.config_from_keras_model(model, granularity='name')
-    config['LayerName'][model.layers[0].name]['Precision'] = {'result': spec.input_precision}
+    config = base_config(model, spec.input_precision)
     config['Model']['ReusePruning'] = True
     try:
         hls_model = hls4ml.converters.convert_from_keras_model(

@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import hls4ml
 import numpy as np
 
+from .datasets import InputError
+
 PART = 'xc7z100ffg900-2'
 CLOCK_PERIOD_NS = 5  # 200 MHz
 
 
+def input_layer_name(model) -> str:
+    """The name hls4ml gives the model's input layer: the LayerName entry that sets the input type.
+
+    Asked of hls4ml 1.3.0's own Keras parser: a functional model's input layer as its configuration names it,
+    a Sequential model's first entry, which is the InputLayer Keras writes for ``Sequential([Input(...), ...])``
+    and, named ``<first layer>_input``, for ``input_shape=`` too. ``model.layers[0]`` is that layer only for
+    functional models: a Sequential model's list starts at its first real layer.
+    """
+    arch = json.loads(model.to_json())
+    layers, inputs, _, _ = hls4ml.converters.parse_keras_model(arch, hls4ml.converters.KerasModelReader(model))
+    names = inputs if inputs is not None else [layers[0]['name']]
+    if len(names) != 1:
+        raise InputError(f'{model.name}: the model has {len(names)} inputs ({", ".join(names)}); the commands feed one')
+    return names[0]
+
+
+def set_input_precision(config: dict, model, precision: str) -> dict:
+    """Set the input layer's result type in `config` (other types of its entry kept); returns `config`."""
+    entry = config.setdefault('LayerName', {}).setdefault(input_layer_name(model), {})
+    current = entry.get('Precision')
+    entry['Precision'] = {**(current if isinstance(current, dict) else {}), 'result': precision}
+    return config
+
+
 def base_config(model, input_precision: str) -> dict:
     config = hls4ml.utils.config_from_keras_model(model, granularity='name')
-    input_name = model.layers[0].name
-    config['LayerName'][input_name]['Precision'] = {'result': input_precision}
-    return config
+    return set_input_precision(config, model, input_precision)
 
 
 def reuse_config(model, input_precision: str, **settings) -> dict:

@@ -33,9 +33,7 @@ class Target:
         config = copy.deepcopy(self.hls_config)
         config.setdefault('Model', {}).update(settings)
         if self.input_precision_given:
-            entry = config.setdefault('LayerName', {}).setdefault(self.model.layers[0].name, {})
-            precision = entry.get('Precision')
-            entry['Precision'] = {**(precision if isinstance(precision, dict) else {}), 'result': self.input_precision}
+            conversion.set_input_precision(config, self.model, self.input_precision)
         return config
 
     def convert(self, config: dict, output_dir: str):

@@ -27,8 +27,16 @@ from .keras_replay import (
     fused_batchnorm,
     keras_bias,
 )
-from .graph import carry_output_type, is_binary_activation, is_bit_coded, reaches_model_output, single_consumer
+from .graph import (
+    carry_output_type,
+    is_binary_activation,
+    is_bit_coded,
+    is_linear_activation,
+    reaches_model_output,
+    single_consumer,
+)
 from .output_affine import OutputAffine, affine_types, insert_output_affine
+from .precision import fused_layers
 
 FLOAT32_EXACT = 1 << 24  # integers of larger magnitude are rounded by Keras' float32 sums
 
@@ -85,7 +93,8 @@ def binary_weights(node, n_out: int) -> BinaryKernel | None:
 
 @dataclass(frozen=True)
 class Chain:
-    """The nodes after a binary layer that its unit absorbs: [ApplyAlpha] [BatchNormalization] [binary Activation]."""
+    """The nodes after a binary layer that its unit absorbs, in graph order: [ApplyAlpha] [BatchNormalization]
+    [binary Activation], with any linear Activation between them."""
 
     nodes: list
     batchnorm: object = None
@@ -96,23 +105,40 @@ class Chain:
         return self.activation is not None
 
 
-def consumed_chain(model, node) -> Chain:
-    nodes, bn, activation = [], None, None
+def next_consumer(model, node, nodes: list):
+    """The single consumer of `node`, past the linear activations in between (appended to `nodes`).
+
+    hls4ml keeps a Dense's or Conv2D's ``linear`` activation when the layer's result type is set (it is then a
+    cast); the unit computes exactly what Keras does, so it takes the activation over (passes/precision.py
+    checks the types given to both).
+    """
     nxt = single_consumer(model, node)
-    if isinstance(nxt, ApplyAlpha):  # hls4ml's factored weight scale: replayed by us
+    while is_linear_activation(nxt):
         nodes.append(nxt)
         nxt = single_consumer(model, nxt)
+    return nxt
+
+
+def consumed_chain(model, node) -> Chain:
+    nodes, bn, activation = [], None, None
+    nxt = next_consumer(model, node, nodes)
+    if isinstance(nxt, ApplyAlpha):  # hls4ml's factored weight scale: replayed by us
+        nodes.append(nxt)
+        nxt = next_consumer(model, nxt, nodes)
     if isinstance(nxt, BatchNormalization) and not isinstance(nxt, ApplyAlpha):
-        after = single_consumer(model, nxt)
-        if not is_binary_activation(after):
+        bn = nxt
+        nodes.append(bn)
+        activation = next_consumer(model, bn, nodes)
+        if not is_binary_activation(activation):
             raise ReusePruningConfigError(
-                f'layer {node.name!r}: BatchNormalization {nxt.name!r} is not followed by a binary activation, '
+                f'layer {node.name!r}: BatchNormalization {bn.name!r} is not followed by a binary activation, '
                 'so it cannot be folded into an exact threshold; add QActivation("binary") after it or set '
                 f'ReusePruning: false for {node.name!r}'
             )
-        nodes, bn, activation = nodes + [nxt, after], nxt, after
+        nodes.append(activation)
     elif is_binary_activation(nxt):
-        nodes, activation = nodes + [nxt], nxt
+        activation = nxt
+        nodes.append(activation)
     return Chain(nodes, bn, activation)
 
 
@@ -123,7 +149,8 @@ def warn_caveat(node, message: str) -> None:
 
 
 class ConvertBinaryUnit(OptimizerPass):
-    """Fuse a binary layer [+ ApplyAlpha] [+ BatchNormalization] [+ binary Activation] into one reuse unit.
+    """Fuse a binary layer [+ ApplyAlpha] [+ BatchNormalization] [+ binary Activation] into one reuse unit
+    (with any linear Activation hls4ml left between them), recording what it took in ``reuse_pruning_fused``.
 
     Matches layers of ``layer_class`` whose ReusePruning flag is on. The weight scale (any QKeras alpha),
     the quantized bias and the (Q)BatchNormalization are folded into exact thresholds when the output is
@@ -192,6 +219,7 @@ class ConvertBinaryUnit(OptimizerPass):
             model.remove_node(consumed)
         bipolar = chain.thresholded and is_output and settings.bipolar_output
         attrs = self._unit_attrs(node, unit, fmt, settings, chain.thresholded, bipolar, y_bound)
+        attrs['reuse_pruning_fused'] = fused_layers(node, chain.nodes + tail)  # their types: passes/precision.py
         new_node = model.make_node(
             self.unit_class, node.name, {**attrs, **tail_attrs}, node.inputs.copy(), node.outputs.copy()
         )

@@ -28,6 +28,10 @@ def is_binary_activation(node) -> bool:
     return isinstance(node, Activation) and node.get_attr('activation') in BINARY_ACTIVATIONS
 
 
+def is_linear_activation(node) -> bool:
+    return isinstance(node, Activation) and node.get_attr('activation') == 'linear'
+
+
 def reaches_model_output(model, node) -> bool:
     """Whether node's output is a model output, directly or through max poolings and reshapes only."""
     while node.outputs[0] not in model.outputs:
