@@ -1,6 +1,6 @@
-"""The calibrated unrolled LUT model (report/calibration.py) against its stored Yosys data.
+"""The calibrated unrolled LUT model (plan/calibration.py) against its stored Yosys data.
 
-The data are ``hls4ml-reuse synth`` slices of the shipped layers (report/calibration_data.json); the constants
+The data are ``hls4ml-reuse synth`` slices of the shipped layers (plan/calibration_data.json); the constants
 must be what fit() gives on them, and the estimate must stay within 15 % of Yosys' LUT count on every slice,
 fitted or held out, for both designs.
 """
@@ -14,9 +14,9 @@ from hls4ml_reuse.cli import synth
 from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import plan_reuse
 from hls4ml_reuse.plan.steiner import steiner_plan
-from hls4ml_reuse.plan.unit import UnitSpec
-from hls4ml_reuse.report import calibration, hardware
-from hls4ml_reuse.synth.rtl import PortFormat, ReuseDatapath, StockDatapath, to_rtlil
+from hls4ml_reuse.plan.unit import InputFormat, UnitSpec
+from hls4ml_reuse.plan import calibration, hardware
+from hls4ml_reuse.synth.rtl import ReuseDatapath, StockDatapath, to_rtlil
 
 TOLERANCE = 0.15
 
@@ -59,19 +59,19 @@ def random_unit(binary: bool, n=12, k=40, steiner=False, seed=0) -> UnitSpec:
     rng = np.random.default_rng(seed)
     base = rng.random(k) < 0.5
     kernels = base ^ (rng.random((n, k)) < 0.2)  # related kernels, so the plan has children
-    bound = 1 if binary else 255
+    fmt = InputFormat.bits() if binary else InputFormat(False, 8, 8)  # ufixed<8,0>
     cost = OperationCost(input_bits=1 if binary else 8, accum_bits=12 if binary else 20)
     if steiner:
         kernels_all, plan = steiner_plan(kernels, cost)
     else:
         kernels_all, plan = kernels, plan_reuse(kernels, cost)
-    return UnitSpec(kernels_all, plan, bound, cost=cost, thresholds=None, early_exit=False, n_outputs=n)
+    return UnitSpec(kernels_all, plan, fmt, cost=cost, thresholds=None, early_exit=False, n_outputs=n)
 
 
 @pytest.mark.parametrize('steiner', [False, True])
 def test_counting_luts_are_the_lut_cells_the_rtl_instantiates(steiner):
     unit = random_unit(True, steiner=steiner)
-    fmt = PortFormat.from_unit(True, 1)
+    fmt = unit.input_format
     counted = calibration.features(unit)
     ours = ReuseDatapath(unit.kernels, unit.plan, fmt, n_outputs=unit.n_out)
     stock = StockDatapath(unit.kernels[: unit.n_out], fmt)
@@ -89,25 +89,11 @@ def test_fixed_point_units_have_no_counting_luts_and_delta_adds_of_at_most_the_r
     assert values['stock']['tree_bits'] > values['reuse']['tree_bits'] > 0
 
 
-class FakeLayer:
-    name = 'fake'
-
-    def __init__(self, unit):
-        self.unit = unit
-
-    def get_attr(self, key):
-        return {'unit': self.unit}[key]
-
-    def windows_per_image(self):
-        return 1
-
-
 @pytest.mark.parametrize('binary', [True, False])
 def test_hardware_and_synth_take_the_calibrated_estimate(binary):
     unit = random_unit(binary, steiner=binary)
     expected = calibration.unrolled_lut(unit)
-    cost = hardware.layer_cost(FakeLayer(unit), {'tiles': 0}, images=1)
+    cost = hardware.unit_cost('slice', unit, windows=1, counted_tiles=0, images=1)
     assert (cost.unrolled_lut_reuse, cost.unrolled_lut_stock) == (expected['reuse'], expected['stock'])
-    fmt = PortFormat.from_unit(binary, unit.input_bound)
-    piece = synth.LayerSlice('fake', unit, fmt, np.zeros((1, unit.n_in), int), 1)
+    piece = synth.LayerSlice('slice', unit, unit.input_format, np.zeros((1, unit.n_in), int), 1)
     assert synth.estimate_lut(piece) == expected

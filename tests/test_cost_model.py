@@ -16,7 +16,8 @@ from hls4ml_reuse.cli.targets import Target
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.plan.spanning_tree import ROOT, ReusePlan
 from hls4ml_reuse.plan.unit import UnitSpec
-from hls4ml_reuse.report import folded, hardware, reference, tables
+from hls4ml_reuse.plan import folding, hardware
+from hls4ml_reuse.report import reference, tables
 from hls4ml_reuse.sim import counters, graph
 from hls4ml_reuse.sim.unit import evaluate
 
@@ -42,7 +43,7 @@ def from_scratch(unit: UnitSpec) -> UnitSpec:
     """The output channels (no virtual kernels), every one a root over all K positions, no early exit: stock's work."""
     n, k = unit.n_out, unit.n_in
     plan = ReusePlan(np.arange(n), np.full(n, ROOT), np.zeros(n, bool), np.ones((n, k), bool))
-    return UnitSpec(unit.kernels[:n], plan, unit.input_bound, unit.tile, None, False, unit.cost)
+    return UnitSpec(unit.kernels[:n], plan, unit.input_format, unit.tile, None, False, unit.cost)
 
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])
@@ -125,8 +126,8 @@ def test_folded_variants_charge_what_each_instantiates(name, tmp_path):
     hls_model, x = simulated(name, tmp_path)
     for layer in reuse_units(hls_model):
         unit, windows = layer.get_attr('unit'), layer.windows_per_image()
-        variants = folded.folded_variants(unit, windows)
-        loads = folded.bank_loads(unit.plan.mask, unit.tile)
+        variants = folding.folded_variants(unit, windows)
+        loads = folding.bank_loads(unit.plan.mask, unit.tile)
         assert np.array_equal(loads.sum(axis=1), unit.plan.mask.sum(axis=1))  # every planned position in one bank
         assert (
             variants['stock']['cycles']

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse
-from hls4ml_reuse.plan.unit import UnitSpec
+from hls4ml_reuse.plan.unit import InputFormat, UnitSpec
 from hls4ml_reuse.sim.unit import evaluate, evaluate_values, evaluate_window_change, needed_channels, plain_dense
 from hls4ml_reuse.plan.thresholds import AT_LEAST, AT_MOST, Thresholds
 
@@ -23,6 +23,7 @@ class InputType:
     high: int
     bound: int  # largest |x|
     input_bits: int
+    format: InputFormat  # the unit's view of it
 
     def sample(self, rng, shape, extreme):
         """Raw inputs; extreme draws only the end points, the worst case for the early-exit bound."""
@@ -33,9 +34,9 @@ class InputType:
         return rng.integers(self.low, self.high, endpoint=True, size=shape)
 
 
-BINARY = InputType(-1, 1, 1, 1)
-UNSIGNED = InputType(0, 255, 255, 8)
-SIGNED = InputType(-128, 127, 128, 8)
+BINARY = InputType(-1, 1, 1, 1, InputFormat.bits())
+UNSIGNED = InputType(0, 255, 255, 8, InputFormat(False, 0, 8, signed=False))
+SIGNED = InputType(-128, 127, 128, 8, InputFormat(False, 0, 8, signed=True))
 INPUT_TYPES = {'binary': BINARY, 'unsigned': UNSIGNED, 'signed': SIGNED}
 
 
@@ -91,7 +92,7 @@ def cases(draw):
 
 def unit_for(case, thresholds=None, early_exit=True, plan=None):
     plan = plan_reuse(case.kernels, case.cost) if plan is None else plan
-    return UnitSpec(case.kernels, plan, case.input_type.bound, case.tile, thresholds, early_exit)
+    return UnitSpec(case.kernels, plan, case.input_type.format, case.tile, thresholds, early_exit)
 
 
 def full_counts(plan, m):
@@ -172,7 +173,9 @@ def test_constant_child_leaf_costs_nothing(mode, value):
     assert plan.parent.tolist() == [ROOT, 0] and plan.n_positions.tolist() == [4, 1]
     threshold = constant_threshold(mode, value, 4, 1)
     thresholds = Thresholds(value=np.array([5, threshold]), mode=np.array([AT_LEAST, mode]))  # channel 0: always 0
-    bits, counts = evaluate(UnitSpec(kernels, plan, 1, 8, thresholds, True), np.array([[-1, -1, -1, -1], [1, 1, 1, 1]]))
+    bits, counts = evaluate(
+        UnitSpec(kernels, plan, InputFormat.bits(), 8, thresholds, True), np.array([[-1, -1, -1, -1], [1, 1, 1, 1]])
+    )
     assert np.array_equal(bits, [[0, int(value)], [0, int(value)]])
     assert (counts.inputs, counts.word_adds) == (2 * 4, 0)
 
@@ -263,7 +266,7 @@ def sparse(case, zero_fraction):
 
 
 def zero_skipping(unit):
-    return UnitSpec(unit.kernels, unit.plan, unit.input_bound, unit.tile, unit.thresholds, unit.early_exit, zero_skip=True)
+    return UnitSpec(unit.kernels, unit.plan, unit.input_format, unit.tile, unit.thresholds, unit.early_exit, zero_skip=True)
 
 
 @settings(max_examples=120, deadline=None)
@@ -299,7 +302,7 @@ def test_window_change_gives_the_new_window_exactly(case, change_rate, threshold
         x = np.where(case.rng.random(x.shape) < 0.05, 0, x)
     y_plain = plain_dense(case.kernels, x)
     thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound) if thresholded else None
-    unit = UnitSpec(case.kernels, plan_reuse(case.kernels, case.cost), case.input_type.bound, case.tile, thresholds,
+    unit = UnitSpec(case.kernels, plan_reuse(case.kernels, case.cost), case.input_type.format, case.tile, thresholds,
                     window_reuse=True)  # fmt: skip
     y_previous, _, _ = evaluate_values(unit, previous)
     y, outputs, counts = evaluate_window_change(unit, x - previous, y_previous)

@@ -26,11 +26,11 @@ from hls4ml_reuse.plan.steiner import steiner_plan  # noqa: E402
 from hls4ml_reuse.plan.unit import UnitSpec  # noqa: E402
 from hls4ml_reuse.sim.unit import evaluate, plain_dense  # noqa: E402
 from hls4ml_reuse.synth import jobs, netlist, rtl  # noqa: E402
-from hls4ml_reuse.synth.rtl import PortFormat, output_width  # noqa: E402
+from hls4ml_reuse.plan.unit import InputFormat  # noqa: E402
 
-BINARY = PortFormat(True, 1, False)
-PIXELS = PortFormat(False, 8, False)  # ufixed<8,0> raw values 0..255
-SIGNED = PortFormat(False, 4, True)  # raw values -8..7
+BINARY = InputFormat.bits()
+PIXELS = InputFormat(False, 8, 8, signed=False)  # ufixed<8,0> raw values 0..255
+SIGNED = InputFormat(False, 0, 4, signed=True)  # raw values -8..7
 
 
 def kernels_with_a_negated_child(n: int, k: int, seed: int) -> np.ndarray:
@@ -52,7 +52,7 @@ def kernels_around_a_centre(n: int, k: int, flips: int, seed: int) -> np.ndarray
     return np.array(rows)
 
 
-def input_vectors(fmt: PortFormat, m: int, k: int, seed: int) -> np.ndarray:
+def input_vectors(fmt: InputFormat, m: int, k: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if fmt.binary:
         return np.where(rng.random((m, k)) < 0.5, 1, -1)
@@ -61,7 +61,7 @@ def input_vectors(fmt: PortFormat, m: int, k: int, seed: int) -> np.ndarray:
     return vectors
 
 
-def unit_jobs(unit: UnitSpec, fmt: PortFormat, vectors: np.ndarray, work_dir: Path, **changes) -> list:
+def unit_jobs(unit: UnitSpec, fmt: InputFormat, vectors: np.ndarray, work_dir: Path, **changes) -> list:
     """Ours against the planned reference, stock against the plain product, as the command builds them."""
     outputs = unit.kernels[: unit.n_out]
     common = dict(layer='slice', fmt=fmt, vectors=vectors, n_outputs=unit.n_out, **changes)
@@ -85,13 +85,13 @@ def unit_jobs(unit: UnitSpec, fmt: PortFormat, vectors: np.ndarray, work_dir: Pa
     ]
 
 
-def make_jobs(fmt: PortFormat, n: int, k: int, seed: int, work_dir: Path, **changes) -> list:
+def make_jobs(fmt: InputFormat, n: int, k: int, seed: int, work_dir: Path, **changes) -> list:
     """Ours and stock for one random slice with a negated child."""
     kernels = kernels_with_a_negated_child(n, k, seed)
-    cost = OperationCost(fmt.width, output_width(k, fmt))
+    cost = OperationCost(fmt.width, fmt.sum_width(k))
     plan = plan_reuse(kernels, cost)
     assert plan.negate.any() and (plan.parent != ROOT).sum() >= n - 1, 'the slice should have a negated child'
-    unit = UnitSpec(kernels, plan, max(-fmt.low, fmt.high), thresholds=None, early_exit=False, cost=cost)
+    unit = UnitSpec(kernels, plan, fmt, thresholds=None, early_exit=False, cost=cost)
     return unit_jobs(unit, fmt, input_vectors(fmt, 24, k, seed + 1), work_dir, **changes)
 
 
@@ -102,11 +102,11 @@ def binary_results(tmp_path_factory):
     return slice_jobs, [jobs.run_job(job) for job in slice_jobs]
 
 
-def test_port_format_from_the_units_bound():
-    assert PortFormat.from_unit(True, 1) == BINARY
-    assert PortFormat.from_unit(False, 255) == PIXELS  # ufixed<8,0>: 2^8 - 1
-    assert PortFormat.from_unit(False, 8) == SIGNED  # fixed<4,..>: 2^3
-    assert output_width(576, BINARY) == 11 and output_width(16, PIXELS) == 13
+def test_input_format_bounds_and_sum_widths():
+    assert (BINARY.low, BINARY.high, BINARY.bound) == (-1, 1, 1)
+    assert (PIXELS.low, PIXELS.high, PIXELS.bound) == (0, 255, 255)  # ufixed<8,0>: 2^8 - 1
+    assert (SIGNED.low, SIGNED.high, SIGNED.bound) == (-8, 7, 8)  # fixed<4,..>: 2^3
+    assert BINARY.sum_width(576) == 11 and PIXELS.sum_width(16) == 13
 
 
 def test_port_packing_round_trips_and_undefined_bits_are_refused():
@@ -149,7 +149,7 @@ def test_a_wrong_reference_is_caught(binary_results):
     for job, result in zip(slice_jobs, results):
         wrong = job.expected.copy()
         wrong[3, 2] += 2
-        checked = netlist.check(Path(result.work_dir) / 'netlist.v', job.vectors, wrong, job.fmt, output_width(24, job.fmt))
+        checked = netlist.check(Path(result.work_dir) / 'netlist.v', job.vectors, wrong, job.fmt, job.fmt.sum_width(24))
         assert not checked.exact and checked.mismatched_vectors == 1
         assert checked.first_mismatch.startswith('vector 3, kernel 2')
 
@@ -177,21 +177,21 @@ def test_a_netlist_with_a_wrong_constant_is_caught(fmt, tmp_path, monkeypatch):
 
 def test_virtual_steiner_kernels_are_computed_but_not_output(tmp_path):
     kernels = kernels_around_a_centre(4, 24, flips=3, seed=1)
-    cost = OperationCost(1, output_width(24, BINARY))
+    cost = OperationCost(1, BINARY.sum_width(24))
     all_kernels, plan = steiner_plan(kernels, cost)
     assert len(all_kernels) == 5 and (plan.parent[:4] == 4).sum() >= 2, 'the centre should be a virtual parent'
-    unit = UnitSpec(all_kernels, plan, 1, thresholds=None, early_exit=False, cost=cost, n_outputs=4)
+    unit = UnitSpec(all_kernels, plan, BINARY, thresholds=None, early_exit=False, cost=cost, n_outputs=4)
     ours, stock = map(jobs.run_job, unit_jobs(unit, BINARY, input_vectors(BINARY, 16, 24, seed=2), tmp_path))
     assert ours.exact and stock.exact, (ours.first_mismatch, stock.first_mismatch)
     rtlil = rtl.to_rtlil(jobs.build_design(unit_jobs(unit, BINARY, np.ones((1, 24)), tmp_path)[0]))
-    assert f'wire width {4 * output_width(24, BINARY)} output' in rtlil  # the 4 outputs, not the virtual kernel
+    assert f'wire width {4 * BINARY.sum_width(24)} output' in rtlil  # the 4 outputs, not the virtual kernel
 
 
 def test_slices_are_replanned_with_steiner_when_the_layer_was():
     kernels = kernels_around_a_centre(5, 24, flips=3, seed=1)
-    cost = OperationCost(1, output_width(24, BINARY))
-    steiner = UnitSpec(*steiner_plan(kernels, cost), 1, cost=cost, n_outputs=5)
-    spanning = UnitSpec(kernels, plan_reuse(kernels, cost), 1, cost=cost)
+    cost = OperationCost(1, BINARY.sum_width(24))
+    steiner = UnitSpec(*steiner_plan(kernels, cost), BINARY, cost=cost, n_outputs=5)
+    spanning = UnitSpec(kernels, plan_reuse(kernels, cost), BINARY, cost=cost)
     assert steiner.n_kernels == 6
     assert synth_command.slice_unit(steiner, 4).n_kernels == 5  # 4 outputs, their centre found again
     assert synth_command.slice_unit(spanning, 4).n_kernels == 4

@@ -23,6 +23,7 @@ warnings.filterwarnings('ignore', message=r'The `keras\.constraints\.serialize\(
 warnings.filterwarnings('ignore', message=r'The initializer \w+ is unseeded', category=UserWarning)
 
 from ..config import SHAPES, ReusePruningConfigError  # noqa: E402
+from ..ir.constants import TILES  # noqa: E402
 from ..sim.counters import NoReuseUnitError  # noqa: E402
 from .datasets import InputError  # noqa: E402
 
@@ -187,7 +188,7 @@ def _add_bench(commands) -> None:
         default=200,
         help='images on which the Python reference re-checks outputs and op counters',
     )
-    bench.add_argument('--tile', type=int, choices=(8, 16, 32, 64), help='ReusePruningTile')
+    bench.add_argument('--tile', type=int, choices=TILES, help='ReusePruningTile')
     bench.add_argument(
         '--shape',
         choices=SHAPES,

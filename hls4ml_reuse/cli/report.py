@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..ir.layers import reuse_units
-from ..report import folded, hardware, reference
+from ..plan import folding, hardware
+from ..report import reference
 from ..sim import counters
 
 
@@ -25,7 +26,7 @@ def run(target, images: int, out_dir: str) -> dict:
     result = hardware.pipeline(costs, 1000.0 / target.clock_period_ns)
     result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
     per_layer = {layer['name']: layer['folded_variants'] for layer in result['layers']}
-    result['folded_variants'] = folded.pipeline_variants(per_layer, result['clock_mhz'])  # per layer: in 'layers'
+    result['folded_variants'] = folding.pipeline_variants(per_layer, result['clock_mhz'])  # per layer: in 'layers'
     for shape in result['shapes'].values():
         shape['images_per_s_per_lut'] = reference.per_lut(shape['fps_at_clock'], shape['lut_estimate'])
     result['reference'] = reference.reference_for(result)

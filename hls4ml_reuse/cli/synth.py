@@ -3,7 +3,7 @@
 For each chosen unit the first N kernels are re-planned on their own (a parent may otherwise lie outside the
 slice), both datapaths are generated with Amaranth, synthesized (``synth_xilinx -family xc7 -flatten``), and each
 netlist is checked against the Python reference (sim/unit.py) on the unit's real input vectors: the test images
-run through the reference up to that layer. The cost model's estimate for the same slice (report/calibration.py,
+run through the reference up to that layer. The cost model's estimate for the same slice (plan/calibration.py,
 calibrated against Yosys) is printed beside the counts, with its error against Yosys.
 """
 
@@ -14,14 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plan.spanning_tree import plan_reuse
-from ..plan.steiner import steiner_plan
-from ..plan.unit import UnitSpec
-from ..report import hardware
+from ..plan.slicing import slice_unit
+from ..plan.unit import InputFormat, UnitSpec
+from ..plan import hardware
 from ..sim import counters, graph
 from ..sim.unit import evaluate, plain_dense
 from ..synth.jobs import REUSE, STOCK, SynthJob, run_jobs
-from ..synth.rtl import PortFormat, output_width
 from ..synth.yosys import tool_description
 from .datasets import InputError
 
@@ -44,7 +42,7 @@ class SynthOptions:
 class LayerSlice:
     name: str
     unit: UnitSpec  # the first N kernels (then any virtual ones), planned, outputs raw sums
-    fmt: PortFormat
+    fmt: InputFormat
     vectors: np.ndarray  # distinct raw input vectors of the layer, (m, K)
     windows: int  # input vectors per image (the cost model's shape)
 
@@ -88,34 +86,9 @@ def pick_units(units: list, names: list[str] | None) -> list:
     return [layer for layer in units if layer.name in names]
 
 
-def slice_unit(unit: UnitSpec, n_kernels: int | None) -> UnitSpec:
-    """The first N kernels, computing raw sums (no threshold, no early exit: the unrolled datapath has neither).
-
-    A slice is re-planned on its own, with Steiner kernels when the layer's plan has some (the conversion's
-    ReusePruningSteiner was on); without N the layer keeps its own plan.
-    """
-    if n_kernels is None or n_kernels >= unit.n_out:
-        kernels, plan, n_outputs = unit.kernels, unit.plan, unit.n_out
-    else:
-        outputs = unit.kernels[:n_kernels]
-        with_steiner = unit.n_kernels > unit.n_out
-        kernels, plan = steiner_plan(outputs, unit.cost) if with_steiner else (outputs, plan_reuse(outputs, unit.cost))
-        n_outputs = n_kernels
-    return UnitSpec(
-        kernels=kernels,
-        plan=plan,
-        input_bound=unit.input_bound,
-        tile=unit.tile,
-        thresholds=None,
-        early_exit=False,
-        cost=unit.cost,
-        n_outputs=n_outputs,
-    )
-
-
 def layer_slice(hls_model, layer, x: np.ndarray, options: SynthOptions) -> LayerSlice:
     """The slice of one unit and up to options.vectors distinct input vectors the datapath can take."""
-    fmt = PortFormat.from_unit(layer.get_attr('binary_input'), layer.get_attr('unit').input_bound)
+    fmt = layer.get_attr('unit').input_format
     vectors = graph.unit_inputs(hls_model, x, layer.name)
     vectors = spread(distinct_rows(vectors[fmt.representable(vectors)]), options.vectors)
     if not len(vectors):
@@ -167,22 +140,9 @@ def slice_jobs(piece: LayerSlice, out_dir: Path, share_luts: bool = False) -> li
     return [ours, stock]
 
 
-class _SliceLayer:
-    """What the cost model reads from a layer, for a slice."""
-
-    def __init__(self, piece: LayerSlice):
-        self.name, self._unit, self._windows = piece.name, piece.unit, piece.windows
-
-    def get_attr(self, key):
-        return {'unit': self._unit}[key]
-
-    def windows_per_image(self) -> int:
-        return self._windows
-
-
 def estimate_lut(piece: LayerSlice) -> dict:
-    """report/hardware.py's unrolled LUT estimate for the same slice (raw sums: no comparators), calibrated."""
-    cost = hardware.layer_cost(_SliceLayer(piece), {'tiles': 0}, images=1)
+    """plan/hardware.py's unrolled LUT estimate for the same slice (raw sums: no comparators), calibrated."""
+    cost = hardware.unit_cost(piece.name, piece.unit, piece.windows, counted_tiles=0, images=1)
     return {REUSE: cost.unrolled_lut_reuse, STOCK: cost.unrolled_lut_stock}
 
 
@@ -200,7 +160,7 @@ def layer_entry(piece: LayerSlice, ours, stock) -> dict:
         'inputs': piece.unit.n_in,
         'binary_input': piece.fmt.binary,
         'input_bits': piece.fmt.width,
-        'output_bits': output_width(piece.unit.n_in, piece.fmt),
+        'output_bits': piece.fmt.sum_width(piece.unit.n_in),
         'planned_positions': int(piece.unit.plan.mask.sum()),
         'lut': pair('lut'),
         'carry4': pair('carry4'),

@@ -3,7 +3,6 @@ activation, plan its kernels and replace it with one reuse unit (ReuseDense / Re
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from ..plan.cost import OperationCost
 from ..plan.spanning_tree import plan_reuse
 from ..plan.steiner import steiner_plan
 from ..plan.thresholds import KerasOutput, derive_thresholds
-from ..plan.unit import UnitSpec
+from ..plan.unit import InputFormat, UnitSpec, signed_width
 from .keras_replay import (
     BinaryKernel,
     ReusePruningWarning,
@@ -41,24 +40,11 @@ from .precision import fused_layers
 FLOAT32_EXACT = 1 << 24  # integers of larger magnitude are rounded by Keras' float32 sums
 
 
-def signed_width(bound: int) -> int:
-    """Bits of a signed integer that holds every value in [-bound, bound]."""
-    return max(2, math.ceil(math.log2(bound + 1)) + 1)
-
-
-@dataclass(frozen=True)
-class InputFormat:
-    binary: bool  # +-1 values stored as bits
-    frac_bits: int  # raw integer = value * 2^frac_bits
-    bound: int  # largest |raw value|
-    width: int  # bits of one raw value
-
-
 def input_format(layer) -> InputFormat:
     """The layer's input type as raw integers; raises for types it cannot bound."""
     precision = layer.get_input_variable().type.precision
     if is_bit_coded(precision):
-        return InputFormat(True, 0, 1, 1)
+        return InputFormat.bits()
     if isinstance(precision, FixedPrecisionType):
         frac_bits = precision.width - precision.integer
     elif isinstance(precision, IntegerPrecisionType):
@@ -73,8 +59,7 @@ def input_format(layer) -> InputFormat:
             f'layer {layer.name!r}: input type {precision} has {frac_bits} fractional bits; ReusePruning supports 0 to '
             "24; set the input layer's Precision to the exact type of your data"
         )
-    bound = (1 << (precision.width - 1)) if precision.signed else (1 << precision.width) - 1
-    return InputFormat(False, frac_bits, bound, precision.width)
+    return InputFormat(False, frac_bits, precision.width, bool(precision.signed))
 
 
 def has_binary_quantizer(node) -> bool:
@@ -293,7 +278,7 @@ class ConvertBinaryUnit(OptimizerPass):
         return UnitSpec(
             kernels=kernels,
             plan=plan if plan is not None else plan_reuse(weights.kernels, cost),
-            input_bound=fmt.bound,
+            input_format=fmt,
             tile=settings.tile,
             thresholds=thresholds,
             early_exit=settings.early_exit,

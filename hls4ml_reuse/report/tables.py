@@ -105,7 +105,7 @@ def hardware_table(result: dict) -> str:
 
 
 def _folded_variant_lines(result: dict) -> list[str]:
-    """The folded shape charged for its gather multiplexers (report/folded.py): stock, ours gathered, ours banked."""
+    """The folded shape charged for its gather multiplexers (plan/folding.py): stock, ours gathered, ours banked."""
     pipeline = result.get('folded_variants')
     if not pipeline:
         return []

@@ -16,7 +16,8 @@ from typing import Callable
 import numpy as np
 
 from ..plan.spanning_tree import ReusePlan
-from .rtl import PortFormat, ReuseDatapath, StockDatapath, to_rtlil
+from ..plan.unit import InputFormat
+from .rtl import ReuseDatapath, StockDatapath, to_rtlil
 
 REUSE, STOCK = 'reuse', 'stock'
 
@@ -27,7 +28,7 @@ class SynthJob:
     design: str  # REUSE or STOCK
     kernels: np.ndarray  # bool (n, k), True = +1
     plan: ReusePlan | None  # ours only
-    fmt: PortFormat
+    fmt: InputFormat
     vectors: np.ndarray  # (m, k) raw inputs
     expected: np.ndarray  # (m, n) the reference's raw sums
     work_dir: str  # absolute: a worker of a remote cluster does not share the client's working directory

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .rtl import PortFormat
+from ..plan.unit import InputFormat
 from .yosys import run_yosys
 
 _RESULT = re.compile(r'^Eval result: \\y = (\S+?)\.?$', re.MULTILINE)
@@ -31,7 +31,7 @@ class NetlistCheck:
         return self.vectors > 0 and self.mismatched_vectors == 0
 
 
-def pack_inputs(vector: np.ndarray, fmt: PortFormat) -> str:
+def pack_inputs(vector: np.ndarray, fmt: InputFormat) -> str:
     """One input vector as the ``x`` port's Yosys constant (input 0 in the low bits)."""
     if fmt.binary:
         fields = ['1' if value > 0 else '0' for value in vector]
@@ -50,7 +50,7 @@ def unpack_outputs(bits: str, n_out: int, width: int) -> np.ndarray | None:
     return np.array([f - (1 << width) if f >> (width - 1) else f for f in fields], dtype=np.int64)
 
 
-def evaluation_script(netlist: Path, vectors: np.ndarray, fmt: PortFormat) -> str:
+def evaluation_script(netlist: Path, vectors: np.ndarray, fmt: InputFormat) -> str:
     lines = [
         f'read_verilog {netlist.name}',  # relative: the WebAssembly Yosys sees its working directory only
         'read_verilog +/xilinx/cells_sim.v',  # the models, not blackboxes: flatten turns cells into logic
@@ -64,7 +64,7 @@ def evaluation_script(netlist: Path, vectors: np.ndarray, fmt: PortFormat) -> st
     return '\n'.join(lines) + '\n'
 
 
-def simulate(netlist: Path, vectors: np.ndarray, fmt: PortFormat, n_out: int, width: int) -> list:
+def simulate(netlist: Path, vectors: np.ndarray, fmt: InputFormat, n_out: int, width: int) -> list:
     """The netlist's outputs for each vector (None where Yosys gave undefined bits)."""
     log = run_yosys(evaluation_script(netlist, vectors, fmt), netlist.parent, 'check')
     results = _RESULT.findall(log)
@@ -80,7 +80,7 @@ def _constant_bits(text: str, width: int) -> str:
     return format(int(text) & ((1 << width) - 1), f'0{width}b')
 
 
-def check(netlist: Path, vectors: np.ndarray, expected: np.ndarray, fmt: PortFormat, width: int) -> NetlistCheck:
+def check(netlist: Path, vectors: np.ndarray, expected: np.ndarray, fmt: InputFormat, width: int) -> NetlistCheck:
     """Compare the netlist's outputs with `expected` (m, n) on every vector."""
     expected = np.asarray(expected, dtype=np.int64)
     outputs = simulate(netlist, vectors, fmt, expected.shape[1], width)

@@ -37,46 +37,9 @@ from amaranth.hdl import Cat, Const, Instance, Module, Shape, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..plan.calibration import COUNTER_INPUTS  # one LUT6 per count bit of 6 product bits, as the cost model counts
 from ..plan.spanning_tree import ROOT, ReusePlan
-
-COUNTER_INPUTS = 6  # a LUT6 computes one bit of the count of 6 product bits
-
-
-@dataclass(frozen=True)
-class PortFormat:
-    """How one raw input travels on the ``x`` port."""
-
-    binary: bool  # one bit per input, 1 = +1, 0 = -1
-    width: int  # bits per input
-    signed: bool  # fixed point: two's complement
-
-    @classmethod
-    def from_unit(cls, binary: bool, input_bound: int) -> PortFormat:
-        """The format of a unit's inputs from its bound (the passes size it as 2^(w-1) signed, 2^w - 1 unsigned)."""
-        if binary:
-            return cls(True, 1, False)
-        if input_bound > 1 and input_bound & (input_bound - 1) == 0:
-            return cls(False, input_bound.bit_length(), True)
-        return cls(False, input_bound.bit_length(), False)
-
-    @property
-    def low(self) -> int:
-        return -1 if self.binary else (-(1 << (self.width - 1)) if self.signed else 0)
-
-    @property
-    def high(self) -> int:
-        return 1 if self.binary else ((1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1)
-
-    def representable(self, vectors: np.ndarray) -> np.ndarray:
-        """Which rows fit the port (a binary port has no 0: the padding of a `same` convolution)."""
-        if self.binary:
-            return np.all(np.abs(vectors) == 1, axis=1)
-        return np.all((vectors >= self.low) & (vectors <= self.high), axis=1)
-
-
-def output_width(n_in: int, fmt: PortFormat) -> int:
-    """Two's-complement bits of a raw sum: |y| <= K * max|x|."""
-    return (n_in * max(-fmt.low, fmt.high)).bit_length() + 1
+from ..plan.unit import InputFormat
 
 
 @dataclass(frozen=True)
@@ -164,12 +127,12 @@ class _Trees:
 class _Datapath(wiring.Component):
     """Ports and product terms shared by both designs."""
 
-    def __init__(self, kernels: np.ndarray, fmt: PortFormat, share_luts: bool = False, n_outputs: int | None = None):
+    def __init__(self, kernels: np.ndarray, fmt: InputFormat, share_luts: bool = False, n_outputs: int | None = None):
         self.kernels = np.asarray(kernels, dtype=bool)  # outputs first, then any virtual (Steiner) kernels
         self.fmt, self.share_luts = fmt, share_luts
         self.n_in = self.kernels.shape[1]
         self.n_out = self.kernels.shape[0] if n_outputs is None else n_outputs
-        self.out_width = output_width(self.n_in, fmt)
+        self.out_width = fmt.sum_width(self.n_in)
         super().__init__({'x': In(self.n_in * fmt.width), 'y': Out(self.n_out * self.out_width)})
 
     def agreements(self, trees: _Trees, j: int, positions, name: str) -> _Node:
@@ -227,7 +190,7 @@ class ReuseDatapath(_Datapath):
     """
 
     def __init__(
-        self, kernels: np.ndarray, plan: ReusePlan, fmt: PortFormat, share_luts: bool = False, n_outputs: int | None = None
+        self, kernels: np.ndarray, plan: ReusePlan, fmt: InputFormat, share_luts: bool = False, n_outputs: int | None = None
     ):
         super().__init__(kernels, fmt, share_luts, n_outputs)
         self.plan = plan

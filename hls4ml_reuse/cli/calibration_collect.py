@@ -1,6 +1,6 @@
 """Builds calibration_data.json from ``hls4ml-reuse synth --json`` results (a developer's tool, not a command).
 
-    python -m hls4ml_reuse.report.calibration_collect out/synth-*.json
+    python -m hls4ml_reuse.cli.calibration_collect out/synth-*.json
 
 Each result's slices are re-made the way ``synth`` makes them (the model converted, the first N kernels
 re-planned), their features computed by calibration.features and checked against the result's planned positions
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import calibration
+from ..plan import calibration
 
 # Slices kept out of the fit, to measure the model on data it has not seen: (model, layer, kernels).
 HELD_OUT = {
@@ -28,14 +28,14 @@ HELD_OUT = {
 
 def slice_units(model: str, wanted: list[tuple[str, int]], out_dir: str) -> dict:
     """{(layer, kernels): the slice's UnitSpec}, made as cli/synth.py makes them."""
-    from ..cli import synth
-    from ..cli.targets import resolve
+    from ..plan.slicing import slice_unit
+    from .targets import resolve
     from ..sim import counters
 
     target = resolve(model)
     hls_model = target.convert(target.reuse_config(), str(Path(out_dir) / model))
     units = {layer.name: layer.get_attr('unit') for layer in counters.require_units(hls_model, model)}
-    return {(name, n): synth.slice_unit(units[name], n) for name, n in wanted}
+    return {(name, n): slice_unit(units[name], n) for name, n in wanted}
 
 
 def collect(paths: list[str], out_dir: str = 'out/calibration') -> dict:

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from ..ir.constants import PLAN_ROW
-from . import calibration, folded
+from . import calibration, folding
 
 ASSUMPTIONS = [
     'adder bits (product_bits, adder_bits): a sum of m inputs of b bits costs m*(b+1) full-adder bits, a delta add '
@@ -32,7 +32,7 @@ ASSUMPTIONS = [
     'folded, window reuse (binary convolutions): the changed positions are listed as the window is gathered (no extra '
     'cycles); the previous window (K bits) and every kernel value (n_kernels accumulators) are kept in registers, '
     'not counted; unrolled figures ignore it (the unrolled shape evaluates every window from scratch)',
-    'folded LUTs (report/folded.py): per lane its input multiplexer (K/3 LUTs per input bit for K inputs) and its share '
+    'folded LUTs (plan/folding.py): per lane its input multiplexer (K/3 LUTs per input bit for K inputs) and its share '
     "of the adder tree; our gathered lanes may read any of K inputs, stock's in-order lanes K/tile each; a banked-input "
     'variant of ours (lane i reads positions i mod tile) is costed beside them',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
@@ -58,9 +58,9 @@ class LayerCost:
     unrolled_latency_stock: int
     folded_cycles_reuse: float  # per image, average over the simulated images
     folded_cycles_stock: int  # per image
-    folded_lut_reuse: float  # our gathered lanes (report/folded.py)
+    folded_lut_reuse: float  # our gathered lanes (plan/folding.py)
     folded_lut_stock: float  # stock's in-order lanes
-    folded_variants: dict  # stock, ours gathered, ours banked: LUTs and static cycles (report/folded.py)
+    folded_variants: dict  # stock, ours gathered, ours banked: LUTs and static cycles (plan/folding.py)
     memory_bits_reuse: int
     memory_bits_stock: int
 
@@ -82,16 +82,21 @@ def plan_latency(unit) -> int:
 
 
 def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
-    unit = layer.get_attr('unit')
-    cost, n, k, windows = unit.cost, unit.n_out, unit.n_in, layer.windows_per_image()
+    """The cost of a converted unit layer, its folded cycles from the firmware's tile counters over `images`."""
+    return unit_cost(layer.name, layer.get_attr('unit'), layer.windows_per_image(), firmware_counts['tiles'], images)
+
+
+def unit_cost(name: str, unit, windows: int, counted_tiles: float, images: int) -> LayerCost:
+    """The cost of one unit evaluated on `windows` windows per image; `counted_tiles` over `images` images."""
+    cost, n, k = unit.cost, unit.n_out, unit.n_in
     inputs, adds = unit.plan.static_inputs_and_adds()
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
     unrolled_lut = calibration.unrolled_lut(unit)  # raw sums, as synthesized; the comparators are added below
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
-    variants = folded.folded_variants(unit, windows)
+    variants = folding.folded_variants(unit, windows)
     positions_bits = int(unit.plan.mask.sum()) * max(1, int(k).bit_length())  # the position table's type
     return LayerCost(
-        name=layer.name,
+        name=name,
         n=n,
         k=k,
         windows=windows,
@@ -104,7 +109,7 @@ def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
         unrolled_lut_stock=unrolled_lut['stock'] + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
-        folded_cycles_reuse=firmware_counts['tiles'] / images + unit.n_kernels * windows,  # + a step per kernel
+        folded_cycles_reuse=counted_tiles / images + unit.n_kernels * windows,  # + a step per kernel
         folded_cycles_stock=variants['stock']['cycles'],
         folded_lut_reuse=variants['gathered']['lut'],
         folded_lut_stock=variants['stock']['lut'],

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-COUNTER_INPUTS = 6  # as synth/rtl.py: one LUT6 per count bit of 6 product bits
+COUNTER_INPUTS = 6  # a LUT6 computes one bit of the count of 6 product bits (synth/rtl.py builds them so)
 DATA = Path(__file__).with_name('calibration_data.json')
 FEATURES = ('counting_luts', 'tree_bits', 'delta_bits', 'fixed_delta_bits')
 DESIGNS = ('reuse', 'stock')
@@ -130,25 +130,12 @@ class SharedAdders:
         return (self.ids[key], *node)
 
 
-def input_format(unit) -> tuple[bool, int, int, int]:
-    """(binary, bits, lowest, highest) of a raw input, as synth/rtl.PortFormat.from_unit reads the unit.
-
-    A unit is taken as binary when its inputs are 1 bit with bound 1 (its cost model's input_bits and bound).
-    """
-    bound = int(unit.input_bound)
-    if bound == 1 and unit.cost.input_bits == 1:
-        return True, 1, -1, 1
-    bits = bound.bit_length()
-    if bound > 1 and bound & (bound - 1) == 0:
-        return False, bits, -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return False, bits, 0, (1 << bits) - 1
-
-
 def features(unit) -> dict:
     """Per design, the features above for the unrolled datapath of `unit` (its plan, kernels and n_out)."""
-    binary, _, lo, hi = input_format(unit)
+    fmt = unit.input_format
+    binary, lo, hi = fmt.binary, fmt.low, fmt.high
     kernels, plan, n_out, k = np.asarray(unit.kernels, bool), unit.plan, unit.n_out, unit.n_in
-    raw = (k * max(-lo, hi)).bit_length() + 1  # synth/rtl.output_width
+    raw = fmt.sum_width(k)  # the raw sum's width, as synth/rtl.py's ports
     half = 1 << (raw - 1)
 
     def tally(order, masks, parent, negate) -> dict:
