@@ -16,17 +16,19 @@ from hls4ml.model.flow import update_flow
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer import register_pass
 
-from .ir.layers import ReuseConv2D, ReuseDense
+from .ir.layers import ReuseConv2D, ReuseDense, ReuseMaxPool2D
 from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
+from .passes.pooling import ConvertMaxPooling
 from .passes.validate import CheckStandaloneActivations, ValidateReusePruning
 from .backend.templates import HEADERS, TEMPLATES
 from .cli.yaml_tag import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
-PASSES = (ValidateReusePruning, ConvertBinaryConv2D, ConvertBinaryDense, CheckStandaloneActivations)  # in flow order
-LAYERS = (ReuseDense, ReuseConv2D)
+# in flow order
+PASSES = (ValidateReusePruning, ConvertBinaryConv2D, ConvertBinaryDense, ConvertMaxPooling, CheckStandaloneActivations)
+LAYERS = (ReuseDense, ReuseConv2D, ReuseMaxPool2D)
 
 _registered = False
 
