@@ -16,7 +16,7 @@ from hls4ml.model.flow import update_flow
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer import register_pass
 
-from .ir.layers import ReuseConv2D, ReuseDense, ReuseMaxPool2D
+from .ir.layers import ReuseConv2D, ReuseDense, ReuseMaxPool1D, ReuseMaxPool2D
 from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
 from .passes.pooling import ConvertMaxPooling
@@ -28,7 +28,7 @@ BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
 # in flow order
 PASSES = (ValidateReusePruning, ConvertBinaryConv2D, ConvertBinaryDense, ConvertMaxPooling, CheckStandaloneActivations)
-LAYERS = (ReuseDense, ReuseConv2D, ReuseMaxPool2D)
+LAYERS = (ReuseDense, ReuseConv2D, ReuseMaxPool2D, ReuseMaxPool1D)
 
 _registered = False
 

@@ -1,13 +1,13 @@
 """Max pooling hls4ml's io_stream pooling cannot compute (overlapping, gapped, 'same'-padded) becomes our streamed
-ReuseMaxPool2D: C simulation equals QKeras exactly on bits and on fixed-point values, in both shapes, on Vivado and
+ReuseMaxPool2D (ReuseMaxPool1D): C simulation equals QKeras exactly on bits and on fixed-point values, in both shapes, on Vivado and
 Vitis, and equals the Python reference; the pooling neither computes is refused by name."""
 
 import hls4ml
 import numpy as np
 import pytest
 import tensorflow as tf
-from models import binary_cnn, conv, maxpool, pixels, raw_conv
-from qkeras import QDense, binary
+from models import binary_cnn, conv, maxpool, pixels, randomize_batchnorm, raw_conv
+from qkeras import QActivation, QDense, binary
 from tensorflow.keras import layers
 from test_conv2d import check_exact
 
@@ -52,7 +52,8 @@ def images(model, n=IMAGES, seed=6):
 
 def check_pooling_is_ours(hls_model, n_pools):
     classes = [layer.class_name for layer in hls_model.get_layers()]
-    assert classes.count('ReuseMaxPool2D') == n_pools and 'Pooling2D' not in classes, classes
+    ours = classes.count('ReuseMaxPool2D') + classes.count('ReuseMaxPool1D')
+    assert ours == n_pools and not {'Pooling1D', 'Pooling2D'} & set(classes), classes
 
 
 @pytest.mark.parametrize('shape', ['folded', 'unrolled'])
@@ -79,6 +80,17 @@ def signed_values(n, shape, seed):
     return (rng.integers(-128, high, size=(n, *shape)) / 32).astype(np.float32)
 
 
+def check_pooling_only(model, precision, values, out_dir, n_pools):
+    """A model of poolings alone: the firmware and the reference equal Keras; some maxima are negative."""
+    hls_model = conversion.convert(model, conversion.reuse_config(model, precision), out_dir)
+    check_pooling_is_ours(hls_model, n_pools)
+    keras = model.predict(values, verbose=0).reshape(len(values), -1)
+    firmware = np.asarray(hls_model.predict(values)).reshape(len(values), -1)
+    assert np.array_equal(firmware, keras), f'{np.count_nonzero(firmware != keras)} of {keras.size} outputs differ'
+    assert np.array_equal(graph.reference_forward(hls_model, values)[0], firmware)
+    assert np.any(keras < 0), 'degenerate case: no negative maximum, so padding with 0 would pass too'
+
+
 POOL_CHAINS = {
     # name: (input shape, [(pool, strides, padding)]): the pools follow each other, each on the last one's map
     'overlap-gap-same': ((13, 11, 3), [(3, 2, 'same'), (2, 1, 'valid'), (2, 3, 'same')]),
@@ -97,14 +109,7 @@ def test_pooling_geometries_on_signed_values(name, out_dir):
     for i, (size, strides, padding) in enumerate(pools):
         x = layers.MaxPooling2D(size, strides=strides, padding=padding, name=f'pool{i}')(x)
     model = tf.keras.Model(inputs, x)
-    hls_model = conversion.convert(model, conversion.reuse_config(model, 'fixed<8,3>'), out_dir)
-    check_pooling_is_ours(hls_model, len(pools))
-    values = signed_values(200, shape, seed=2)
-    keras = model.predict(values, verbose=0).reshape(len(values), -1)
-    firmware = np.asarray(hls_model.predict(values)).reshape(len(values), -1)
-    assert np.array_equal(firmware, keras), f'{np.count_nonzero(firmware != keras)} of {keras.size} outputs differ'
-    assert np.array_equal(graph.reference_forward(hls_model, values)[0], firmware)
-    assert np.any(keras < 0), 'degenerate case: no negative maximum, so padding with 0 would pass too'
+    check_pooling_only(model, 'fixed<8,3>', signed_values(200, shape, seed=2), out_dir, n_pools=len(pools))
 
 
 def test_flag_off_keeps_hls4ml_pooling(out_dir):
@@ -130,13 +135,27 @@ def test_overlapping_average_pooling_is_refused(out_dir):
         conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
 
 
-def test_overlapping_max_pooling_1d_is_refused(out_dir):
-    inputs = layers.Input((12, 3), name='pixels')
-    x = layers.MaxPooling1D(3, strides=2, name='pool1d')(inputs)
-    x = QDense(2, kernel_quantizer=binary(alpha=1), use_bias=False, name='logits')(layers.Flatten(name='flatten')(x))
+def test_max_pooling_1d_on_signed_values(out_dir):
+    inputs = layers.Input((13, 3), name='values')
+    x = layers.MaxPooling1D(3, strides=2, padding='same', name='pool0')(inputs)
+    x = layers.MaxPooling1D(2, strides=3, name='pool1')(layers.MaxPooling1D(4, strides=1, padding='same')(x))
     model = tf.keras.Model(inputs, x)
-    with pytest.raises(ReusePruningConfigError, match="'pool1d'.*2-D max pooling only"):
-        conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    check_pooling_only(model, 'fixed<8,3>', signed_values(200, (13, 3), seed=3), out_dir, n_pools=3)
+
+
+def test_max_pooling_1d_between_dense_units(out_dir):
+    """Dense bits reshaped to (steps, channels), pooled overlapping and padded, then binary logits."""
+    tf.keras.utils.set_random_seed(8)
+    inputs = layers.Input((12,), name='pixels')
+    x = QDense(24, kernel_quantizer=binary(alpha=1), use_bias=False, name='fc0')(inputs)
+    x = QActivation('binary(alpha=1)', name='sign0')(layers.BatchNormalization(name='bn0')(x))
+    x = layers.MaxPooling1D(3, strides=2, padding='same', name='pool1d')(layers.Reshape((8, 3), name='steps')(x))
+    x = QDense(4, kernel_quantizer=binary(alpha=1), use_bias=False, name='logits')(layers.Flatten(name='flatten')(x))
+    model = tf.keras.Model(inputs, x)
+    randomize_batchnorm(model.get_layer('bn0'), np.random.default_rng(8))
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    assert hls_model.graph['pool1d'].class_name == 'ReuseMaxPool1D'
+    check_exact(model, hls_model, pixels(IMAGES, 12, seed=9))
 
 
 def test_max_pooling_with_the_flag_off_for_it_is_refused(out_dir):

@@ -3,7 +3,7 @@
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
 from ..ir.constants import SHARED_WITH_FIRMWARE
-from ..ir.layers import POOL2D_GEOMETRY, ReuseConv2D, ReuseDense, ReuseMaxPool2D
+from ..ir.layers import POOL2D_GEOMETRY, ReuseConv2D, ReuseDense, ReuseMaxPool1D, ReuseMaxPool2D
 
 UNIT_HEADER = 'hls4ml_reuse_unit.h'
 DENSE_HEADER = 'hls4ml_reuse_dense.h'
@@ -128,9 +128,12 @@ max_pool2d_config_template = (
 max_pool2d_function_template = 'hls4ml_reuse::max_pool2d<{input_t}, {output_t}, {config}>({input}, {output});'
 
 
+MAX_POOLINGS = (ReuseMaxPool2D, ReuseMaxPool1D)  # one header: a 1-D pooling is a 2-D one of height 1
+
+
 class ReuseMaxPool2DConfigTemplate(LayerConfigTemplate):
     def __init__(self):
-        super().__init__(ReuseMaxPool2D)
+        super().__init__(MAX_POOLINGS)
         self.template = max_pool2d_config_template
 
     def format(self, node):
@@ -139,7 +142,7 @@ class ReuseMaxPool2DConfigTemplate(LayerConfigTemplate):
 
 class ReuseMaxPool2DFunctionTemplate(FunctionCallTemplate):
     def __init__(self):
-        super().__init__(ReuseMaxPool2D, include_header=[f'nnet_utils/{POOL_HEADER}'])
+        super().__init__(MAX_POOLINGS, include_header=[f'nnet_utils/{POOL_HEADER}'])
         self.template = max_pool2d_function_template
 
     def format(self, node):

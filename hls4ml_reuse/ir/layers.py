@@ -125,9 +125,18 @@ class ReuseMaxPool2D(Layer):
 
     _expected_attributes = [Attribute(name) for name in POOL2D_GEOMETRY]
 
+    def output_shape(self) -> list[int]:
+        return [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_chan')]
+
     def initialize(self):
-        shape = [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_chan')]
-        self.add_output_variable(shape, precision=self.get_input_variable().type.precision)
+        self.add_output_variable(self.output_shape(), precision=self.get_input_variable().type.precision)
+
+
+class ReuseMaxPool1D(ReuseMaxPool2D):
+    """Streamed 1-D max pooling (steps, channels): the 2-D one on a map of height 1, with a 2-D output."""
+
+    def output_shape(self) -> list[int]:
+        return [self.get_attr('out_width'), self.get_attr('n_chan')]
 
 
 def reuse_units(hls_model) -> list[ReuseUnitLayer]:

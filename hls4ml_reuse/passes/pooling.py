@@ -1,10 +1,10 @@
-"""Max pooling that hls4ml's io_stream pooling cannot compute becomes our streamed ReuseMaxPool2D."""
+"""Max pooling that hls4ml's io_stream pooling cannot compute becomes our streamed ReuseMaxPool2D (or 1D)."""
 
 from hls4ml.model.layers import Pooling1D, Pooling2D
 from hls4ml.model.optimizer import OptimizerPass
 
 from ..config import settings_of
-from ..ir.layers import POOL2D_GEOMETRY, ReuseMaxPool2D
+from ..ir.layers import POOL2D_GEOMETRY, ReuseMaxPool1D, ReuseMaxPool2D
 
 POOLING = (Pooling1D, Pooling2D)
 
@@ -26,9 +26,9 @@ def hls4ml_streams(node) -> bool:
 
 
 def converts_max_pooling(node) -> bool:
-    """A 2-D max pooling (channels last) that ReuseMaxPool2D computes in hls4ml's place, with the flag on for it."""
+    """A max pooling (channels last) that ReuseMaxPool2D / 1D computes in hls4ml's place, with the flag on for it."""
     return (
-        isinstance(node, Pooling2D)
+        isinstance(node, POOLING)
         and node.get_attr('pool_op') == 'Max'
         and node.get_attr('data_format', 'channels_last') == 'channels_last'
         and not hls4ml_streams(node)
@@ -36,10 +36,21 @@ def converts_max_pooling(node) -> bool:
     )
 
 
-class ConvertMaxPooling(OptimizerPass):
-    """Pooling2D (Max) that hls4ml cannot stream -> ReuseMaxPool2D, of the same geometry and the input's type.
+def geometry_1d(node) -> dict:
+    """A Pooling1D's geometry as a 2-D pooling of height 1."""
+    get = node.get_attr
+    return {
+        'in_height': 1, 'in_width': get('n_in'), 'n_chan': get('n_filt'), 'pool_height': 1,
+        'pool_width': get('pool_width'), 'stride_height': 1, 'stride_width': get('stride_width'), 'pad_top': 0,
+        'pad_left': get('pad_left'), 'out_height': 1, 'out_width': get('n_out'),
+    }  # fmt: skip
 
-    Matches a channels-last 2-D max pooling with a stride other than its size or with padding that pads, whose
+
+class ConvertMaxPooling(OptimizerPass):
+    """Pooling2D / Pooling1D (Max) that hls4ml cannot stream -> ReuseMaxPool2D / ReuseMaxPool1D, of the same
+    geometry and the input's type.
+
+    Matches a channels-last max pooling with a stride other than its size or with padding that pads, whose
     ReusePruning flag is on. It never refuses: validate.py refuses the pooling that neither computes.
     """
 
@@ -49,8 +60,15 @@ class ConvertMaxPooling(OptimizerPass):
         return converts_max_pooling(node)
 
     def transform(self, model, node):
-        attrs = {key: int(node.get_attr('n_filt' if key == 'n_chan' else key)) for key in POOL2D_GEOMETRY}
+        if isinstance(node, Pooling2D):
+            layer_class, geometry = (
+                ReuseMaxPool2D,
+                {key: node.get_attr('n_filt' if key == 'n_chan' else key) for key in POOL2D_GEOMETRY},
+            )
+        else:
+            layer_class, geometry = ReuseMaxPool1D, geometry_1d(node)
+        attrs = {key: int(value) for key, value in geometry.items()}
         attrs['trace'] = node.get_attr('trace', False)
-        pooling = model.make_node(ReuseMaxPool2D, node.name, attrs, node.inputs.copy(), node.outputs.copy())
+        pooling = model.make_node(layer_class, node.name, attrs, node.inputs.copy(), node.outputs.copy())
         model.replace_node(node, pooling)
         return True

@@ -1,7 +1,7 @@
 """Checks that run once per conversion: before any layer is rewritten, and after the units are built."""
 
 import numpy as np
-from hls4ml.model.layers import Conv1D, DepthwiseConv1D, DepthwiseConv2D, Pooling2D, SeparableConv1D, SeparableConv2D
+from hls4ml.model.layers import Conv1D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from hls4ml.model.optimizer import ModelOptimizerPass
 
 from ..config import ReusePruningConfigError, settings_of
@@ -26,7 +26,7 @@ class ValidateReusePruning(ModelCheck):
     Refuses (raises ReusePruningConfigError) when the flag is on and: the backend is not Vivado or
     Vitis, io_type is not io_stream, a convolution other than Conv2D asks for it, or a pooling layer is
     one neither hls4ml's streaming pooling (it asserts inside C simulation, killing the process) nor
-    ReuseMaxPool2D computes (check_streaming_pooling).
+    our ReuseMaxPool2D / 1D computes (check_streaming_pooling).
     Returns False: it never changes the graph.
     """
 
@@ -53,11 +53,11 @@ class ValidateReusePruning(ModelCheck):
 
 
 def check_streaming_pooling(layer) -> None:
-    """Pooling that neither hls4ml's io_stream pooling (it asserts inside C simulation) nor ReuseMaxPool2D computes.
+    """Pooling that neither hls4ml's io_stream pooling (it asserts inside C simulation) nor ours computes.
 
-    hls4ml streams stride == pool size without padding; ReuseMaxPool2D takes any other 2-D max pooling with the
-    flag on. Left: average pooling (a mean of bits is not exact), MaxPooling1D, channels_first, and max
-    pooling with the flag off for it.
+    hls4ml streams stride == pool size without padding; ReuseMaxPool2D / 1D take any other max pooling with the
+    flag on. Left: average pooling (a mean of bits is not exact), channels_first, and max pooling with the flag
+    off for it.
     """
     if not isinstance(layer, POOLING) or hls4ml_streams(layer) or converts_max_pooling(layer):
         return
@@ -68,11 +68,6 @@ def check_streaming_pooling(layer) -> None:
         raise ReusePruningConfigError(
             f'layer {layer.name!r}: {stock} ({got}), and ReusePruning streams the others for max pooling only (an '
             "average of bits is not exact); use strides equal to the pool size and padding='valid', or max pooling"
-        )
-    if not isinstance(layer, Pooling2D):
-        raise ReusePruningConfigError(
-            f'layer {layer.name!r}: {stock} ({got}), and ReusePruning streams the others as 2-D max pooling only; use '
-            "MaxPooling1D(pool_size=s, strides=s, padding='valid'), or MaxPooling2D on a 2-D map"
         )
     if layer.get_attr('data_format', 'channels_last') != 'channels_last':
         raise ReusePruningConfigError(

@@ -214,12 +214,13 @@ def max_pool(layer, values: np.ndarray) -> np.ndarray:
     get = layer.get_attr
     ph, pw, sh, sw = get('pool_height'), get('pool_width'), get('stride_height'), get('stride_width')
     oh, ow, pt, pl = get('out_height'), get('out_width'), get('pad_top'), get('pad_left')
-    m, h, w, c = values.shape
+    m, h, w = len(values), get('in_height'), get('in_width')  # a 1-D pooling (m, steps, c) has height 1
+    values = values.reshape(m, h, w, -1)
     pb, pr = max(0, (oh - 1) * sh + ph - h - pt), max(0, (ow - 1) * sw + pw - w - pl)
     lowest = np.iinfo(values.dtype).min if np.issubdtype(values.dtype, np.integer) else -np.inf
     padded = np.pad(values, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=lowest)
     taps = strided_taps(padded, (ph, pw), (sh, sw), (oh, ow))
-    return np.max(np.stack(taps), axis=0)
+    return np.max(np.stack(taps), axis=0).reshape(m, *layer.get_output_variable().shape)
 
 
 def counts_match(hls_model, reference_counts: dict[str, Counts]) -> bool:

@@ -9,7 +9,7 @@
 // input row an output row needs has arrived, that output row is written, one word per output pixel. The maximum is
 // taken over the window's positions inside the map only: Keras pads max pooling with -inf, so padding never wins.
 // A comparison maximum is exact in the input type: on hls4ml's bits (ap_uint<1>, 0 = -1) it is an OR, on
-// fixed-point values the numeric maximum.
+// fixed-point values the numeric maximum. A 1-D max pooling (steps, channels) is this one on a map of height 1.
 
 #include <type_traits>
 
@@ -31,11 +31,15 @@ struct max_pool2d_config {
     static const unsigned out_width = 1;     // output columns
 };
 
+// The last input row of output row `row`'s window (beyond the map under bottom padding).
+template <class CONFIG_T> constexpr unsigned pool_window_end(unsigned row) {
+    return row * CONFIG_T::stride_height + CONFIG_T::pool_height - 1 - CONFIG_T::pad_top;
+}
+
 // The input row whose arrival completes output row `row`: its window's last row, clipped to the map.
 template <class CONFIG_T> constexpr unsigned pool_completing_row(unsigned row) {
-    return row * CONFIG_T::stride_height + (CONFIG_T::pool_height - 1 - CONFIG_T::pad_top) < CONFIG_T::in_height - 1
-               ? row * CONFIG_T::stride_height + (CONFIG_T::pool_height - 1 - CONFIG_T::pad_top)
-               : CONFIG_T::in_height - 1;
+    return pool_window_end<CONFIG_T>(row) < CONFIG_T::in_height - 1 ? pool_window_end<CONFIG_T>(row)
+                                                                    : CONFIG_T::in_height - 1;
 }
 
 // The first position of a window inside the map along one axis (`start` may lie in the padding before it).
