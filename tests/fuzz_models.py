@@ -106,9 +106,12 @@ def output_shape(shape, layer):
 def features(spec: Spec) -> set[str]:
     """What a spec exercises, to tally which idioms the exact examples covered."""
     found = {f'input {spec.input_kind}', f'{"image" if len(spec.shape) == 3 else "flat"} input'}
+    shape = spec.shape
     for layer in spec.layers:
+        shape, before = output_shape(shape, layer), shape
         if isinstance(layer, Pool):
             found.add(f'pool {layer.size} stride {layer.strides} {layer.padding}')
+            found.add('pool by ' + ('hls4ml or pool exit' if hls4ml_streams(layer, before) else 'ReuseMaxPool2D'))
             continue
         kind = 'conv' if isinstance(layer, Conv) else 'dense'
         found |= {
@@ -120,6 +123,12 @@ def features(spec: Spec) -> set[str]:
         if kind == 'conv':
             found |= {f'conv {layer.padding}', f'conv kernel {layer.kernel}', f'conv strides {layer.strides}'}
     return found
+
+
+def hls4ml_streams(pool: Pool, shape) -> bool:
+    """Whether hls4ml's own io_stream pooling computes it: stride equal to the size and nothing padded."""
+    pads = pool.padding == 'same' and any(n % pool.strides for n in shape[:2])
+    return pool.size == pool.strides and not pads
 
 
 # ----------------------------------------------------------------------------- strategy

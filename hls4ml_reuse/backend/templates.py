@@ -126,12 +126,10 @@ max_pool2d_config_template = (
     + '}};\n'
 )
 max_pool2d_function_template = 'hls4ml_reuse::max_pool2d<{input_t}, {output_t}, {config}>({input}, {output});'
-
-
 MAX_POOLINGS = (ReuseMaxPool2D, ReuseMaxPool1D)  # one header: a 1-D pooling is a 2-D one of height 1
 
 
-class ReuseMaxPool2DConfigTemplate(LayerConfigTemplate):
+class ReuseMaxPoolConfigTemplate(LayerConfigTemplate):
     def __init__(self):
         super().__init__(MAX_POOLINGS)
         self.template = max_pool2d_config_template
@@ -140,7 +138,7 @@ class ReuseMaxPool2DConfigTemplate(LayerConfigTemplate):
         return self.template.format(**self._default_config_params(node))
 
 
-class ReuseMaxPool2DFunctionTemplate(FunctionCallTemplate):
+class ReuseMaxPoolFunctionTemplate(FunctionCallTemplate):
     def __init__(self):
         super().__init__(MAX_POOLINGS, include_header=[f'nnet_utils/{POOL_HEADER}'])
         self.template = max_pool2d_function_template
@@ -151,5 +149,5 @@ class ReuseMaxPool2DFunctionTemplate(FunctionCallTemplate):
 
 TEMPLATES = (
     ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate, ReuseConv2DConfigTemplate, ReuseConv2DFunctionTemplate,
-    ReuseMaxPool2DConfigTemplate, ReuseMaxPool2DFunctionTemplate,
+    ReuseMaxPoolConfigTemplate, ReuseMaxPoolFunctionTemplate,
 )  # fmt: skip

@@ -36,6 +36,10 @@ def converts_max_pooling(node) -> bool:
     )
 
 
+def geometry_2d(node) -> dict:
+    return {key: node.get_attr('n_filt' if key == 'n_chan' else key) for key in POOL2D_GEOMETRY}
+
+
 def geometry_1d(node) -> dict:
     """A Pooling1D's geometry as a 2-D pooling of height 1."""
     get = node.get_attr
@@ -60,13 +64,8 @@ class ConvertMaxPooling(OptimizerPass):
         return converts_max_pooling(node)
 
     def transform(self, model, node):
-        if isinstance(node, Pooling2D):
-            layer_class, geometry = (
-                ReuseMaxPool2D,
-                {key: node.get_attr('n_filt' if key == 'n_chan' else key) for key in POOL2D_GEOMETRY},
-            )
-        else:
-            layer_class, geometry = ReuseMaxPool1D, geometry_1d(node)
+        two_d = isinstance(node, Pooling2D)
+        layer_class, geometry = (ReuseMaxPool2D, geometry_2d(node)) if two_d else (ReuseMaxPool1D, geometry_1d(node))
         attrs = {key: int(value) for key, value in geometry.items()}
         attrs['trace'] = node.get_attr('trace', False)
         pooling = model.make_node(layer_class, node.name, attrs, node.inputs.copy(), node.outputs.copy())
