@@ -42,12 +42,15 @@ def test_bench_skips_stock_where_its_pooling_would_abort(tmp_path):
 
 
 def test_build_writes_a_conv_project_whose_testbench_matches_qkeras(tmp_path):
-    model = binary_cnn((9, 9, 2), [conv(4, 3, 1, 'same'), ('maxpool', 2), ('flatten',), ('dense', 3)], seed=32)
+    """The tiling pooling is absorbed (pool exit), the overlapping one after it is ReuseMaxPool2D."""
+    spec = [conv(4, 3, 1, 'same'), ('maxpool', 2), maxpool(3, 2, 'same'), ('flatten',), ('dense', 3)]
+    model = binary_cnn((9, 9, 2), spec, seed=32)
     x = random_pixels(20, (9, 9, 2), seed=33)
     target = Target('small-cnn', model, x, None, 'ufixed<8,0>', 8)
     result = build.build(target, str(tmp_path), images=20, run_tool=False)
     assert result.problems == []
-    assert 'hls4ml_reuse::conv2d_reuse<' in (Path(result.project_dir) / 'firmware' / 'myproject.cpp').read_text()
+    top = (Path(result.project_dir) / 'firmware' / 'myproject.cpp').read_text()
+    assert 'hls4ml_reuse::conv2d_reuse<' in top and 'hls4ml_reuse::max_pool2d<' in top
 
 
 def test_yaml_of_a_shipped_example_uses_its_own_images(monkeypatch):
