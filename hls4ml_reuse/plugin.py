@@ -16,9 +16,10 @@ from hls4ml.model.flow import update_flow
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer import register_pass
 
-from .ir.layers import ReuseConv2D, ReuseDense
+from .ir.layers import ReuseConv2D, ReuseDense, ReuseMaxPool1D, ReuseMaxPool2D
 from .passes.convert_conv2d import ConvertBinaryConv2D
 from .passes.convert_dense import ConvertBinaryDense
+from .passes.pooling import ConvertMaxPooling
 from .passes.precision import CheckUserPrecisions
 from .passes.validate import CheckStandaloneActivations, ValidateReusePruning
 from .backend.templates import HEADERS, TEMPLATES
@@ -26,14 +27,15 @@ from .cli.yaml_tag import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
-PASSES = (  # in flow order: the precision check reads what the units fused
+PASSES = (  # in flow order: the precision check reads what the units fused and the poolings that carry their type
     ValidateReusePruning,
     ConvertBinaryConv2D,
     ConvertBinaryDense,
+    ConvertMaxPooling,
     CheckUserPrecisions,
     CheckStandaloneActivations,
 )
-LAYERS = (ReuseDense, ReuseConv2D)
+LAYERS = (ReuseDense, ReuseConv2D, ReuseMaxPool2D, ReuseMaxPool1D)
 
 _registered = False
 

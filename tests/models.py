@@ -84,11 +84,21 @@ def conv(filters, kernel, strides=1, padding='valid'):
     return ('conv', filters, kernel, strides, padding)
 
 
+def maxpool(size, strides=None, padding='valid'):
+    return ('maxpool', size, strides, padding)
+
+
+def raw_conv(filters, kernel, strides=1, padding='valid'):
+    """A binary QConv2D whose raw sums are the output (no BatchNorm, no activation)."""
+    return ('rawconv', filters, kernel, strides, padding)
+
+
 def binary_cnn(shape, spec, seed=0, scale_signs=None):
     """Input -> spec -> [QDense logits]; every conv is QConv2D binary -> BN -> binary activation.
 
-    spec items: ('conv', filters, kernel, strides, padding), ('maxpool', size), ('avgpool', size), ('flatten',),
-    ('dense', n) (binary QDense, raw integer logits). scale_signs maps a BatchNorm name to its per-channel signs.
+    spec items: ('conv', filters, kernel, strides, padding), ('rawconv', ...) (the same without BatchNorm and
+    activation), ('maxpool', size[, strides, padding]), ('avgpool', size), ('flatten',), ('dense', n) (binary QDense,
+    raw integer logits). scale_signs maps a BatchNorm name to its per-channel signs.
     """
     tf.keras.utils.set_random_seed(seed)
     rng = np.random.default_rng(seed)
@@ -97,7 +107,7 @@ def binary_cnn(shape, spec, seed=0, scale_signs=None):
     n_conv = 0
     for i, item in enumerate(spec):
         kind = item[0]
-        if kind == 'conv':
+        if kind in ('conv', 'rawconv'):
             _, filters, kernel, strides, padding = item
             init = tf.keras.initializers.RandomUniform(-1, 1, seed=seed + i)
             x = QConv2D(
@@ -110,11 +120,13 @@ def binary_cnn(shape, spec, seed=0, scale_signs=None):
                 kernel_initializer=init,
                 name=f'conv{n_conv}',
             )(x)
-            x = layers.BatchNormalization(name=f'bn{n_conv}')(x)
-            x = QActivation('binary(alpha=1)', name=f'sign{n_conv}')(x)
+            if kind == 'conv':
+                x = layers.BatchNormalization(name=f'bn{n_conv}')(x)
+                x = QActivation('binary(alpha=1)', name=f'sign{n_conv}')(x)
             n_conv += 1
         elif kind == 'maxpool':
-            x = layers.MaxPooling2D(item[1], name=f'maxpool{i}')(x)
+            strides, padding = item[2:] if len(item) > 2 else (None, 'valid')
+            x = layers.MaxPooling2D(item[1], strides=strides, padding=padding, name=f'maxpool{i}')(x)
         elif kind == 'avgpool':
             x = layers.AveragePooling2D(item[1], name=f'avgpool{i}')(x)
         elif kind == 'flatten':

@@ -3,11 +3,12 @@
 from pathlib import Path
 
 import numpy as np
-from models import binary_cnn, conv
+from models import binary_cnn, conv, maxpool
 
 from hls4ml_reuse.cli import bench, build
 from hls4ml_reuse.cli.targets import Target, resolve
 from hls4ml_reuse.cli.examples import REPO_ROOT, random_pixels
+from hls4ml_reuse.report import tables
 
 SMALL_MNIST_CNN = [conv(4, 3), ('maxpool', 2), conv(6, 3, 2, 'same'), ('flatten',), ('dense', 10)]
 
@@ -28,13 +29,28 @@ def test_bench_runs_an_mnist_cnn_exactly(tmp_path):
     assert result['stock_images'] == 1 and result['speedup_vs_stock'] > 0  # the time budget stops stock early
 
 
+def test_bench_skips_stock_where_its_pooling_would_abort(tmp_path):
+    """Overlapping pooling: ours streams it exactly; stock hls4ml's would assert in C simulation, so it is not run."""
+    model = binary_cnn((9, 9, 2), [conv(4, 3), maxpool(3, 2, 'same'), ('flatten',), ('dense', 3)], seed=34)
+    target = Target('overlap-cnn', model, random_pixels(30, (9, 9, 2), seed=35), None, 'ufixed<8,0>', 8)
+    options = bench.BenchOptions(images=30, stock_images=5, out_dir=str(tmp_path), verify_images=10)
+    result = bench.run(target, options)
+    assert result['mismatches'] == 0 and result['reference_counts_equal_firmware']
+    assert result['stock_images'] == 0 and result['speedup_vs_stock'] is None
+    assert "['maxpool1']" in result['stock_unavailable']
+    assert 'stock hls4ml not run' in tables.bench_table(result)
+
+
 def test_build_writes_a_conv_project_whose_testbench_matches_qkeras(tmp_path):
-    model = binary_cnn((9, 9, 2), [conv(4, 3, 1, 'same'), ('maxpool', 2), ('flatten',), ('dense', 3)], seed=32)
+    """The tiling pooling is absorbed (pool exit), the overlapping one after it is ReuseMaxPool2D."""
+    spec = [conv(4, 3, 1, 'same'), ('maxpool', 2), maxpool(3, 2, 'same'), ('flatten',), ('dense', 3)]
+    model = binary_cnn((9, 9, 2), spec, seed=32)
     x = random_pixels(20, (9, 9, 2), seed=33)
     target = Target('small-cnn', model, x, None, 'ufixed<8,0>', 8)
     result = build.build(target, str(tmp_path), images=20, run_tool=False)
     assert result.problems == []
-    assert 'hls4ml_reuse::conv2d_reuse<' in (Path(result.project_dir) / 'firmware' / 'myproject.cpp').read_text()
+    top = (Path(result.project_dir) / 'firmware' / 'myproject.cpp').read_text()
+    assert 'hls4ml_reuse::conv2d_reuse<' in top and 'hls4ml_reuse::max_pool2d<' in top
 
 
 def test_yaml_of_a_shipped_example_uses_its_own_images(monkeypatch):

@@ -1,4 +1,4 @@
-"""The dense and Conv2D headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths
+"""The dense, Conv2D and max-pooling headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths
 and in their __SYNTHESIS__ branch; a config may pin either tile-sum policy, and both give the same outputs."""
 
 import shutil
@@ -19,6 +19,7 @@ UNIT = r"""
 #include "nnet_utils/nnet_types.h"
 #include "hls4ml_reuse_dense.h"
 #include "hls4ml_reuse_conv2d.h"
+#include "hls4ml_reuse_pool.h"
 
 struct fixed_config : hls4ml_reuse::dense_reuse_config {
     static const unsigned n_in = 20, n_out = 3, n_kernels = 3, n_positions = 60, tile = 8;
@@ -92,6 +93,25 @@ template <class in_T, class out_T> int run_conv() {
     return out.size() == conv_config::pooled_height * conv_config::pooled_width ? 0 : 1;
 }
 
+struct pool_config : hls4ml_reuse::max_pool2d_config {  // 5x5x2, 3x3 stride 2 'same' (one padded row and column)
+    static const unsigned in_height = 5, in_width = 5, n_chan = 2, pool_height = 3, pool_width = 3;
+    static const unsigned stride_height = 2, stride_width = 2, pad_top = 1, pad_left = 1, out_height = 3, out_width = 3;
+};
+
+// Values fall along the raster order, all negative: each window's maximum is its first position in the map.
+template <class word_T> int run_pool() {
+    hls::stream<word_T> in, out;
+    for (unsigned pixel = 0; pixel < pool_config::in_height * pool_config::in_width; pixel++) {
+        word_T word;
+        for (unsigned c = 0; c < pool_config::n_chan; c++) word[c] = -int(pixel) - int(c) - 1;
+        in.write(word);
+    }
+    hls4ml_reuse::max_pool2d<word_T, word_T, pool_config>(in, out);
+    if (out.size() != pool_config::out_height * pool_config::out_width) return 1;
+    const word_T first = out.read(), second = out.read();  // windows starting at map columns 0 and 1
+    return first[1] == -2 && second[1] == -3 ? 0 : 1;
+}
+
 template <class in_T> void ramp(in_T &word) {  // 0, 0.375, 0.75: exact in ufixed<8,0>
     for (unsigned k = 0; k < in_T::size; k++) word[k] = (k % 3) * 0.375;
 }
@@ -135,7 +155,7 @@ template <class CONFIG_A, class CONFIG_B, class in_T, class out_T> int run_both(
 int main() {
     return run_both<fixed_config, fixed_synth_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
            run_both<binary_config, binary_synth_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
-           run_conv<nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >();
+           run_conv<nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >() + run_pool<nnet::array<ap_fixed<8, 6>, 2> >();
 }
 """
 

@@ -154,15 +154,16 @@ def test_wide_layer_under_default_precision_converts_with_a_caveat(default_preci
     assert np.array_equal(as_keras_values(hls_model, np.asarray(hls_model.predict(x_pm1))).reshape(keras.shape), keras)
 
 
-def test_overlapping_pooling_is_refused_at_conversion(out_dir):
+def test_overlapping_pooling_is_streamed_exactly(out_dir):
+    """hls4ml's io_stream pooling asserts on it; the plugin streams it (ReuseMaxPool2D, tests/test_pooling.py)."""
     tf.keras.utils.set_random_seed(29)
     inputs = layers.Input((9, 9, 1), name='pixels')
     x = QConv2D(4, 3, kernel_quantizer='binary', use_bias=False, name='conv')(inputs)
     x = QActivation('binary', name='act')(layers.BatchNormalization(name='bn')(x))
     x = layers.MaxPooling2D(3, strides=2, name='overlap')(x)
     model = tf.keras.Model(inputs, QDense(3, kernel_quantizer='binary', name='logits')(layers.Flatten()(x)))
-    with pytest.raises(ReusePruningConfigError, match="'overlap'.*pool size"):
-        conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    hls_model = convert_and_compare(randomize(model, 29), out_dir, pixels(200, 81, seed=30).reshape(200, 9, 9, 1))
+    assert hls_model.graph['overlap'].class_name == 'ReuseMaxPool2D'
 
 
 def test_activation_that_is_not_plus_minus_one_is_refused(out_dir):

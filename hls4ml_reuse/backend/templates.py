@@ -3,7 +3,7 @@
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
 from ..ir.constants import SHARED_WITH_FIRMWARE
-from ..ir.layers import ReuseConv2D, ReuseDense
+from ..ir.layers import POOL2D_GEOMETRY, ReuseConv2D, ReuseDense, ReuseMaxPool1D, ReuseMaxPool2D
 
 UNIT_HEADER = 'hls4ml_reuse_unit.h'
 DENSE_HEADER = 'hls4ml_reuse_dense.h'
@@ -12,7 +12,10 @@ TABLES_HEADER = 'hls4ml_reuse_tables.h'
 COUNTERS_HEADER = 'hls4ml_reuse_counters.h'
 FAST_CSIM_HEADER = 'hls4ml_reuse_fast_csim.h'
 WALK_HEADER = 'hls4ml_reuse_walk.h'
-HEADERS = (UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, WALK_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER)
+POOL_HEADER = 'hls4ml_reuse_pool.h'
+HEADERS = (
+    UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, WALK_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER, POOL_HEADER,
+)  # fmt: skip
 
 # ir/constants.py's values, which the headers static_assert against their own (see hls4ml_reuse_tables.h).
 shared_fields = ''.join(f'    static const unsigned {name} = {value};\n' for name, value in SHARED_WITH_FIRMWARE.items())
@@ -117,4 +120,34 @@ class ReuseConv2DFunctionTemplate(ReuseUnitFunctionTemplate):
         super().__init__(ReuseConv2D, reuse_conv2d_function_template, CONV2D_HEADER)
 
 
-TEMPLATES = (ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate, ReuseConv2DConfigTemplate, ReuseConv2DFunctionTemplate)
+max_pool2d_config_template = (
+    'struct config{index} : hls4ml_reuse::max_pool2d_config {{\n'
+    + ''.join(f'    static const unsigned {key} = {{{key}}};\n' for key in POOL2D_GEOMETRY)
+    + '}};\n'
+)
+max_pool2d_function_template = 'hls4ml_reuse::max_pool2d<{input_t}, {output_t}, {config}>({input}, {output});'
+MAX_POOLINGS = (ReuseMaxPool2D, ReuseMaxPool1D)  # one header: a 1-D pooling is a 2-D one of height 1
+
+
+class ReuseMaxPoolConfigTemplate(LayerConfigTemplate):
+    def __init__(self):
+        super().__init__(MAX_POOLINGS)
+        self.template = max_pool2d_config_template
+
+    def format(self, node):
+        return self.template.format(**self._default_config_params(node))
+
+
+class ReuseMaxPoolFunctionTemplate(FunctionCallTemplate):
+    def __init__(self):
+        super().__init__(MAX_POOLINGS, include_header=[f'nnet_utils/{POOL_HEADER}'])
+        self.template = max_pool2d_function_template
+
+    def format(self, node):
+        return self.template.format(**self._default_function_params(node))
+
+
+TEMPLATES = (
+    ReuseDenseConfigTemplate, ReuseDenseFunctionTemplate, ReuseConv2DConfigTemplate, ReuseConv2DFunctionTemplate,
+    ReuseMaxPoolConfigTemplate, ReuseMaxPoolFunctionTemplate,
+)  # fmt: skip

@@ -1,4 +1,5 @@
-"""The hls4ml layers that stand for planned binary units (reuse-delta + early exit): dense and 2-D convolution."""
+"""The hls4ml layers of the plugin: the planned binary units (reuse-delta + early exit), dense and 2-D convolution,
+and the streamed max pooling that hls4ml's io_stream pooling cannot compute."""
 
 from __future__ import annotations
 
@@ -105,6 +106,37 @@ class ReuseConv2D(ReuseUnitLayer):
 
     def windows_per_image(self) -> int:
         return self.get_attr('out_height') * self.get_attr('out_width')
+
+
+POOL2D_GEOMETRY = (
+    'in_height', 'in_width', 'n_chan', 'pool_height', 'pool_width', 'stride_height', 'stride_width',
+    'pad_top', 'pad_left', 'out_height', 'out_width',
+)  # fmt: skip
+
+
+class ReuseMaxPool2D(Layer):
+    """Streamed 2-D max pooling (channels last) of any pool size, stride and padding.
+
+    Stands for an hls4ml Pooling2D (Max) that hls4ml's io_stream pooling cannot compute (stride != pool size, or
+    padding that pads). The maximum is over the window's positions inside the map (Keras pads max pooling with
+    -inf); its output type is its input's, in which a maximum is exact (on bits, 0 = -1, it is an OR).
+    It evaluates no terms: it is not a reuse unit and has no counters.
+    """
+
+    _expected_attributes = [Attribute(name) for name in POOL2D_GEOMETRY]
+
+    def output_shape(self) -> list[int]:
+        return [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_chan')]
+
+    def initialize(self):
+        self.add_output_variable(self.output_shape(), precision=self.get_input_variable().type.precision)
+
+
+class ReuseMaxPool1D(ReuseMaxPool2D):
+    """Streamed 1-D max pooling (steps, channels): the 2-D one on a map of height 1, with a 2-D output."""
+
+    def output_shape(self) -> list[int]:
+        return [self.get_attr('out_width'), self.get_attr('n_chan')]
 
 
 def reuse_units(hls_model) -> list[ReuseUnitLayer]:

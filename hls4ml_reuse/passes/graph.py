@@ -6,8 +6,9 @@ from hls4ml.model.layers import Activation, Pooling1D, Pooling2D, Reshape
 from hls4ml.model.types import IntegerPrecisionType, XnorPrecisionType
 
 from ..config import ReusePruningConfigError
+from ..ir.layers import ReuseMaxPool2D
 
-PASS_THROUGH = (Pooling1D, Pooling2D, Reshape)  # layers that carry the unit's output type unchanged
+PASS_THROUGH = (Pooling1D, Pooling2D, ReuseMaxPool2D, Reshape)  # layers that carry the unit's output type unchanged
 POOLING = (Pooling1D, Pooling2D)
 BINARY_ACTIVATIONS = ('binary', 'binary_tanh')
 

@@ -1,20 +1,13 @@
 """Checks that run once per conversion: before any layer is rewritten, and after the units are built."""
 
 import numpy as np
-from hls4ml.model.layers import (
-    Conv1D,
-    DepthwiseConv1D,
-    DepthwiseConv2D,
-    Pooling1D,
-    Pooling2D,
-    SeparableConv1D,
-    SeparableConv2D,
-)
+from hls4ml.model.layers import Conv1D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from hls4ml.model.optimizer import ModelOptimizerPass
 
 from ..config import ReusePruningConfigError, settings_of
 from .keras_replay import binary_activation
 from .graph import is_binary_activation
+from .pooling import POOLING, converts_max_pooling, hls4ml_streams, pads, pool_and_strides
 
 SUPPORTED_BACKENDS = ('Vivado', 'Vitis')
 UNSUPPORTED_CONVOLUTIONS = (Conv1D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
@@ -32,7 +25,8 @@ class ValidateReusePruning(ModelCheck):
 
     Refuses (raises ReusePruningConfigError) when the flag is on and: the backend is not Vivado or
     Vitis, io_type is not io_stream, a convolution other than Conv2D asks for it, or a pooling layer is
-    one hls4ml's streaming pooling cannot compute (it asserts inside C simulation, killing the process).
+    one neither hls4ml's streaming pooling (it asserts inside C simulation, killing the process) nor
+    our ReuseMaxPool2D / 1D computes (check_streaming_pooling).
     Returns False: it never changes the graph.
     """
 
@@ -58,24 +52,33 @@ class ValidateReusePruning(ModelCheck):
         return False
 
 
-POOLING = (Pooling1D, Pooling2D)
-
-
 def check_streaming_pooling(layer) -> None:
-    """hls4ml's io_stream pooling needs stride == pool size and no padding; anything else aborts in C simulation."""
-    if not isinstance(layer, POOLING):
+    """Pooling that neither hls4ml's io_stream pooling (it asserts inside C simulation) nor ours computes.
+
+    hls4ml streams stride == pool size without padding; ReuseMaxPool2D / 1D take any other max pooling with the
+    flag on. Left: average pooling (a mean of bits is not exact), channels_first, and max pooling with the flag
+    off for it.
+    """
+    if not isinstance(layer, POOLING) or hls4ml_streams(layer) or converts_max_pooling(layer):
         return
-    two_d = isinstance(layer, Pooling2D)
-    axes = ('height', 'width') if two_d else ('width',)
-    pads = ('pad_top', 'pad_bottom', 'pad_left', 'pad_right') if two_d else ('pad_left', 'pad_right')
-    pool = tuple(layer.get_attr(f'pool_{axis}') for axis in axes)
-    stride = tuple(layer.get_attr(f'stride_{axis}') for axis in axes)
-    if pool != stride or any(layer.get_attr(pad, 0) for pad in pads):
+    pool, strides = pool_and_strides(layer)
+    got = f'pool {pool}, strides {strides}, padding {pads(layer)}'
+    stock = 'hls4ml streams pooling only with strides equal to the pool size and no padding'
+    if layer.get_attr('pool_op') != 'Max':
         raise ReusePruningConfigError(
-            f'layer {layer.name!r}: hls4ml streams pooling only with strides equal to the pool size and no padding '
-            f'(got pool {pool}, strides {stride}, padding {[layer.get_attr(pad, 0) for pad in pads]}); use '
-            'MaxPooling2D(pool_size=s, strides=s) on a map whose size s divides'
+            f'layer {layer.name!r}: {stock} ({got}), and ReusePruning streams the others for max pooling only (an '
+            "average of bits is not exact); use strides equal to the pool size and padding='valid', or max pooling"
         )
+    if layer.get_attr('data_format', 'channels_last') != 'channels_last':
+        raise ReusePruningConfigError(
+            f'layer {layer.name!r}: {stock} ({got}), and ReusePruning streams the others channels_last only; '
+            'convert with channels_last'
+        )
+    raise ReusePruningConfigError(
+        f'layer {layer.name!r}: {stock} ({got}), and ReusePruning is off for this max pooling; set ReusePruning: '
+        'true for it (Model level or its LayerName entry: ReusePruning then streams it) or use strides equal to '
+        'the pool size and no padding'
+    )
 
 
 class CheckStandaloneActivations(ModelCheck):

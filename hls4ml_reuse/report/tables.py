@@ -5,7 +5,10 @@ from __future__ import annotations
 
 def bench_table(result: dict) -> str:
     """Per layer: terms and adder bits (baseline, static, dynamic), the Steiner kernels the plan added, its levers."""
-    lines = [f"{result['model']}: {result['images']} images (stock hls4ml on the first {result['stock_images']})", '']
+    stock = (
+        'stock hls4ml not run' if result.get('stock_unavailable') else f"stock hls4ml on the first {result['stock_images']}"
+    )
+    lines = [f"{result['model']}: {result['images']} images ({stock})", '']
     header = (
         f"{'layer':<10}{'baseline':>11}{'static':>11}{'dynamic':>11}{'pruned':>9}{'bits base':>12}{'bits dyn':>11}"
         f"{'pruned':>9}{'virtual':>9}  levers"
@@ -22,15 +25,17 @@ def bench_table(result: dict) -> str:
     lines += [
         '',
         f"{'':<34}{'ReusePruning':>14}{'stock hls4ml':>14}",
-        f"{'outputs differing from QKeras':<34}{result['mismatches']:>14}{result['stock_mismatches']:>14}",
+        f"{'outputs differing from QKeras':<34}{result['mismatches']:>14}{_or_dash(result['stock_mismatches'], 'd'):>14}",
         _accuracy_line(result),
-        f"{'C simulation images/s':<34}{rate['reuse']:>14.0f}{rate['stock']:>14.0f}",
-        f"{'speed-up':<34}{result['speedup_vs_stock']:>13.1f}x",
+        f"{'C simulation images/s':<34}{rate['reuse']:>14.0f}{_or_dash(rate['stock'], '.0f'):>14}",
+        f"{'speed-up':<34}{_speedup(result['speedup_vs_stock']):>14}",
         f"{'terms pruned static / dynamic':<34}{result['ops_pruned_static']:>13.1%} / {result['ops_pruned_dynamic']:.1%}",
         f"{'adder bits pruned static / dynamic':<34}{result['adder_bits_pruned_static']:>13.1%} / "
         f"{result['adder_bits_pruned_dynamic']:.1%}",
         _reference_line(result),
     ]
+    if result.get('stock_unavailable'):
+        lines.append(f"stock hls4ml not run: {result['stock_unavailable']}")
     for name, why in result['stock_layers'].items():
         lines.append(f'stock hls4ml kept for layer {name!r}: {why}')
     for name, notes in result['caveats'].items():
@@ -52,8 +57,17 @@ def _accuracy_line(result: dict) -> str:
         return f"{'accuracy':<34}{'(no labels)':>14}"
     return (
         f"{'accuracy (QKeras ' + format(result['keras_accuracy'], '.4f') + ')':<34}"
-        f"{result['csim_accuracy']:>14.4f}{result['stock_csim_accuracy']:>14.4f}"
+        f"{result['csim_accuracy']:>14.4f}{_or_dash(result['stock_csim_accuracy'], '.4f'):>14}"
     )
+
+
+def _speedup(value: float | None) -> str:
+    return '-' if value is None else f'{value:.1f}x'
+
+
+def _or_dash(value, spec: str) -> str:
+    """A stock figure, or '-' when stock hls4ml was not run."""
+    return '-' if value is None else format(value, spec)
 
 
 def _total(layers: list[dict]) -> dict:

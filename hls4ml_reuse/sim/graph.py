@@ -7,7 +7,7 @@ from hls4ml.backends.fpga.passes.repack_stream import Repack
 from hls4ml.model.layers import ApplyAlpha, Input, Pooling2D, Reshape
 from hls4ml.model.types import FixedPrecisionType
 
-from ..ir.layers import ReuseConv2D, ReuseUnitLayer, reuse_units
+from ..ir.layers import ReuseConv2D, ReuseMaxPool2D, ReuseUnitLayer, reuse_units
 from ..passes.graph import is_binary_activation
 from . import counters, encoding
 from .unit import Counts, evaluate, evaluate_values, evaluate_window_change
@@ -23,7 +23,8 @@ RESHAPES = (Reshape, Repack)
 
 
 def is_max_pooling(layer) -> bool:
-    return isinstance(layer, Pooling2D) and layer.get_attr('pool_op') == 'Max'
+    """hls4ml's (stride equal to the pool, unpadded) or ours (any stride and padding)."""
+    return isinstance(layer, ReuseMaxPool2D) or (isinstance(layer, Pooling2D) and layer.get_attr('pool_op') == 'Max')
 
 
 def modelled(layer) -> bool:
@@ -210,12 +211,18 @@ def conv_window_reuse(layer, values: np.ndarray) -> tuple[np.ndarray, Counts]:
 
 
 def max_pool(layer, values: np.ndarray) -> np.ndarray:
+    """Max over each window's positions inside the map: padding is the lowest value, never the maximum (Keras pads
+    max pooling with -inf)."""
     get = layer.get_attr
-    if any(get(side) for side in ('pad_top', 'pad_bottom', 'pad_left', 'pad_right')):
-        raise ValueError(f'the reference models unpadded max pooling only ({layer.name!r} is padded)')
     ph, pw, sh, sw = get('pool_height'), get('pool_width'), get('stride_height'), get('stride_width')
-    taps = strided_taps(values, (ph, pw), (sh, sw), (get('out_height'), get('out_width')))
-    return np.max(np.stack(taps), axis=0)
+    oh, ow, pt, pl = get('out_height'), get('out_width'), get('pad_top'), get('pad_left')
+    m, h, w = len(values), get('in_height'), get('in_width')  # a 1-D pooling (m, steps, c) has height 1
+    values = values.reshape(m, h, w, -1)
+    pb, pr = max(0, (oh - 1) * sh + ph - h - pt), max(0, (ow - 1) * sw + pw - w - pl)
+    lowest = np.iinfo(values.dtype).min if np.issubdtype(values.dtype, np.integer) else -np.inf
+    padded = np.pad(values, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=lowest)
+    taps = strided_taps(padded, (ph, pw), (sh, sw), (oh, ow))
+    return np.max(np.stack(taps), axis=0).reshape(m, *layer.get_output_variable().shape)
 
 
 def counts_match(hls_model, reference_counts: dict[str, Counts]) -> bool:
