@@ -18,14 +18,26 @@ from hls4ml.model.optimizer import register_pass
 
 from .ir.layers import ReuseConv2D, ReuseDense
 from .passes.convert_conv2d import ConvertBinaryConv2D
+from .passes.check_consumers import CheckBitConsumers, CheckLookupTableActivations, CheckStockThresholds
 from .passes.convert_dense import ConvertBinaryDense
 from .passes.validate import CheckStandaloneActivations, ValidateReusePruning
+from .passes.zero_padding import AbsorbZeroPadding
+from .keras_parsing import register_keras_spellings
 from .backend.templates import HEADERS, TEMPLATES
 from .cli.yaml_tag import register_yaml_tag
 
 BACKENDS = ('Vivado', 'Vitis')
 FLOW = 'optimize'  # model-level flow: after parsing, before every backend flow
-PASSES = (ValidateReusePruning, ConvertBinaryConv2D, ConvertBinaryDense, CheckStandaloneActivations)  # in flow order
+PASSES = (  # in flow order
+    ValidateReusePruning,
+    AbsorbZeroPadding,
+    ConvertBinaryConv2D,
+    ConvertBinaryDense,
+    CheckStandaloneActivations,
+    CheckStockThresholds,
+    CheckBitConsumers,
+    CheckLookupTableActivations,
+)
 LAYERS = (ReuseDense, ReuseConv2D)
 
 _registered = False
@@ -53,6 +65,7 @@ def _register():
         for path in header_paths():
             backend.register_source(path)
     register_yaml_tag()
+    register_keras_spellings()
 
 
 def register(register_backend=None, register_writer=None):
