@@ -228,12 +228,19 @@ def keras_activation_with(quantizer):
     return make
 
 
-def permute_between(seed):
-    def body(x):
-        x = layers.Permute((2, 1, 3), name='permute')(conv_block(x, 'conv0'))
-        return logits(layers.Flatten()(conv_block(x, 'conv1')))
+def permute_between(order):
+    def make(seed):
+        def body(x):
+            x = layers.Permute(order, name='permute')(conv_block(x, 'conv0', filters=5))
+            return logits(layers.Flatten()(conv_block(x, 'conv1')))
 
-    return build(seed, body)
+        return build(seed, body, shape=(10, 9, 2))
+
+    return make
+
+
+def zero_padding_on_pixels(seed):
+    return build(seed, lambda x: logits(layers.Flatten()(conv_block(layers.ZeroPadding2D(1, name='pad')(x), 'conv0'))))
 
 
 def mlp_for_one_layer_flag(seed):
@@ -245,6 +252,26 @@ def mlp_for_one_layer_flag(seed):
     return build(seed, body, shape=(30,))
 
 
+def quantized_bits_1_activation(**options):
+    def make(seed):
+        def body(x):
+            x = QConv2D(4, 3, kernel_quantizer='binary', use_bias=False, name='conv0')(x)
+            x = QActivation(quantized_bits(1, 0, **options), name='act0')(layers.BatchNormalization(name='bn0')(x))
+            return logits(layers.Flatten()(x))
+
+        return build(seed, body)
+
+    return make
+
+
+def quantized_bits_1_on_inputs(seed):
+    def body(x):
+        x = QActivation(quantized_bits(1, 0, alpha=1), name='binarize')(x)
+        return logits(layers.Flatten()(conv_block(x, 'conv0')))
+
+    return build(seed, body)
+
+
 # --- the check ----------------------------------------------------------------------------------------------------
 
 EXACT = None  # expected outcome: every output equal to QKeras'
@@ -253,6 +280,11 @@ IDIOMS = {
     # name: (model builder, expected: EXACT or (layer the refusal names, a phrase of what to change))
     'quantized_bits_1_cnn': (quantized_bits_1_kernels, EXACT),
     'quantized_bits_1_mlp': (quantized_bits_1_mlp, EXACT),
+    'quantized_bits_1_activation': (quantized_bits_1_activation(alpha=1), EXACT),
+    'quantized_bits_1_unsigned_activation': (
+        quantized_bits_1_activation(alpha=1, keep_negative=False),
+        ('act0', 'quantized_bits(1, 0, alpha=1)'),
+    ),
     'ternary_dense_between_units': (middle_dense(ternary(alpha=1)), ('middle', 'ReusePruning')),
     'bits4_dense_between_units': (middle_dense(quantized_bits(4, 0, alpha=1)), ('middle', 'ReusePruning')),
     'ternary_conv_between_units': (middle_conv(ternary(alpha=1)), ('middle', 'ReusePruning')),
@@ -262,6 +294,7 @@ IDIOMS = {
     'residual_add': (residual_add, ('add', 'merge')),
     'zero_padding_before_unit': (zero_padding_before_unit, EXACT),
     'zero_padding_asymmetric': (zero_padding_asymmetric, EXACT),
+    'zero_padding_on_pixels': (zero_padding_on_pixels, EXACT),
     'zero_padding_before_pooling': (zero_padding_before_pooling, ('pad', 'padding')),
     'pool_before_batchnorm': (pool_before_batchnorm, ('pool', 'BatchNormalization')),
     'dilated_conv': (dilated, ('conv1', 'dilation')),
@@ -274,7 +307,8 @@ IDIOMS = {
         keras_activation_with(quantized_bits(2, 0, alpha=1)),
         ('conv0', 'binary activation'),
     ),
-    'permute_between_convolutions': (permute_between, EXACT),
+    'permute_rows_and_columns': (permute_between((2, 1, 3)), EXACT),
+    'permute_channels_to_rows': (permute_between((3, 1, 2)), EXACT),
 }
 
 
@@ -317,3 +351,11 @@ def test_flag_on_one_layer_refuses_the_stock_binary_layers(out_dir):
     config = conversion.base_config(model, 'ufixed<8,0>')
     config['LayerName']['fc1']['ReusePruning'] = True
     assert_exact_or_refused(model, images(seed=8, shape=(30,)), out_dir, ('fc0', 'ReusePruning'), config)
+
+
+def test_quantized_bits_1_binarizing_the_inputs_is_exact(out_dir):
+    """QActivation(quantized_bits(1, 0, alpha=1)) on integer inputs, many exactly 0 (QKeras gives +1 there)."""
+    model = quantized_bits_1_on_inputs(seed=43)
+    x = np.random.default_rng(9).integers(-2, 3, size=(N_IMAGES, *SHAPE)).astype(np.float32)
+    config = conversion.reuse_config(model, 'int<3>')
+    assert_exact_or_refused(model, x, out_dir, EXACT, config)
