@@ -359,3 +359,17 @@ def test_quantized_bits_1_binarizing_the_inputs_is_exact(out_dir):
     x = np.random.default_rng(9).integers(-2, 3, size=(N_IMAGES, *SHAPE)).astype(np.float32)
     config = conversion.reuse_config(model, 'int<3>')
     assert_exact_or_refused(model, x, out_dir, EXACT, config)
+
+
+def test_activation_parser_is_wrapped_once_and_keeps_stock_activations():
+    """hls4ml's Activation handler is wrapped once; an Activation without a QKeras quantizer goes to it unchanged."""
+    from hls4ml.converters.keras_v2_to_hls import layer_handlers
+
+    from hls4ml_reuse.keras_parsing import activation_parser, register_activation_parser
+
+    register_activation_parser()
+    handler = layer_handlers['Activation']
+    assert getattr(handler, 'stock', None) is not None and getattr(handler.stock, 'stock', None) is None
+    relu = {'class_name': 'Activation', 'config': {'name': 'relu', 'activation': 'relu'}}
+    assert handler(relu, ['x'], [[None, 4]], None) == handler.stock(relu, ['x'], [[None, 4]], None)
+    assert activation_parser(handler.stock)(relu, ['x'], [[None, 4]], None)[0]['activation'] == 'relu'
