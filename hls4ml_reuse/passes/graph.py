@@ -31,7 +31,8 @@ def reaches_model_output(model, node) -> bool:
 
 def keras_class(node) -> str:
     """The class the user wrote (Add, GlobalAveragePooling2D), not hls4ml's (Merge, GlobalPooling2D)."""
-    return node.get_attr('class_name') or node.class_name
+    name, op = node.get_attr('class_name') or node.class_name, node.get_attr('op')
+    return op.capitalize() if name == 'Merge' and isinstance(op, str) else name
 
 
 def carry_output_type(model, node, precision):
