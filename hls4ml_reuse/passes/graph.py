@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from hls4ml.model.layers import Activation, Pooling1D, Pooling2D, Reshape
+from hls4ml.model.layers import Activation, GlobalPooling1D, GlobalPooling2D, Pooling1D, Pooling2D, Reshape, Transpose
 from hls4ml.model.types import IntegerPrecisionType, XnorPrecisionType
 
 from ..config import ReusePruningConfigError
 from ..ir.layers import ReuseMaxPool2D
 
-PASS_THROUGH = (Pooling1D, Pooling2D, ReuseMaxPool2D, Reshape)  # layers that carry the unit's output type unchanged
-POOLING = (Pooling1D, Pooling2D)
+POOLING = (Pooling1D, Pooling2D, GlobalPooling1D, GlobalPooling2D)
+PASS_THROUGH = (*POOLING, ReuseMaxPool2D, Reshape, Transpose)  # layers that carry the unit's output type unchanged
 BINARY_ACTIVATIONS = ('binary', 'binary_tanh')
 
 
@@ -42,8 +42,14 @@ def reaches_model_output(model, node) -> bool:
     return True
 
 
+def keras_class(node) -> str:
+    """The class the user wrote (Add, GlobalAveragePooling2D), not hls4ml's (Merge, GlobalPooling2D)."""
+    name, op = node.get_attr('class_name') or node.class_name, node.get_attr('op')
+    return op.capitalize() if name == 'Merge' and isinstance(op, str) else name
+
+
 def carry_output_type(model, node, precision):
-    """Carry `node`'s output type through the max poolings and reshapes that follow it.
+    """Carry `node`'s output type through the max poolings (global ones too), reshapes and transposes after it.
 
     hls4ml inferred their types from the layer being replaced; a binary output is bits (0 = -1), so
     max pooling is an OR and stays exact on them, while average pooling would not be.
@@ -53,7 +59,7 @@ def carry_output_type(model, node, precision):
         if isinstance(consumer, POOLING) and consumer.get_attr('pool_op') != 'Max':
             raise ReusePruningConfigError(
                 f'layer {consumer.name!r}: average pooling after the reuse unit {node.name!r} is not exact on its '
-                f'output; use MaxPooling2D, or set ReusePruning: false for {node.name!r}'
+                f'output; use {keras_class(consumer).replace("Average", "Max")} (an OR on bits, exact)'
             )
         consumer.get_output_variable().type.precision = precision
         consumer = single_consumer(model, consumer)

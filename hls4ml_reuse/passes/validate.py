@@ -1,7 +1,7 @@
 """Checks that run once per conversion: before any layer is rewritten, and after the units are built."""
 
 import numpy as np
-from hls4ml.model.layers import Conv1D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
+from hls4ml.model.layers import Conv1D, Conv2D, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D
 from hls4ml.model.optimizer import ModelOptimizerPass
 
 from ..config import ReusePruningConfigError, settings_of
@@ -26,7 +26,8 @@ class ValidateReusePruning(ModelCheck):
     Refuses (raises ReusePruningConfigError) when the flag is on and: the backend is not Vivado or
     Vitis, io_type is not io_stream, a convolution other than Conv2D asks for it, or a pooling layer is
     one neither hls4ml's streaming pooling (it asserts inside C simulation, killing the process) nor
-    our ReuseMaxPool2D / 1D computes (check_streaming_pooling).
+    our ReuseMaxPool2D / 1D computes (check_streaming_pooling), or a convolution is dilated or grouped (hls4ml
+    1.3.0 drops both options and computes a plain convolution).
     Returns False: it never changes the graph.
     """
 
@@ -44,12 +45,48 @@ class ValidateReusePruning(ModelCheck):
             raise ReusePruningConfigError(f"ReusePruning builds streaming units: use io_type='io_stream', not {io_type!r}")
         for layer in model.get_layers():
             check_streaming_pooling(layer)
+            check_convolution_options(model, layer)
             if isinstance(layer, UNSUPPORTED_CONVOLUTIONS) and settings.for_layer(layer.name, layer.class_name).enabled:
                 raise ReusePruningConfigError(
                     f'layer {layer.name!r} ({layer.class_name}): ReusePruning plans Dense and Conv2D layers only; '
                     f'set ReusePruning: false for it under LayerName (it then converts as stock hls4ml)'
                 )
         return False
+
+
+CONVOLUTIONS = (Conv1D, Conv2D)  # the separable and depthwise ones derive from these
+
+
+def keras_layer_config(model, name: str) -> dict:
+    """The Keras configuration of layer `name` when the conversion holds the Keras model itself, else {}."""
+    keras_model = model.config.config.get('KerasModel')
+    if keras_model is None or isinstance(keras_model, str):
+        return {}
+    try:
+        return keras_model.get_layer(name).get_config()
+    except ValueError:  # a layer hls4ml added (its own activations, padding)
+        return {}
+
+
+def check_convolution_options(model, layer) -> None:
+    """hls4ml parses neither dilation_rate nor groups: such a convolution would silently compute another one."""
+    if not isinstance(layer, CONVOLUTIONS):
+        return
+    config = keras_layer_config(model, layer.name)
+    dilation = tuple(np.atleast_1d(config.get('dilation_rate', 1)))
+    if any(rate != 1 for rate in dilation):
+        raise ReusePruningConfigError(
+            f'layer {layer.name!r}: dilation_rate {dilation} is dropped by hls4ml, which would compute an undilated '
+            'convolution (with or without ReusePruning); use dilation_rate=1'
+        )
+    weight = layer.weights.get('weight') if isinstance(layer, Conv2D) else None
+    grouped = weight is not None and np.shape(weight.data)[-2] != layer.get_attr('n_chan')  # kernel (fh, fw, C/groups, F)
+    groups = config.get('groups', 1)
+    if groups != 1 or grouped:
+        raise ReusePruningConfigError(
+            f'layer {layer.name!r}: groups={groups} is dropped by hls4ml, which would convolve over all input '
+            'channels; use groups=1 (or one convolution per group, then Concatenate)'
+        )
 
 
 def check_streaming_pooling(layer) -> None:
