@@ -129,6 +129,35 @@ def test_auto_alpha_is_replayed_with_a_named_caveat(out_dir):
     assert any("'fc0'" in m and 'auto' in m for m in messages)
 
 
+def auto_alpha_into_activation(k: int):
+    """The fuzz's shrunk counterexample, behind a binary layer of k units: QDense(alpha='auto') with no bias and
+    no BatchNorm straight into a binary activation."""
+    tf.keras.utils.set_random_seed(3)
+    inputs = layers.Input((12,), name='pixels')
+    x = QDense(k, kernel_quantizer=binary(alpha=1), use_bias=False, name='fc_in')(inputs)
+    x = QActivation('binary(alpha=1)', name='act_in')(normalization('bn', 'bn_in')(x))
+    x = QDense(10, kernel_quantizer=binary(alpha='auto'), use_bias=False, name='fc0')(x)
+    x = QActivation('binary(alpha=1)', name='act0')(x)
+    return randomize(tf.keras.Model(inputs, x), 3)
+
+
+def test_auto_alpha_straight_into_the_activation_is_refused_where_a_zero_sum_is_reachable(out_dir):
+    """K even: at s = 0 Keras outputs the sign of a float32 rounding residue (TensorFlow's summation order)."""
+    model = auto_alpha_into_activation(10)
+    with pytest.raises(ReusePruningConfigError, match="'fc0'.*alpha='auto'.*'act0'.*summation order"):
+        conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+
+
+def test_auto_alpha_into_the_activation_converts_where_no_sum_ties(out_dir):
+    """Bits in and K odd: no sum is 0, every sign is certain."""
+    model = auto_alpha_into_activation(11)
+    hls_model = conversion.convert(model, conversion.reuse_config(model, 'ufixed<8,0>'), out_dir)
+    x = pixels(400, 12, seed=5)
+    keras = model.predict(x, verbose=0)
+    assert len(np.unique(keras, axis=0)) > 1
+    assert np.array_equal(as_keras_values(hls_model, np.asarray(hls_model.predict(x))).reshape(keras.shape), keras)
+
+
 def test_auto_alpha_on_a_raw_output_is_refused(out_dir):
     model = mlp(binary(alpha=1), 'bn', last_quantizer=binary(alpha='auto'), seed=19)
     with pytest.raises(ReusePruningConfigError, match="'logits'.*not a power of two"):

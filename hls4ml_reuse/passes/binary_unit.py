@@ -197,6 +197,8 @@ class ConvertBinaryUnit(OptimizerPass):
         y_bound = weights.kernels.shape[1] * fmt.bound
         self._check_float32_range(node, weights, y_bound)
         bias = keras_bias(node, self.n_out(node))
+        if chain.thresholded:
+            self._check_rounded_tie(node, weights, chain, bias, fmt)
         affine = None if chain.thresholded else self._output_affine(node, weights, bias)
         unit = self._plan(node, weights, chain, bias, fmt, settings, reuses_windows)
         is_output = reaches_model_output(model, (chain.nodes + tail)[-1] if chain.nodes + tail else node)
@@ -250,6 +252,26 @@ class ConvertBinaryUnit(OptimizerPass):
                 'product; the thresholds follow the exactly scaled sum and agree with Keras wherever its rounding '
                 "does not cross them; use alpha='auto_po2' or alpha=1 for guaranteed agreement",
             )
+
+    @staticmethod
+    def _check_rounded_tie(node, weights: BinaryKernel, chain: Chain, bias: np.ndarray, fmt: InputFormat) -> None:
+        """Refuse a threshold that sits exactly on a sum Keras can only round: alpha='auto', no bias, no BatchNorm.
+
+        The activation then decides the sign of alpha * s at s = 0; Keras sums the non-power-of-two products
+        +-alpha * x in float32, so a sum that is exactly 0 comes out as a rounding residue of either sign,
+        depending on TensorFlow's summation order: no firmware can reproduce it. s = 0 is reachable unless the
+        inputs are bits and K is odd.
+        """
+        tie_reachable = not fmt.binary or weights.kernels.shape[1] % 2 == 0
+        if weights.exact_in_fixed_point() or chain.batchnorm is not None or np.any(bias != 0) or not tie_reachable:
+            return
+        raise ReusePruningConfigError(
+            f"layer {node.name!r}: its weight scale (alpha='auto') is not a power of two and the binary activation "
+            f'{chain.activation.name!r} follows it directly, so where its sum is exactly 0 Keras outputs the sign of '
+            "a float32 rounding residue, which depends on TensorFlow's summation order and no firmware can "
+            "reproduce; use alpha='auto_po2' or alpha=1 (the same signs everywhere else), or add a bias or "
+            'BatchNormalization'
+        )
 
     def _output_affine(self, node, weights: BinaryKernel, bias: np.ndarray) -> OutputAffine:
         if not weights.exact_in_fixed_point():
