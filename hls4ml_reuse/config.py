@@ -35,9 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .ir.constants import TILES
+from .plan.unit import Shape
 
 TYPO_DISTANCE = 2  # edits (after lower-casing, '_' and '-' removed) that still count as a misspelling of our key
-SHAPES = ('folded', 'unrolled')
+SHAPES = tuple(Shape)
 TYPO_PREFIX = 'reusepr'  # any key starting so (same normalization) is meant as ours
 ALLOWED_TILES = TILES
 
@@ -56,12 +57,12 @@ class LayerSettings:
     steiner: bool = True  # virtual kernels where they lower the plan's adder bits
     zero_skip: bool = True  # fixed-point inputs: only non-zero inputs enter the sums
     window_reuse: bool = True  # binary convolutions: a window from its left neighbour's values
-    shape: str = 'folded'  # 'folded' (tile lanes, levers) or 'unrolled' (every planned term, II=1)
+    shape: Shape = Shape.FOLDED  # FOLDED (tile lanes, levers) or UNROLLED (every planned term, II=1)
     bipolar_output: bool = False  # a thresholded model output as -1/+1, not hls4ml's 0/1 bits
 
     def for_shape(self) -> LayerSettings:
         """The settings the shape allows: the unrolled shape evaluates every planned term, skipping nothing."""
-        if self.shape == 'folded':
+        if self.shape is Shape.FOLDED:
             return self
         return replace(self, early_exit=False, pool_exit=False, zero_skip=False, window_reuse=False)
 
@@ -90,7 +91,7 @@ def _parse_bool(where, key, value):
 def _parse_shape(where, key, value):
     if not isinstance(value, str) or value.strip().lower() not in SHAPES:
         raise ReusePruningConfigError(f'{where}: {key} must be one of {", ".join(SHAPES)}, got {value!r}')
-    return value.strip().lower()
+    return Shape(value.strip().lower())
 
 
 def _parse_tile(where, key, value):

@@ -71,10 +71,8 @@ def random_unit(binary: bool, n=12, k=40, steiner=False, seed=0) -> UnitSpec:
 @pytest.mark.parametrize('steiner', [False, True])
 def test_counting_luts_are_the_lut_cells_the_rtl_instantiates(steiner):
     unit = random_unit(True, steiner=steiner)
-    fmt = unit.input_format
     counted = calibration.features(unit)
-    ours = ReuseDatapath(unit.kernels, unit.plan, fmt, n_outputs=unit.n_out)
-    stock = StockDatapath(unit.kernels[: unit.n_out], fmt)
+    ours, stock = ReuseDatapath(unit), StockDatapath(unit)
     for design, rtl in (('reuse', ours), ('stock', stock)):
         cells = len(re.findall(r'cell \\LUT\d', to_rtlil(rtl)))
         assert counted[design]['counting_luts'] == cells
@@ -93,7 +91,7 @@ def test_fixed_point_units_have_no_counting_luts_and_delta_adds_of_at_most_the_r
 def test_hardware_and_synth_take_the_calibrated_estimate(binary):
     unit = random_unit(binary, steiner=binary)
     expected = calibration.unrolled_lut(unit)
-    cost = hardware.unit_cost('slice', unit, windows=1, counted_tiles=0, images=1)
+    cost = hardware.unit_cost('slice', unit, counted_tiles=0, images=1)
     assert (cost.unrolled_lut_reuse, cost.unrolled_lut_stock) == (expected['reuse'], expected['stock'])
-    piece = synth.LayerSlice('slice', unit, unit.input_format, np.zeros((1, unit.n_in), int), 1)
+    piece = synth.LayerSlice('slice', unit, np.zeros((1, unit.n_in), int))
     assert synth.estimate_lut(piece) == expected

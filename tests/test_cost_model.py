@@ -43,7 +43,7 @@ def from_scratch(unit: UnitSpec) -> UnitSpec:
     """The output channels (no virtual kernels), every one a root over all K positions, no early exit: stock's work."""
     n, k = unit.n_out, unit.n_in
     plan = ReusePlan(np.arange(n), np.full(n, ROOT), np.zeros(n, bool), np.ones((n, k), bool))
-    return UnitSpec(unit.kernels[:n], plan, unit.input_format, unit.tile, None, False, unit.cost)
+    return UnitSpec(unit.kernels[:n], plan, unit.input_format, unit.folding, None, False, unit.cost, geometry=unit.geometry)
 
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])
@@ -51,7 +51,7 @@ def test_folded_cycles_equal_reference_tile_counts(name, tmp_path):
     hls_model, x = simulated(name, tmp_path)
     _, reference = graph.reference_forward(hls_model, x)
     for layer in reuse_units(hls_model):
-        unit, windows = layer.get_attr('unit'), layer.windows_per_image()
+        unit, windows = layer.get_attr('unit'), layer.get_attr('unit').windows
         cost = hardware.layer_cost(layer, counters.read(hls_model, layer), len(x))
         assert cost.folded_cycles_reuse == pytest.approx(reference[layer.name].tiles / len(x) + unit.n_kernels * windows)
         one_window = np.ones((1, unit.n_in), dtype=np.int64)
@@ -71,7 +71,7 @@ def test_unrolled_adder_bits_equal_what_the_firmware_evaluates_without_early_exi
     hls_model, x = simulated(name, tmp_path, **settings)
     for layer in reuse_units(hls_model):
         unit, fired = layer.get_attr('unit'), counters.read(hls_model, layer)
-        vectors = len(x) * layer.windows_per_image()
+        vectors = len(x) * layer.get_attr('unit').windows
         assert fired['vectors'] == vectors
         cost = hardware.layer_cost(layer, fired, len(x))
         assert cost.adder_bits_reuse == unit.cost.adder_bits(fired['inputs'] / vectors, fired['word_adds'] / vectors)
@@ -125,8 +125,9 @@ def test_report_gives_images_per_lut_and_a_reference_row_only_for_its_topology(t
 def test_folded_variants_charge_what_each_instantiates(name, tmp_path):
     hls_model, x = simulated(name, tmp_path)
     for layer in reuse_units(hls_model):
-        unit, windows = layer.get_attr('unit'), layer.windows_per_image()
-        variants = folding.folded_variants(unit, windows)
+        unit = layer.get_attr('unit')
+        assert unit.windows == layer.get_attr('out_height', 1) * layer.get_attr('out_width', 1)  # one per pixel
+        variants = folding.folded_variants(unit)
         loads = folding.bank_loads(unit.plan.mask, unit.tile)
         assert np.array_equal(loads.sum(axis=1), unit.plan.mask.sum(axis=1))  # every planned position in one bank
         assert (

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse
-from hls4ml_reuse.plan.unit import InputFormat, UnitSpec
+from hls4ml_reuse.plan.unit import Folding, InputFormat, UnitSpec
 from hls4ml_reuse.sim.unit import evaluate, evaluate_values, evaluate_window_change, needed_channels, plain_dense
 from hls4ml_reuse.plan.thresholds import AT_LEAST, AT_MOST, Thresholds
 
@@ -92,7 +92,7 @@ def cases(draw):
 
 def unit_for(case, thresholds=None, early_exit=True, plan=None):
     plan = plan_reuse(case.kernels, case.cost) if plan is None else plan
-    return UnitSpec(case.kernels, plan, case.input_type.format, case.tile, thresholds, early_exit)
+    return UnitSpec(case.kernels, plan, case.input_type.format, Folding(tile=case.tile), thresholds, early_exit)
 
 
 def full_counts(plan, m):
@@ -174,7 +174,8 @@ def test_constant_child_leaf_costs_nothing(mode, value):
     threshold = constant_threshold(mode, value, 4, 1)
     thresholds = Thresholds(value=np.array([5, threshold]), mode=np.array([AT_LEAST, mode]))  # channel 0: always 0
     bits, counts = evaluate(
-        UnitSpec(kernels, plan, InputFormat.bits(), 8, thresholds, True), np.array([[-1, -1, -1, -1], [1, 1, 1, 1]])
+        UnitSpec(kernels, plan, InputFormat.bits(), Folding(tile=8), thresholds, True),
+        np.array([[-1, -1, -1, -1], [1, 1, 1, 1]]),
     )
     assert np.array_equal(bits, [[0, int(value)], [0, int(value)]])
     assert (counts.inputs, counts.word_adds) == (2 * 4, 0)
@@ -266,7 +267,9 @@ def sparse(case, zero_fraction):
 
 
 def zero_skipping(unit):
-    return UnitSpec(unit.kernels, unit.plan, unit.input_format, unit.tile, unit.thresholds, unit.early_exit, zero_skip=True)
+    return UnitSpec(
+        unit.kernels, unit.plan, unit.input_format, unit.folding, unit.thresholds, unit.early_exit, zero_skip=True
+    )
 
 
 @settings(max_examples=120, deadline=None)
@@ -302,8 +305,8 @@ def test_window_change_gives_the_new_window_exactly(case, change_rate, threshold
         x = np.where(case.rng.random(x.shape) < 0.05, 0, x)
     y_plain = plain_dense(case.kernels, x)
     thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound) if thresholded else None
-    unit = UnitSpec(case.kernels, plan_reuse(case.kernels, case.cost), case.input_type.format, case.tile, thresholds,
-                    window_reuse=True)  # fmt: skip
+    plan = plan_reuse(case.kernels, case.cost)
+    unit = UnitSpec(case.kernels, plan, case.input_type.format, Folding(tile=case.tile), thresholds, window_reuse=True)
     y_previous, _, _ = evaluate_values(unit, previous)
     y, outputs, counts = evaluate_window_change(unit, x - previous, y_previous)
     assert np.array_equal(y, y_plain)

@@ -8,7 +8,7 @@ from models import related_kernels
 from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import ROOT, plan_cost, plan_reuse
 from hls4ml_reuse.plan.steiner import majority, steiner_plan
-from hls4ml_reuse.plan.unit import InputFormat, UnitSpec
+from hls4ml_reuse.plan.unit import Folding, InputFormat, UnitSpec
 from hls4ml_reuse.sim.unit import evaluate, plain_dense
 
 COST = OperationCost(1, 12)
@@ -53,5 +53,5 @@ def test_steiner_plans_are_valid_never_costlier_and_exact(n, k, seed):
     children = np.bincount(plan.parent[plan.parent != ROOT], minlength=len(extended))
     assert (children[n:] >= 2).all(), 'a virtual kernel must feed at least two others'
     x = np.random.default_rng(seed + 1).choice([-1, 1], size=(20, k))
-    outputs, _ = evaluate(UnitSpec(extended, plan, InputFormat.bits(), 8, None, True, COST), x)
+    outputs, _ = evaluate(UnitSpec(extended, plan, InputFormat.bits(), Folding(tile=8), None, True, COST), x)
     assert np.array_equal(outputs[:, :n], plain_dense(kernels, x))

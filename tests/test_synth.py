@@ -23,7 +23,7 @@ from hls4ml_reuse.cli.datasets import InputError  # noqa: E402
 from hls4ml_reuse.plan.cost import OperationCost  # noqa: E402
 from hls4ml_reuse.plan.spanning_tree import ROOT, plan_reuse  # noqa: E402
 from hls4ml_reuse.plan.steiner import steiner_plan  # noqa: E402
-from hls4ml_reuse.plan.unit import UnitSpec  # noqa: E402
+from hls4ml_reuse.plan.unit import Design, UnitSpec  # noqa: E402
 from hls4ml_reuse.sim.unit import evaluate, plain_dense  # noqa: E402
 from hls4ml_reuse.synth import jobs, netlist, rtl  # noqa: E402
 from hls4ml_reuse.plan.unit import InputFormat  # noqa: E402
@@ -61,27 +61,12 @@ def input_vectors(fmt: InputFormat, m: int, k: int, seed: int) -> np.ndarray:
     return vectors
 
 
-def unit_jobs(unit: UnitSpec, fmt: InputFormat, vectors: np.ndarray, work_dir: Path, **changes) -> list:
+def unit_jobs(unit: UnitSpec, vectors: np.ndarray, work_dir: Path, **changes) -> list:
     """Ours against the planned reference, stock against the plain product, as the command builds them."""
-    outputs = unit.kernels[: unit.n_out]
-    common = dict(layer='slice', fmt=fmt, vectors=vectors, n_outputs=unit.n_out, **changes)
+    expected = {Design.REUSE: evaluate(unit, vectors)[0], Design.STOCK: plain_dense(unit.kernels[: unit.n_out], vectors)}
     return [
-        jobs.SynthJob(
-            design=jobs.REUSE,
-            kernels=unit.kernels,
-            plan=unit.plan,
-            expected=evaluate(unit, vectors)[0],
-            work_dir=str(work_dir / 'r'),
-            **common,
-        ),
-        jobs.SynthJob(
-            design=jobs.STOCK,
-            kernels=outputs,
-            plan=None,
-            expected=plain_dense(outputs, vectors),
-            work_dir=str(work_dir / 's'),
-            **common,
-        ),
+        jobs.SynthJob('slice', design, unit, vectors, expected[design], str(work_dir / design), **changes)
+        for design in Design
     ]
 
 
@@ -92,7 +77,7 @@ def make_jobs(fmt: InputFormat, n: int, k: int, seed: int, work_dir: Path, **cha
     plan = plan_reuse(kernels, cost)
     assert plan.negate.any() and (plan.parent != ROOT).sum() >= n - 1, 'the slice should have a negated child'
     unit = UnitSpec(kernels, plan, fmt, thresholds=None, early_exit=False, cost=cost)
-    return unit_jobs(unit, fmt, input_vectors(fmt, 24, k, seed + 1), work_dir, **changes)
+    return unit_jobs(unit, input_vectors(fmt, 24, k, seed + 1), work_dir, **changes)
 
 
 @pytest.fixture(scope='module')
@@ -149,7 +134,9 @@ def test_a_wrong_reference_is_caught(binary_results):
     for job, result in zip(slice_jobs, results):
         wrong = job.expected.copy()
         wrong[3, 2] += 2
-        checked = netlist.check(Path(result.work_dir) / 'netlist.v', job.vectors, wrong, job.fmt, job.fmt.sum_width(24))
+        checked = netlist.check(
+            Path(result.work_dir) / 'netlist.v', job.vectors, wrong, job.unit.input_format, job.unit.sum_width
+        )
         assert not checked.exact and checked.mismatched_vectors == 1
         assert checked.first_mismatch.startswith('vector 3, kernel 2')
 
@@ -157,10 +144,11 @@ def test_a_wrong_reference_is_caught(binary_results):
 def test_a_netlist_from_a_corrupted_plan_is_caught(tmp_path):
     """A datapath built from a corrupted plan (one child's negate flag flipped) must fail the check."""
     ours = make_jobs(BINARY, 6, 24, seed=5, work_dir=tmp_path)[0]
-    child = int(np.flatnonzero(ours.plan.parent != ROOT)[0])
-    negate = ours.plan.negate.copy()
+    plan = ours.unit.plan
+    child = int(np.flatnonzero(plan.parent != ROOT)[0])
+    negate = plan.negate.copy()
     negate[child] = ~negate[child]
-    result = jobs.run_job(replace(ours, plan=replace(ours.plan, negate=negate)))
+    result = jobs.run_job(replace(ours, unit=replace(ours.unit, plan=replace(plan, negate=negate))))
     assert not result.exact and result.mismatched_vectors > 0
 
 
@@ -181,9 +169,9 @@ def test_virtual_steiner_kernels_are_computed_but_not_output(tmp_path):
     all_kernels, plan = steiner_plan(kernels, cost)
     assert len(all_kernels) == 5 and (plan.parent[:4] == 4).sum() >= 2, 'the centre should be a virtual parent'
     unit = UnitSpec(all_kernels, plan, BINARY, thresholds=None, early_exit=False, cost=cost, n_outputs=4)
-    ours, stock = map(jobs.run_job, unit_jobs(unit, BINARY, input_vectors(BINARY, 16, 24, seed=2), tmp_path))
+    ours, stock = map(jobs.run_job, unit_jobs(unit, input_vectors(BINARY, 16, 24, seed=2), tmp_path))
     assert ours.exact and stock.exact, (ours.first_mismatch, stock.first_mismatch)
-    rtlil = rtl.to_rtlil(jobs.build_design(unit_jobs(unit, BINARY, np.ones((1, 24)), tmp_path)[0]))
+    rtlil = rtl.to_rtlil(jobs.build_design(unit_jobs(unit, np.ones((1, 24)), tmp_path)[0]))
     assert f'wire width {4 * BINARY.sum_width(24)} output' in rtlil  # the 4 outputs, not the virtual kernel
 
 
@@ -204,7 +192,8 @@ def test_shared_counting_luts_are_built_once(tmp_path):
     kernel = np.random.default_rng(3).random(24) < 0.5
     kernels = np.array([kernel, kernel, ~kernel, kernel])
     vectors = input_vectors(BINARY, 8, 24, seed=4)
-    common = dict(layer='dup', design=jobs.STOCK, kernels=kernels, plan=None, fmt=BINARY, vectors=vectors)
+    unit = UnitSpec(kernels, plan_reuse(kernels, OperationCost(1, 12)), BINARY, early_exit=False)
+    common = dict(layer='dup', design=Design.STOCK, unit=unit, vectors=vectors)
     expected = plain_dense(kernels, vectors)
     shared = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'a'), share_luts=True, **common))
     separate = jobs.run_job(jobs.SynthJob(expected=expected, work_dir=str(tmp_path / 'b'), **common))
@@ -218,7 +207,7 @@ def test_jobs_run_as_dask_tasks_in_order_locally_and_on_a_given_scheduler(tmp_pa
     slice_jobs = make_jobs(BINARY, 4, 16, seed=9, work_dir=tmp_path)
     lines = []
     results = jobs.run_jobs(slice_jobs, progress=lines.append, workers=1)
-    assert [r.design for r in results] == [jobs.REUSE, jobs.STOCK] and all(r.exact for r in results)
+    assert [r.design for r in results] == [Design.REUSE, Design.STOCK] and all(r.exact for r in results)
     assert lines[0].startswith('2 synthesis jobs on 1 Dask workers (local cluster)') and len(lines) == 3
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
         lines.clear()

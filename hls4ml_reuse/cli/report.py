@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ir.layers import reuse_units
 from ..plan import folding, hardware
 from ..report import reference
 from ..sim import counters
@@ -24,14 +23,10 @@ def run(target, images: int, out_dir: str) -> dict:
     hls_model.predict(x)
     costs = [hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)) for layer in units]
     result = hardware.pipeline(costs, 1000.0 / target.clock_period_ns)
-    result.update(model=target.name, images=len(x), part=target.part, tile=hls_model_tile(hls_model))
+    result.update(model=target.name, images=len(x), part=target.part, tiles=sorted({c.tile for c in costs}))
     per_layer = {layer['name']: layer['folded_variants'] for layer in result['layers']}
     result['folded_variants'] = folding.pipeline_variants(per_layer, result['clock_mhz'])  # per layer: in 'layers'
     for shape in result['shapes'].values():
         shape['images_per_s_per_lut'] = reference.per_lut(shape['fps_at_clock'], shape['lut_estimate'])
     result['reference'] = reference.reference_for(result)
     return result
-
-
-def hls_model_tile(hls_model) -> int:
-    return reuse_units(hls_model)[0].get_attr('tile')

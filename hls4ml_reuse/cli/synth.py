@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..plan.slicing import slice_unit
-from ..plan.unit import InputFormat, UnitSpec
+from ..plan.unit import Design, UnitSpec
 from ..plan import hardware
 from ..sim import counters, graph
 from ..sim.unit import evaluate, plain_dense
-from ..synth.jobs import REUSE, STOCK, SynthJob, run_jobs
+from ..synth.jobs import SynthJob, run_jobs
 from ..synth.yosys import tool_description
 from .datasets import InputError
 
@@ -42,9 +42,7 @@ class SynthOptions:
 class LayerSlice:
     name: str
     unit: UnitSpec  # the first N kernels (then any virtual ones), planned, outputs raw sums
-    fmt: InputFormat
     vectors: np.ndarray  # distinct raw input vectors of the layer, (m, K)
-    windows: int  # input vectors per image (the cost model's shape)
 
 
 def run(target, options: SynthOptions, progress=print) -> dict:
@@ -63,7 +61,9 @@ def run(target, options: SynthOptions, progress=print) -> dict:
         'images': len(x),
         'datapath': DATAPATH,
         'counting_luts': 'shared across kernels' if options.share_luts else 'built per kernel',
-        'layers': [layer_entry(piece, by_design[piece.name, REUSE], by_design[piece.name, STOCK]) for piece in slices],
+        'layers': [
+            layer_entry(piece, by_design[piece.name, Design.REUSE], by_design[piece.name, Design.STOCK]) for piece in slices
+        ],
         'tool': tool_description(),
     }
 
@@ -97,7 +97,7 @@ def layer_slice(hls_model, layer, x: np.ndarray, options: SynthOptions) -> Layer
             '(binary windows that include zero padding do not); use more --images'
         )
     unit = slice_unit(layer.get_attr('unit'), options.kernels)
-    return LayerSlice(layer.name, unit, fmt, vectors, layer.windows_per_image())
+    return LayerSlice(layer.name, unit, vectors)
 
 
 def distinct_rows(vectors: np.ndarray) -> np.ndarray:
@@ -118,39 +118,27 @@ def spread(vectors: np.ndarray, at_most: int) -> np.ndarray:
 def slice_jobs(piece: LayerSlice, out_dir: Path, share_luts: bool = False) -> list[SynthJob]:
     """Ours against the planned reference (sim.unit.evaluate), stock against the plain product (sim.unit.plain_dense)."""
     unit, vectors = piece.unit, piece.vectors
-    planned, _ = evaluate(unit, vectors)
-    common = dict(layer=piece.name, fmt=piece.fmt, vectors=vectors, share_luts=share_luts, n_outputs=unit.n_out)
-    ours = SynthJob(
-        design=REUSE,
-        kernels=unit.kernels,
-        plan=unit.plan,
-        expected=planned,
-        work_dir=str(out_dir / piece.name / REUSE),
-        **common,
-    )
-    outputs = unit.kernels[: unit.n_out]
-    stock = SynthJob(
-        design=STOCK,
-        kernels=outputs,
-        plan=None,
-        expected=plain_dense(outputs, vectors),
-        work_dir=str(out_dir / piece.name / STOCK),
-        **common,
-    )
-    return [ours, stock]
+    expected = {
+        Design.REUSE: evaluate(unit, vectors)[0],
+        Design.STOCK: plain_dense(unit.kernels[: unit.n_out], vectors),
+    }
+    return [
+        SynthJob(piece.name, design, unit, vectors, expected[design], str(out_dir / piece.name / design), share_luts)
+        for design in Design
+    ]
 
 
 def estimate_lut(piece: LayerSlice) -> dict:
     """plan/hardware.py's unrolled LUT estimate for the same slice (raw sums: no comparators), calibrated."""
-    cost = hardware.unit_cost(piece.name, piece.unit, piece.windows, counted_tiles=0, images=1)
-    return {REUSE: cost.unrolled_lut_reuse, STOCK: cost.unrolled_lut_stock}
+    cost = hardware.unit_cost(piece.name, piece.unit, counted_tiles=0, images=1)
+    return {Design.REUSE: cost.unrolled_lut_reuse, Design.STOCK: cost.unrolled_lut_stock}
 
 
 def layer_entry(piece: LayerSlice, ours, stock) -> dict:
     """The layer's figures: the JSON's fields, ours beside stock."""
 
     def pair(field):
-        return {REUSE: getattr(ours, field), STOCK: getattr(stock, field)}
+        return {Design.REUSE: getattr(ours, field), Design.STOCK: getattr(stock, field)}
 
     estimate = estimate_lut(piece)
     return {
@@ -158,20 +146,20 @@ def layer_entry(piece: LayerSlice, ours, stock) -> dict:
         'kernels': piece.unit.n_out,
         'virtual_kernels': piece.unit.n_kernels - piece.unit.n_out,
         'inputs': piece.unit.n_in,
-        'binary_input': piece.fmt.binary,
-        'input_bits': piece.fmt.width,
-        'output_bits': piece.fmt.sum_width(piece.unit.n_in),
+        'binary_input': piece.unit.input_format.binary,
+        'input_bits': piece.unit.input_format.width,
+        'output_bits': piece.unit.sum_width,
         'planned_positions': int(piece.unit.plan.mask.sum()),
         'lut': pair('lut'),
         'carry4': pair('carry4'),
         'ff': pair('ff'),
-        'inv': {REUSE: ours.cells.get('INV', 0), STOCK: stock.cells.get('INV', 0)},
+        'inv': {Design.REUSE: ours.cells.get('INV', 0), Design.STOCK: stock.cells.get('INV', 0)},
         'lut_saving': 1 - ours.lut / stock.lut if stock.lut else None,
         'estimate_lut': estimate,
         'estimate_error': {design: estimate[design] / count - 1 if count else None for design, count in pair('lut').items()},
         'netlist_exact': bool(ours.exact and stock.exact),
         'netlist_vectors': len(piece.vectors),
-        'mismatches': {REUSE: ours.first_mismatch, STOCK: stock.first_mismatch},
+        'mismatches': {Design.REUSE: ours.first_mismatch, Design.STOCK: stock.first_mismatch},
         'synth_seconds': ours.synth_seconds + stock.synth_seconds,
         'synth_seconds_by_design': pair('synth_seconds'),
         'cells': pair('cells'),

@@ -3,27 +3,53 @@ and the streamed max pooling that hls4ml's io_stream pooling cannot compute."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
+
 import numpy as np
 from hls4ml.model.attributes import Attribute, ChoiceAttribute
 from hls4ml.model.layers import Layer
 from hls4ml.model.types import IntegerPrecisionType
 
-from ..plan.unit import UnitSpec
+from ..plan.unit import ConvGeometry, Pooling, UnitSpec
 from .constants import FLAG_EXIT, FLAG_NEGATE, TILES
 from .tables import index_type, plan_table, position_table
 
-CONV2D_GEOMETRY = (
-    'in_height', 'in_width', 'n_chan', 'filt_height', 'filt_width', 'stride_height', 'stride_width',
-    'pad_top', 'pad_left', 'out_height', 'out_width',
-)  # fmt: skip
-POOLING = ('pool_height', 'pool_width', 'pooled_height', 'pooled_width')  # an absorbed max pooling (1 x 1: none)
+CONV2D_GEOMETRY = tuple(f.name for f in fields(ConvGeometry))
+POOLING = tuple(f.name for f in fields(Pooling))  # an absorbed max pooling (1 x 1: none)
+
+
+def unit_attributes(unit: UnitSpec) -> dict:
+    """The layer attributes of a unit, all read from its spec: what the config templates write out."""
+    fmt = unit.input_format
+    attrs = {
+        'unit': unit,
+        'n_in': unit.n_in,
+        'n_out': unit.n_out,
+        'n_kernels': unit.n_kernels,
+        'tile': unit.tile,
+        'binary_input': fmt.binary,
+        'input_frac_bits': fmt.frac_bits,
+        'input_bound': fmt.bound,
+        'raw_width': fmt.raw_width,
+        'thresholded': unit.thresholded,
+        'bipolar_output': unit.bipolar_output,
+        'early_exit': unit.early_exit,
+        'zero_skip': unit.zero_skip,
+        'window_reuse': unit.window_reuse,
+        'unrolled': unit.unrolled,
+        'accum_width': unit.accum_width,
+        'threshold_width': unit.threshold_width,
+    }
+    if unit.geometry is not None:
+        attrs.update(asdict(unit.geometry), **asdict(unit.pooling))
+    return attrs
 
 
 class ReuseUnitLayer(Layer):
     """A binary-weight layer computed by a reuse plan, optionally fused with its threshold.
 
-    The conversion pass sets the attributes below and ``result_precision``; ``unit`` is the UnitSpec the
-    templates write out and the reference evaluates. Subclasses give the output shape and the windows per image.
+    ``unit`` is the UnitSpec; the other attributes below are derived from it (unit_attributes) for the templates.
+    The conversion pass also sets ``result_precision``. Subclasses give the output shape.
     """
 
     _expected_attributes = [
@@ -49,10 +75,6 @@ class ReuseUnitLayer(Layer):
     def output_shape(self) -> list[int]:
         raise NotImplementedError
 
-    def windows_per_image(self) -> int:
-        """Input vectors the unit evaluates per image."""
-        raise NotImplementedError
-
     def initialize(self):
         unit = self.get_attr('unit')
         self.add_output_variable(self.output_shape(), precision=self.get_attr('result_precision'))
@@ -72,7 +94,7 @@ class ReuseUnitLayer(Layer):
         """Raw thresholds and their comparison sense (zeros when the layer outputs its sums)."""
         none = np.zeros(unit.n_out, dtype=np.int64)
         value, mode = (none, none) if unit.thresholds is None else (unit.thresholds.value, unit.thresholds.mode)
-        threshold_t = IntegerPrecisionType(self.get_attr('threshold_width'), signed=True)
+        threshold_t = IntegerPrecisionType(unit.threshold_width, signed=True)
         self.add_weights_variable('reuse_thresholds', var_name='rt{index}', precision=threshold_t, data=value)
         self.add_weights_variable('reuse_at_most', var_name='ra{index}', precision=bit, data=mode)
 
@@ -82,9 +104,6 @@ class ReuseDense(ReuseUnitLayer):
 
     def output_shape(self):
         return [self.get_attr('n_out')]
-
-    def windows_per_image(self) -> int:
-        return 1
 
 
 class ReuseConv2D(ReuseUnitLayer):
@@ -96,16 +115,9 @@ class ReuseConv2D(ReuseUnitLayer):
 
     _expected_attributes = [Attribute(name) for name in CONV2D_GEOMETRY + POOLING]
 
-    def pools(self) -> bool:
-        return self.get_attr('pool_height') * self.get_attr('pool_width') > 1
-
     def output_shape(self):
-        if self.pools():
-            return [self.get_attr('pooled_height'), self.get_attr('pooled_width'), self.get_attr('n_out')]
-        return [self.get_attr('out_height'), self.get_attr('out_width'), self.get_attr('n_out')]
-
-    def windows_per_image(self) -> int:
-        return self.get_attr('out_height') * self.get_attr('out_width')
+        pooling = self.get_attr('unit').pooling
+        return [pooling.pooled_height, pooling.pooled_width, self.get_attr('n_out')]
 
 
 POOL2D_GEOMETRY = (

@@ -16,7 +16,16 @@ from ..plan.cost import OperationCost
 from ..plan.spanning_tree import plan_reuse
 from ..plan.steiner import steiner_plan
 from ..plan.thresholds import KerasOutput, derive_thresholds
-from ..plan.unit import InputFormat, UnitSpec, signed_width
+from ..ir.layers import unit_attributes
+from ..plan.unit import (
+    ConvGeometry,
+    Folding,
+    InputFormat,
+    OutputEncoding,
+    Pooling,
+    UnitSpec,
+    accumulator_width,
+)
 from .keras_replay import (
     BinaryKernel,
     ReusePruningWarning,
@@ -168,16 +177,16 @@ class ConvertBinaryUnit(OptimizerPass):
     def n_out(self, node) -> int:
         raise NotImplementedError
 
-    def geometry(self, node) -> dict:
-        """Attributes of the unit beyond n_in / n_out (a convolution's shape)."""
-        return {}
+    def geometry(self, node) -> ConvGeometry | None:
+        """A convolution's geometry; None for a dense unit."""
+        return None
 
     def check_layer(self, node) -> None:
         """Raise for options the unit does not implement."""
 
-    def absorb_after(self, model, last, settings, thresholded, reuses_windows) -> tuple[list, dict]:
-        """Layers after the fused chain (ending at `last`) that the unit takes over too, and their attributes."""
-        return [], {}
+    def absorb_after(self, model, last, settings, thresholded, reuses_windows) -> tuple[list, Pooling | None]:
+        """Layers after the fused chain (ending at `last`) that the unit takes over too, and the pooling they make."""
+        return [], None
 
     def reuses_windows(self, node, settings, fmt: InputFormat) -> bool:
         """Whether the unit computes a window from its neighbour's values (convolutions only)."""
@@ -193,23 +202,26 @@ class ConvertBinaryUnit(OptimizerPass):
         fmt = input_format(node)
         reuses_windows = self.reuses_windows(node, settings, fmt)
         last = chain.nodes[-1] if chain.nodes else node
-        tail, tail_attrs = self.absorb_after(model, last, settings, chain.thresholded, reuses_windows)
+        tail, pooling = self.absorb_after(model, last, settings, chain.thresholded, reuses_windows)
         y_bound = weights.kernels.shape[1] * fmt.bound
         self._check_float32_range(node, weights, y_bound)
         bias = keras_bias(node, self.n_out(node))
         if chain.thresholded:
             self._check_rounded_tie(node, weights, chain, bias, fmt)
         affine = None if chain.thresholded else self._output_affine(node, weights, bias)
-        unit = self._plan(node, weights, chain, bias, fmt, settings, reuses_windows)
         is_output = reaches_model_output(model, (chain.nodes + tail)[-1] if chain.nodes + tail else node)
+        bipolar = chain.thresholded and is_output and settings.bipolar_output
+        unit = self._plan(node, weights, chain, bias, fmt, settings, reuses_windows, bipolar, pooling)
         for consumed in chain.nodes:
             model.remove_node(consumed)
-        bipolar = chain.thresholded and is_output and settings.bipolar_output
-        attrs = self._unit_attrs(node, unit, fmt, settings, chain.thresholded, bipolar, y_bound)
-        attrs['reuse_pruning_fused'] = fused_layers(node, chain.nodes + tail)  # their types: passes/precision.py
-        new_node = model.make_node(
-            self.unit_class, node.name, {**attrs, **tail_attrs}, node.inputs.copy(), node.outputs.copy()
-        )
+        attrs = {
+            **unit_attributes(unit),
+            'result_precision': result_precision(unit),
+            'reuse_pruning_caveats': node.get_attr('reuse_pruning_caveats', []),
+            'trace': node.get_attr('trace', False),
+            'reuse_pruning_fused': fused_layers(node, chain.nodes + tail),  # their types: passes/precision.py
+        }
+        new_node = model.make_node(self.unit_class, node.name, attrs, node.inputs.copy(), node.outputs.copy())
         model.replace_node(node, new_node)
         for absorbed in tail:  # after the replacement: the unit's output already has the absorbed layer's shape
             model.remove_node(absorbed)
@@ -282,7 +294,9 @@ class ConvertBinaryUnit(OptimizerPass):
             )
         return OutputAffine(scale=weights.scale, bias=bias)
 
-    def _plan(self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings, reuses_windows) -> UnitSpec:
+    def _plan(
+        self, node, weights: BinaryKernel, chain: Chain, bias, fmt: InputFormat, settings, reuses_windows, bipolar, pooling
+    ) -> UnitSpec:
         n, k = weights.kernels.shape
         thresholds = None
         if chain.thresholded:
@@ -295,54 +309,34 @@ class ConvertBinaryUnit(OptimizerPass):
                 activation=binary_activation(chain.activation),
             )
             thresholds = derive_thresholds(n, k * fmt.bound, keras=keras)
-        cost = OperationCost(input_bits=fmt.width, accum_bits=signed_width(3 * k * fmt.bound))
+        cost = OperationCost(input_bits=fmt.width, accum_bits=accumulator_width(k, fmt))
         kernels, plan = steiner_plan(weights.kernels, cost) if settings.steiner else (weights.kernels, None)
         return UnitSpec(
             kernels=kernels,
             plan=plan if plan is not None else plan_reuse(weights.kernels, cost),
             input_format=fmt,
-            tile=settings.tile,
+            folding=Folding(settings.shape, settings.tile),
             thresholds=thresholds,
             early_exit=settings.early_exit,
             cost=cost,
             n_outputs=n,
             zero_skip=settings.zero_skip and not fmt.binary,  # binary inputs are never zero
             window_reuse=reuses_windows,
-            unrolled=settings.shape == 'unrolled',
+            bipolar_output=bipolar,
+            geometry=self.geometry(node),
+            pooling=pooling,
         )
 
-    def _unit_attrs(self, node, unit, fmt: InputFormat, settings, thresholded, bipolar, y_bound) -> dict:
-        accum_width = signed_width(3 * y_bound)
-        return {
-            'n_in': unit.n_in,
-            'n_out': unit.n_out,
-            'n_kernels': unit.n_kernels,
-            'tile': settings.tile,
-            'binary_input': fmt.binary,
-            'input_frac_bits': fmt.frac_bits,
-            'input_bound': fmt.bound,
-            'raw_width': fmt.width + 1,
-            'thresholded': thresholded,
-            'bipolar_output': bipolar,
-            'early_exit': settings.early_exit and not unit.window_reuse,
-            'zero_skip': unit.zero_skip,
-            'window_reuse': unit.window_reuse,
-            'unrolled': unit.unrolled,
-            'accum_width': accum_width,
-            'threshold_width': signed_width(y_bound + 1),
-            'unit': unit,
-            'result_precision': result_precision(thresholded, bipolar, y_bound, fmt.frac_bits),
-            'reuse_pruning_caveats': node.get_attr('reuse_pruning_caveats', []),
-            'trace': node.get_attr('trace', False),
-            **self.geometry(node),
-        }
 
-
-def result_precision(thresholded: bool, bipolar: bool, y_bound: int, frac_bits: int):
-    """A thresholded unit writes hls4ml's bits (uint<1>, 1 = +1, 0 = -1), or -1/+1 as int<2> when bipolar."""
-    if thresholded:
-        return IntegerPrecisionType(2, signed=True) if bipolar else IntegerPrecisionType(1, signed=False)
-    width = signed_width(y_bound)
+def result_precision(unit: UnitSpec):
+    """A thresholded unit writes hls4ml's bits (uint<1>, 1 = +1, 0 = -1), or -1/+1 as int<2> when bipolar; else its
+    raw sums, as fixed point on the input's grid."""
+    encoding = unit.output_encoding
+    if encoding is OutputEncoding.BITS:
+        return IntegerPrecisionType(1, signed=False)
+    if encoding is OutputEncoding.BIPOLAR:
+        return IntegerPrecisionType(2, signed=True)
+    width, frac_bits = unit.sum_width, unit.input_format.frac_bits
     if frac_bits == 0:
         return IntegerPrecisionType(width, signed=True)
     return FixedPrecisionType(width, width - frac_bits, signed=True)

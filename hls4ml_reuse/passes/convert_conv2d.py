@@ -4,6 +4,7 @@ from hls4ml.model.layers import Conv2D, DepthwiseConv2D, Pooling2D
 
 from ..config import ReusePruningConfigError
 from ..ir.layers import CONV2D_GEOMETRY, ReuseConv2D
+from ..plan.unit import ConvGeometry, Pooling
 from .binary_unit import ConvertBinaryUnit
 from .graph import single_consumer
 
@@ -39,14 +40,8 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
                     f'layer {node.name!r}: padding {pad} is not smaller than the filter {filt} along {axis}'
                 )
 
-    def geometry(self, node):
-        geometry = {key: int(node.get_attr(key)) for key in CONV2D_GEOMETRY}
-        geometry['n_in'] = geometry['filt_height'] * geometry['filt_width'] * geometry['n_chan']
-        # no pooling absorbed (absorb_after overrides these)
-        geometry.update(
-            pool_height=1, pool_width=1, pooled_height=geometry['out_height'], pooled_width=geometry['out_width']
-        )
-        return geometry
+    def geometry(self, node) -> ConvGeometry:
+        return ConvGeometry(**{name: int(node.get_attr(name)) for name in CONV2D_GEOMETRY})
 
     def reuses_windows(self, node, settings, fmt) -> bool:
         """Window reuse: binary inputs (a change is then +-2, or +-1 at padding) and more than one window per row."""
@@ -55,10 +50,9 @@ class ConvertBinaryConv2D(ConvertBinaryUnit):
     def absorb_after(self, model, last, settings, thresholded, reuses_windows):
         pool = single_consumer(model, last)
         if reuses_windows or not (settings.pool_exit and thresholded and absorbable_pooling(pool)):
-            return [], {}
-        attrs = {key: int(pool.get_attr(key)) for key in ('pool_height', 'pool_width')}
-        attrs.update(pooled_height=int(pool.get_attr('out_height')), pooled_width=int(pool.get_attr('out_width')))
-        return [pool], attrs
+            return [], None
+        sizes = [int(pool.get_attr(key)) for key in ('pool_height', 'pool_width', 'out_height', 'out_width')]
+        return [pool], Pooling(*sizes)
 
 
 def absorbable_pooling(node) -> bool:

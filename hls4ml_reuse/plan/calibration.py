@@ -29,10 +29,21 @@ from pathlib import Path
 
 import numpy as np
 
-COUNTER_INPUTS = 6  # a LUT6 computes one bit of the count of 6 product bits (synth/rtl.py builds them so)
+from .sum_tree import (
+    Term,
+    add_lut_bits,
+    added,
+    balanced_sum,
+    counter_groups,
+    counter_luts,
+    positive_first,
+    subtracts,
+)
+from .unit import Design
+
 DATA = Path(__file__).with_name('calibration_data.json')
 FEATURES = ('counting_luts', 'tree_bits', 'delta_bits', 'fixed_delta_bits')
-DESIGNS = ('reuse', 'stock')
+DESIGNS = tuple(Design)
 
 # Fitted by fit() on DATA (see tests/test_calibration.py, which refits and compares).
 CONSTANTS = {
@@ -57,77 +68,47 @@ ASSUMPTION = (
 )
 
 
-def _width(lo: int, hi: int) -> tuple[int, bool]:
-    """Bits and signedness of a wire holding [lo, hi] (as Amaranth's Shape.cast(range(lo, hi + 1)))."""
-    if lo >= 0:
-        return max(1, int(hi).bit_length()), False
-    return max(int(-lo - 1).bit_length(), int(hi).bit_length()) + 1, True
-
-
-def _add_bits(a: tuple, b: tuple) -> int:
-    """LUTs of a two-operand add of ranges a, b (lo, hi): bits where both operands vary."""
-    (wa, sa), (wb, sb) = _width(*a[:2]), _width(*b[:2])
-    narrow_signed = sa if wa <= wb else sb
-    return max(wa, wb) if narrow_signed else min(wa, wb)
-
-
-def _balanced_sum(nodes: list) -> tuple[tuple, int]:
-    """rtl._Trees.balanced_sum on (lo, hi, negative) ranges: the root's range and the tree's LUT bits."""
-    bits = 0
-    while len(nodes) > 1:
-        pairs = [nodes[i : i + 2] for i in range(0, len(nodes), 2)]
-        bits += sum(_add_bits(*p) for p in pairs if len(p) == 2)
-        nodes = [_add(*p) if len(p) == 2 else p[0] for p in pairs]
-    return nodes[0], bits
-
-
-def _add(a: tuple, b: tuple) -> tuple:
-    """rtl._Trees._add: a's sign is kept outside."""
-    if a[2] == b[2]:
-        return (a[0] + b[0], a[1] + b[1], a[2])
-    return (a[0] - b[1], a[1] - b[0], a[2])
-
-
 @lru_cache(maxsize=None)
 def popcount(m: int) -> tuple[int, int]:
-    """(counting LUTs, tree bits) of the agreements over m positions (rtl._Trees.popcount)."""
-    if not m:
-        return 0, 0
-    sizes = [COUNTER_INPUTS] * (m // COUNTER_INPUTS) + ([m % COUNTER_INPUTS] if m % COUNTER_INPUTS else [])
-    _, bits = _balanced_sum([(0, n, False) for n in sizes])
-    return sum(max(1, n.bit_length()) for n in sizes), bits
+    """(counting LUTs, tree bits) of the agreements over m positions, as synth/rtl.py counts them."""
+    groups = counter_groups(m)
+    bits = 0
+
+    def add(a: Term, b: Term, level: int, index: int) -> Term:
+        nonlocal bits
+        bits += add_lut_bits((a.lo, a.hi), (b.lo, b.hi))
+        return added(a, b)
+
+    balanced_sum([Term(0, n) for n in groups], add)
+    return sum(counter_luts(n) for n in groups), bits
 
 
 class SharedAdders:
-    """Fixed-point sums of one design: +-x leaves, positive ones first (rtl._Trees.signed_sum), as Yosys keeps them.
+    """Fixed-point sums of one design: +-x leaves, positive ones first (sum_tree.positive_first), as Yosys keeps them.
 
     Its opt_merge makes one adder of identical ones (same operands, same operation), and fixed-point trees add
     the input ports themselves, so kernels that pair the same inputs share adders; each distinct adder counts once.
     (Binary trees add the outputs of each kernel's own counting LUTs, which are never merged: nothing to share.)
+    A node's value is its identity: inputs are 0..n_in-1, adders follow.
     """
 
     def __init__(self, n_in: int, lo: int, hi: int):
         self.n_in, self.lo, self.hi = n_in, lo, hi
-        self.ids = {}  # (operation, operand ids) -> the adder's id; inputs are ids 0..n_in-1
+        self.ids = {}  # (operation, operand ids) -> the adder's id
         self.tree_bits = 0
 
-    def signed_sum(self, positions: np.ndarray, signs: np.ndarray) -> tuple | None:
-        """The root (id, lo, hi, negative) of the sum's tree; None for no positions."""
-        leaves = [(int(k), self.lo, self.hi, False) for k in positions[signs]]
-        leaves += [(int(k), self.lo, self.hi, True) for k in positions[~signs]]
-        while len(leaves) > 1:
-            pairs = [leaves[i : i + 2] for i in range(0, len(leaves), 2)]
-            leaves = [self._add(*p) if len(p) == 2 else p[0] for p in pairs]
-        return leaves[0] if leaves else None
+    def signed_sum(self, positions: np.ndarray, signs: np.ndarray) -> Term | None:
+        """The root of the sum's tree; None for no positions."""
+        leaves = [Term(self.lo, self.hi, not bool(s), int(k)) for k, s in zip(positions, signs)]
+        return balanced_sum(positive_first(leaves), self._add)
 
-    def _add(self, a: tuple, b: tuple) -> tuple:
-        same = a[3] == b[3]
-        key = ('+', min(a[0], b[0]), max(a[0], b[0])) if same else ('-', a[0], b[0])
-        node = _add(a[1:], b[1:])
+    def _add(self, a: Term, b: Term, level: int, index: int) -> Term:
+        ids = (a.value, b.value) if subtracts(a, b) else tuple(sorted((a.value, b.value)))
+        key = ('-' if subtracts(a, b) else '+', *ids)
         if key not in self.ids:
             self.ids[key] = self.n_in + len(self.ids)
-            self.tree_bits += _add_bits(a[1:], b[1:])
-        return (self.ids[key], *node)
+            self.tree_bits += add_lut_bits((a.lo, a.hi), (b.lo, b.hi))
+        return added(a, b, self.ids[key])
 
 
 def features(unit) -> dict:
@@ -135,7 +116,7 @@ def features(unit) -> dict:
     fmt = unit.input_format
     binary, lo, hi = fmt.binary, fmt.low, fmt.high
     kernels, plan, n_out, k = np.asarray(unit.kernels, bool), unit.plan, unit.n_out, unit.n_in
-    raw = fmt.sum_width(k)  # the raw sum's width, as synth/rtl.py's ports
+    raw = unit.sum_width  # the raw sum's width, as synth/rtl.py's ports
     half = 1 << (raw - 1)
 
     def tally(order, masks, parent, negate) -> dict:
@@ -152,21 +133,21 @@ def features(unit) -> dict:
             positions = np.flatnonzero(mask)
             root = shared.signed_sum(positions, kernels[j][positions])
             if not has_parent:  # +-its tree's root
-                ranges[j] = (0, 0) if root is None else ((-root[2], -root[1]) if root[3] else root[1:3])
+                ranges[j] = (0, 0) if root is None else ((-root.hi, -root.lo) if root.negative else (root.lo, root.hi))
                 continue
             ranges[j] = (-half, half - 1)  # a kept wire of the raw sum's width
             base = ranges[parent[j]]
             base = (-base[1], -base[0]) if negate[j] else base
             if root is not None:  # base +- 2 * total: its lowest bit is a wire
-                delta = (-2 * root[2], -2 * root[1]) if root[3] else (2 * root[1], 2 * root[2])
-                values['fixed_delta_bits'] += min(_add_bits(base, delta), raw) - 1
+                delta = (-2 * root.hi, -2 * root.lo) if root.negative else (2 * root.lo, 2 * root.hi)
+                values['fixed_delta_bits'] += min(add_lut_bits(base, delta), raw) - 1
         values['tree_bits'] += shared.tree_bits
         return values
 
     ours = tally([int(j) for j in plan.order], plan.mask, plan.parent, plan.negate)
     ones, roots = np.ones((n_out, k), bool), np.full(n_out, -1)
     stock = tally(range(n_out), ones, roots, np.zeros(n_out, bool))
-    return {'reuse': ours, 'stock': stock}
+    return {Design.REUSE: ours, Design.STOCK: stock}
 
 
 def estimate(feature_values: dict, design: str, constants: dict | None = None) -> float:

@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from .unit import FoldedVariant
+
 MUX_INPUTS_PER_LUT = 3  # a K:1 multiplexer costs about K/3 LUTs per bit
 
 
@@ -42,22 +44,22 @@ def bank_loads(mask: np.ndarray, tile: int) -> np.ndarray:
     return np.stack([mask[:, banks == b].sum(axis=1) for b in range(tile)], axis=1)
 
 
-def folded_variants(unit, windows: int) -> dict:
+def folded_variants(unit) -> dict:
     """LUTs and static cycles per image of stock, ours gathered and ours banked, for one unit."""
-    cost, k, tile, n = unit.cost, unit.n_in, unit.tile, unit.n_out
+    cost, k, tile, n, windows = unit.cost, unit.n_in, unit.tile, unit.n_out, unit.windows
     mask = unit.plan.mask
     planned = mask.sum(axis=1)
     steps = unit.n_kernels  # one add or compare per kernel
     return {
-        'stock': {
+        FoldedVariant.STOCK: {
             'lut': lanes_lut(tile, math.ceil(k / tile), cost.input_bits, cost.accum_bits),
             'cycles': (n * math.ceil(k / tile) + n) * windows,
         },
-        'gathered': {
+        FoldedVariant.GATHERED: {
             'lut': lanes_lut(tile, k, cost.input_bits, cost.accum_bits),
             'cycles': (int(np.ceil(planned / tile).sum()) + steps) * windows,
         },
-        'banked': {
+        FoldedVariant.BANKED: {
             'lut': lanes_lut(tile, math.ceil(k / tile), cost.input_bits, cost.accum_bits),
             'cycles': (int(bank_loads(mask, tile).max(axis=1).sum()) + steps) * windows,
         },
@@ -67,7 +69,7 @@ def folded_variants(unit, windows: int) -> dict:
 def pipeline_variants(per_layer: dict[str, dict], clock_mhz: float) -> dict:
     """Per variant over the pipeline: LUTs (sum), cycles per image (slowest layer), images/s and images/s per LUT."""
     totals = {}
-    for variant in ('stock', 'gathered', 'banked'):
+    for variant in FoldedVariant:
         lut = sum(layer[variant]['lut'] for layer in per_layer.values())
         cycles = max(layer[variant]['cycles'] for layer in per_layer.values())
         rate = clock_mhz * 1e6 / cycles

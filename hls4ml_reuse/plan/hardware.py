@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 from ..ir.constants import PLAN_ROW
 from . import calibration, folding
+from .unit import Design, FoldedVariant, Shape
 
 ASSUMPTIONS = [
     'adder bits (product_bits, adder_bits): a sum of m inputs of b bits costs m*(b+1) full-adder bits, a delta add '
@@ -47,6 +48,7 @@ class LayerCost:
     n: int
     k: int
     windows: int  # windows per image: 1 for a dense layer, out_height * out_width for a convolution
+    tile: int  # lanes of its folded shape
     product_bits_reuse: int  # XNORs (binary inputs) or sign-selects (fixed point) instantiated, unrolled
     product_bits_stock: int
     adder_bits_reuse: float  # full-adder bits of the popcount/adder trees and delta adds, unrolled
@@ -83,36 +85,37 @@ def plan_latency(unit) -> int:
 
 def layer_cost(layer, firmware_counts: dict, images: int) -> LayerCost:
     """The cost of a converted unit layer, its folded cycles from the firmware's tile counters over `images`."""
-    return unit_cost(layer.name, layer.get_attr('unit'), layer.windows_per_image(), firmware_counts['tiles'], images)
+    return unit_cost(layer.name, layer.get_attr('unit'), firmware_counts['tiles'], images)
 
 
-def unit_cost(name: str, unit, windows: int, counted_tiles: float, images: int) -> LayerCost:
-    """The cost of one unit evaluated on `windows` windows per image; `counted_tiles` over `images` images."""
-    cost, n, k = unit.cost, unit.n_out, unit.n_in
+def unit_cost(name: str, unit, counted_tiles: float, images: int) -> LayerCost:
+    """The cost of one unit (on its windows per image); `counted_tiles` counted over `images` images."""
+    cost, n, k, windows = unit.cost, unit.n_out, unit.n_in, unit.windows
     inputs, adds = unit.plan.static_inputs_and_adds()
     compare_bits = n * cost.accum_bits if unit.thresholds is not None else 0
     unrolled_lut = calibration.unrolled_lut(unit)  # raw sums, as synthesized; the comparators are added below
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
-    variants = folding.folded_variants(unit, windows)
+    variants = folding.folded_variants(unit)
     positions_bits = int(unit.plan.mask.sum()) * max(1, int(k).bit_length())  # the position table's type
     return LayerCost(
         name=name,
         n=n,
         k=k,
         windows=windows,
+        tile=unit.tile,
         product_bits_reuse=inputs,
         product_bits_stock=n * k,
         adder_bits_reuse=cost.adder_bits(inputs, adds),
         adder_bits_stock=cost.adder_bits(n * k, 0),
         accumulator_width=cost.accum_bits,
-        unrolled_lut_reuse=unrolled_lut['reuse'] + compare_bits,
-        unrolled_lut_stock=unrolled_lut['stock'] + stock_compare_bits,
+        unrolled_lut_reuse=unrolled_lut[Design.REUSE] + compare_bits,
+        unrolled_lut_stock=unrolled_lut[Design.STOCK] + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
         folded_cycles_reuse=counted_tiles / images + unit.n_kernels * windows,  # + a step per kernel
-        folded_cycles_stock=variants['stock']['cycles'],
-        folded_lut_reuse=variants['gathered']['lut'],
-        folded_lut_stock=variants['stock']['lut'],
+        folded_cycles_stock=variants[FoldedVariant.STOCK]['cycles'],
+        folded_lut_reuse=variants[FoldedVariant.GATHERED]['lut'],
+        folded_lut_stock=variants[FoldedVariant.STOCK]['lut'],
         folded_variants=variants,
         memory_bits_reuse=unit.n_kernels * (k + PLAN_ROW * 32) + positions_bits + n * cost.accum_bits,
         memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
@@ -124,12 +127,12 @@ def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
         return sum(getattr(c, field) for c in costs)
 
     folded = {
-        'reuse': max(c.folded_cycles_reuse for c in costs),
-        'stock': max(c.folded_cycles_stock for c in costs),
+        Design.REUSE: max(c.folded_cycles_reuse for c in costs),
+        Design.STOCK: max(c.folded_cycles_stock for c in costs),
     }
     bottleneck = {
-        'reuse': max(costs, key=lambda c: c.folded_cycles_reuse).name,
-        'stock': max(costs, key=lambda c: c.folded_cycles_stock).name,
+        Design.REUSE: max(costs, key=lambda c: c.folded_cycles_reuse).name,
+        Design.STOCK: max(costs, key=lambda c: c.folded_cycles_stock).name,
     }
     clock_hz = clock_mhz * 1e6
     max_windows = max(c.windows for c in costs)
@@ -137,14 +140,14 @@ def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
         'cycles_per_image': folded,
         'fps_at_clock': {key: clock_hz / value for key, value in folded.items()},
         'bottleneck_layer': bottleneck,
-        'latency_cycles': {'reuse': total('folded_cycles_reuse'), 'stock': total('folded_cycles_stock')},
-        'lut_estimate': {'reuse': total('folded_lut_reuse'), 'stock': total('folded_lut_stock')},
+        'latency_cycles': {Design.REUSE: total('folded_cycles_reuse'), Design.STOCK: total('folded_cycles_stock')},
+        'lut_estimate': {Design.REUSE: total('folded_lut_reuse'), Design.STOCK: total('folded_lut_stock')},
     }
     unrolled_shape = {
-        'cycles_per_image': {'reuse': max_windows, 'stock': max_windows},
-        'fps_at_clock': {'reuse': clock_hz / max_windows, 'stock': clock_hz / max_windows},
-        'latency_cycles': {'reuse': total('unrolled_latency_reuse'), 'stock': total('unrolled_latency_stock')},
-        'lut_estimate': {'reuse': total('unrolled_lut_reuse'), 'stock': total('unrolled_lut_stock')},
+        'cycles_per_image': {Design.REUSE: max_windows, Design.STOCK: max_windows},
+        'fps_at_clock': {Design.REUSE: clock_hz / max_windows, Design.STOCK: clock_hz / max_windows},
+        'latency_cycles': {Design.REUSE: total('unrolled_latency_reuse'), Design.STOCK: total('unrolled_latency_stock')},
+        'lut_estimate': {Design.REUSE: total('unrolled_lut_reuse'), Design.STOCK: total('unrolled_lut_stock')},
     }
     return {
         'clock_mhz': clock_mhz,
@@ -152,9 +155,9 @@ def pipeline(costs: list[LayerCost], clock_mhz: float) -> dict:
         'cycles_per_image': folded_shape['cycles_per_image'],
         'fps_at_clock': folded_shape['fps_at_clock'],
         'lut_estimate': unrolled_shape['lut_estimate'],
-        'headline_shapes': {'cycles_per_image': 'folded', 'fps_at_clock': 'folded', 'lut_estimate': 'unrolled'},
-        'memory_bits': {'reuse': total('memory_bits_reuse'), 'stock': total('memory_bits_stock')},
-        'shapes': {'folded': folded_shape, 'unrolled': unrolled_shape},
+        'headline_shapes': {'cycles_per_image': Shape.FOLDED, 'fps_at_clock': Shape.FOLDED, 'lut_estimate': Shape.UNROLLED},
+        'memory_bits': {Design.REUSE: total('memory_bits_reuse'), Design.STOCK: total('memory_bits_stock')},
+        'shapes': {Shape.FOLDED: folded_shape, Shape.UNROLLED: unrolled_shape},
         'layers': [asdict(c) for c in costs],
         'assumptions': ASSUMPTIONS,
     }

@@ -28,9 +28,9 @@ def slice_unit(unit: UnitSpec, n_kernels: int | None) -> UnitSpec:
         kernels=kernels,
         plan=plan,
         input_format=unit.input_format,
-        tile=unit.tile,
-        thresholds=None,
+        folding=unit.folding,
         early_exit=False,
         cost=unit.cost,
         n_outputs=n_outputs,
+        geometry=unit.geometry,  # its windows per image; no pooling (raw sums)
     )

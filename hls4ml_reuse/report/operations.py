@@ -32,7 +32,7 @@ def levers(layer: ReuseUnitLayer) -> tuple[str, ...]:
         'window-reuse': unit.window_reuse,
         'unrolled': unit.unrolled,
         'early-exit': any(unit.may_exit(j) for j in range(unit.n_out)),
-        'pool-exit': getattr(layer, 'pools', lambda: False)(),
+        'pool-exit': unit.absorbs_pooling,
     }
     return tuple(name for name, on in used.items() if on)
 
@@ -40,7 +40,7 @@ def levers(layer: ReuseUnitLayer) -> tuple[str, ...]:
 def layer_ops(layer: ReuseUnitLayer, images: int, firmware_counts: dict) -> LayerOps:
     """Static figures from the plan, dynamic ones from the firmware's counters over `images` images."""
     unit = layer.get_attr('unit')
-    cost, windows = unit.cost, layer.windows_per_image()
+    cost, windows = unit.cost, unit.windows
     inputs, adds = unit.plan.static_inputs_and_adds()
     dyn_inputs = firmware_counts['inputs'] / images
     dyn_adds = firmware_counts['word_adds'] / images

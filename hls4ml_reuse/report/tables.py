@@ -83,7 +83,7 @@ def hardware_table(result: dict) -> str:
     )
     lines = [
         f"{result['model']} on {result['part']} at {result['clock_mhz']:.0f} MHz "
-        f"(tile {result['tile']}, folded averages over {result['images']} images)",
+        f"(tile {'/'.join(map(str, result['tiles']))}, folded averages over {result['images']} images)",
         '',
         header,
         '-' * len(header),

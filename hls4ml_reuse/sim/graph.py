@@ -134,7 +134,7 @@ def _step(layer, values: _Values, counts: dict) -> _Values:
 
 def _unit(layer: ReuseUnitLayer, raw: np.ndarray) -> tuple[np.ndarray, Counts]:
     """A unit's outputs on raw inputs: -1/+1 when thresholded, else raw sums; and its counts."""
-    if isinstance(layer, ReuseConv2D) and layer.pools():
+    if layer.get_attr('unit').absorbs_pooling:
         return conv_pooled(layer, raw)
     if isinstance(layer, ReuseConv2D) and layer.get_attr('unit').window_reuse:
         out, counts = conv_window_reuse(layer, raw)

@@ -1,6 +1,6 @@
 """Synthesis jobs: one per design (a layer slice, ours or stock), fanned out as Dask tasks.
 
-A job is self-contained -- kernels, plan, input format, test vectors and the reference's outputs -- so a worker
+A job is self-contained -- the unit's spec, test vectors and the reference's outputs -- so a worker
 builds the RTL, synthesizes it and checks the netlist without the hls4ml model. Workers write into the job's
 folder: with a remote scheduler, give an output folder the workers can reach.
 """
@@ -15,25 +15,19 @@ from typing import Callable
 
 import numpy as np
 
-from ..plan.spanning_tree import ReusePlan
-from ..plan.unit import InputFormat
-from .rtl import ReuseDatapath, StockDatapath, to_rtlil
-
-REUSE, STOCK = 'reuse', 'stock'
+from ..plan.unit import Design, UnitSpec
+from .rtl import datapath, to_rtlil
 
 
 @dataclass(frozen=True)
 class SynthJob:
     layer: str
-    design: str  # REUSE or STOCK
-    kernels: np.ndarray  # bool (n, k), True = +1
-    plan: ReusePlan | None  # ours only
-    fmt: InputFormat
+    design: Design
+    unit: UnitSpec  # raw sums of its first n_out kernels: stock builds those from scratch, ours by its plan
     vectors: np.ndarray  # (m, k) raw inputs
-    expected: np.ndarray  # (m, n) the reference's raw sums
+    expected: np.ndarray  # (m, n_out) the reference's raw sums
     work_dir: str  # absolute: a worker of a remote cluster does not share the client's working directory
     share_luts: bool = False  # build a counting LUT once for all kernels that need it (rtl._Trees)
-    n_outputs: int | None = None  # kernels that drive outputs; any after them are virtual (None: all)
 
     @property
     def label(self) -> str:
@@ -57,9 +51,7 @@ class JobResult:
 
 
 def build_design(job: SynthJob):
-    if job.design == REUSE:
-        return ReuseDatapath(job.kernels, job.plan, job.fmt, job.share_luts, job.n_outputs)
-    return StockDatapath(job.kernels, job.fmt, job.share_luts, job.n_outputs)
+    return datapath(job.unit, job.design, job.share_luts)
 
 
 def run_job(job: SynthJob) -> JobResult:
@@ -71,7 +63,7 @@ def run_job(job: SynthJob) -> JobResult:
     design = build_design(job)
     (work_dir / 'design.il').write_text(to_rtlil(design))
     synthesized = yosys.synthesize(work_dir)
-    checked = netlist.check(synthesized.netlist, job.vectors, job.expected, job.fmt, design.out_width)
+    checked = netlist.check(synthesized.netlist, job.vectors, job.expected, job.unit.input_format, job.unit.sum_width)
     return JobResult(
         layer=job.layer,
         design=job.design,

@@ -29,31 +29,21 @@ stock 18,688 LUTs per kernel, 11,252 shared; ours 7,179 and 7,172. With plain XN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from amaranth.back import rtlil
 from amaranth.hdl import Cat, Const, Instance, Module, Shape, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..plan.calibration import COUNTER_INPUTS  # one LUT6 per count bit of 6 product bits, as the cost model counts
-from ..plan.spanning_tree import ROOT, ReusePlan
-from ..plan.unit import InputFormat
+from ..plan.spanning_tree import ROOT
+from ..plan.sum_tree import Term, added, balanced_sum, counter_groups, counter_luts, positive_first
+from ..plan.unit import Design, UnitSpec
 
-
-@dataclass(frozen=True)
-class _Node:
-    """A tree node: a wire holding ``value`` in [lo, hi]; it contributes -value when ``negative``."""
-
-    value: object
-    lo: int
-    hi: int
-    negative: bool = False
+ZERO = Term(0, 0, value=Const(0, 1))
 
 
 class _Trees:
-    """Builds the sum trees into one module, each adder on a kept wire of exactly its range.
+    """Builds the sum trees (plan/sum_tree.py's rules) into one module, each adder on a kept wire of exactly its range.
 
     With ``share_luts``, a counting LUT with the same inputs and the same (or the complemented) INIT is built once
     for all kernels (see the module's docstring); identical counts then make identical adders, which Yosys merges.
@@ -63,30 +53,29 @@ class _Trees:
         self.module, self.x, self.share_luts = module, x, share_luts
         self.luts = {}  # (positions, INIT) -> the LUT's output
 
-    def wire(self, value, lo: int, hi: int, name: str, negative: bool = False) -> _Node:
+    def wire(self, value, lo: int, hi: int, name: str, negative: bool = False) -> Term:
         signal = Signal(Shape.cast(range(lo, hi + 1)), name=name, attrs={'keep': 1})
         self.module.d.comb += signal.eq(value)
-        return _Node(signal, lo, hi, negative)
+        return Term(lo, hi, negative, signal)
 
-    def popcount(self, positions: list, weights: list, name: str) -> _Node:
+    def popcount(self, positions: list, weights: list, name: str) -> Term:
         """How many x[k] equal weights[k] over positions (agreeing +-1 products): counting LUTs, then an adder tree."""
-        if not positions:
-            return _Node(Const(0, 1), 0, 0)
-        counts = []
-        for start in range(0, len(positions), COUNTER_INPUTS):
-            end = start + COUNTER_INPUTS
+        counts, start = [], 0
+        for size in counter_groups(len(positions)):
+            end = start + size
             counts.append(self.counter(positions[start:end], weights[start:end], f'{name}_c{start}'))
+            start = end
         return self.balanced_sum(counts, name)
 
-    def counter(self, positions: list, weights: list, name: str) -> _Node:
-        """Agreements among up to 6 inputs: one LUT per count bit, the weights folded into its INIT."""
+    def counter(self, positions: list, weights: list, name: str) -> Term:
+        """Agreements among up to COUNTER_INPUTS inputs: one LUT per count bit, the weights folded into its INIT."""
         n = len(positions)
         agreements = [sum(((v >> i) & 1) == w for i, w in enumerate(weights)) for v in range(1 << n)]
         bits = []
-        for b in range(max(1, n.bit_length())):
+        for b in range(counter_luts(n)):
             init = sum(((count >> b) & 1) << v for v, count in enumerate(agreements))
             bits.append(self.lut(tuple(positions), init, f'{name}_{b}'))
-        return _Node(Cat(*bits), 0, n)
+        return Term(0, n, value=Cat(*bits))
 
     def lut(self, positions: tuple, init: int, name: str):
         """A LUT of x[positions] (input i is x[positions[i]]), or the one already built for that function."""
@@ -102,58 +91,48 @@ class _Trees:
         self.luts[positions, init] = out
         return out
 
-    def signed_sum(self, terms: list[_Node], name: str) -> _Node:
-        """Sum of +-terms; positive terms go first, so the total is positive unless every term is negative."""
-        if not terms:
-            return _Node(Const(0, 1), 0, 0)
-        ordered = [t for t in terms if not t.negative] + [t for t in terms if t.negative]
-        return self.balanced_sum(ordered, name)
+    def signed_sum(self, terms: list[Term], name: str) -> Term:
+        """Sum of +-terms, positive ones first."""
+        return self.balanced_sum(positive_first(terms), name)
 
-    def balanced_sum(self, nodes: list[_Node], name: str) -> _Node:
-        level = 0
-        while len(nodes) > 1:
-            pairs = [nodes[i : i + 2] for i in range(0, len(nodes), 2)]
-            nodes = [self._add(*p, f'{name}_{level}_{i}') if len(p) == 2 else p[0] for i, p in enumerate(pairs)]
-            level += 1
-        return nodes[0]
+    def balanced_sum(self, nodes: list[Term], name: str) -> Term:
+        return balanced_sum(nodes, lambda a, b, level, i: self._add(a, b, f'{name}_{level}_{i}')) or ZERO
 
-    def _add(self, a: _Node, b: _Node, name: str) -> _Node:
+    def _add(self, a: Term, b: Term, name: str) -> Term:
         """a's sign is kept outside: (+-a) + (+-b) = +-(a + b) or +-(a - b)."""
-        if a.negative == b.negative:
-            return self.wire(a.value + b.value, a.lo + b.lo, a.hi + b.hi, name, a.negative)
-        return self.wire(a.value - b.value, a.lo - b.hi, a.hi - b.lo, name, a.negative)
+        node = added(a, b)
+        value = a.value + b.value if a.negative == b.negative else a.value - b.value
+        return self.wire(value, node.lo, node.hi, name, node.negative)
 
 
 class _Datapath(wiring.Component):
     """Ports and product terms shared by both designs."""
 
-    def __init__(self, kernels: np.ndarray, fmt: InputFormat, share_luts: bool = False, n_outputs: int | None = None):
-        self.kernels = np.asarray(kernels, dtype=bool)  # outputs first, then any virtual (Steiner) kernels
-        self.fmt, self.share_luts = fmt, share_luts
-        self.n_in = self.kernels.shape[1]
-        self.n_out = self.kernels.shape[0] if n_outputs is None else n_outputs
-        self.out_width = fmt.sum_width(self.n_in)
-        super().__init__({'x': In(self.n_in * fmt.width), 'y': Out(self.n_out * self.out_width)})
+    def __init__(self, unit: UnitSpec, share_luts: bool = False):
+        self.unit, self.share_luts = unit, share_luts
+        self.kernels = np.asarray(unit.kernels, dtype=bool)  # outputs first, then any virtual (Steiner) kernels
+        self.fmt, self.n_in, self.n_out, self.out_width = unit.input_format, unit.n_in, unit.n_out, unit.sum_width
+        super().__init__({'x': In(self.n_in * self.fmt.width), 'y': Out(self.n_out * self.out_width)})
 
-    def agreements(self, trees: _Trees, j: int, positions, name: str) -> _Node:
+    def agreements(self, trees: _Trees, j: int, positions, name: str) -> Term:
         """Binary inputs: how many x[k] equal w_j[k] over `positions` (the XNORs are folded into the counters)."""
         positions = [int(k) for k in positions]
         return trees.popcount(positions, [int(self.kernels[j, k]) for k in positions], name)
 
-    def terms(self, j: int, positions) -> list[_Node]:
+    def terms(self, j: int, positions) -> list[Term]:
         """Fixed-point inputs: +-x[k] as tree leaves."""
         w, lo, hi = self.fmt.width, self.fmt.low, self.fmt.high
         leaves = []
         for k in (int(k) for k in positions):
             raw = self.x[k * w : (k + 1) * w]
-            leaves.append(_Node(raw.as_signed() if self.fmt.signed else raw, lo, hi, not self.kernels[j, k]))
+            leaves.append(Term(lo, hi, not self.kernels[j, k], raw.as_signed() if self.fmt.signed else raw))
         return leaves
 
     def from_agreements(self, agreements) -> object:
         """y = 2a - K: a binary sum from the number of +1 products."""
         return agreements * 2 - self.n_in
 
-    def signed_value(self, node: _Node):
+    def signed_value(self, node: Term):
         return -node.value if node.negative else node.value
 
     def drive_outputs(self, module: Module, sums: list) -> None:
@@ -189,11 +168,9 @@ class ReuseDatapath(_Datapath):
     ``a_c = +-a_p + 2*count + constant`` is exact there because a lies in [0, K].
     """
 
-    def __init__(
-        self, kernels: np.ndarray, plan: ReusePlan, fmt: InputFormat, share_luts: bool = False, n_outputs: int | None = None
-    ):
-        super().__init__(kernels, fmt, share_luts, n_outputs)
-        self.plan = plan
+    def __init__(self, unit: UnitSpec, share_luts: bool = False):
+        super().__init__(unit, share_luts)
+        self.plan = unit.plan
 
     def elaborate(self, platform):
         m = Module()
@@ -231,6 +208,14 @@ class ReuseDatapath(_Datapath):
         delta = -total.value * 2 if total.negative else total.value * 2
         half = 1 << (self.out_width - 1)
         return trees.wire(base + delta, -half, half - 1, f'y{j}_sum').value
+
+
+DATAPATHS = {Design.REUSE: ReuseDatapath, Design.STOCK: StockDatapath}
+
+
+def datapath(unit: UnitSpec, design: Design, share_luts: bool = False) -> _Datapath:
+    """The unrolled datapath of `unit`'s raw sums, ours or our model of stock's."""
+    return DATAPATHS[Design(design)](unit, share_luts)
 
 
 def to_rtlil(design: _Datapath) -> str:
