@@ -49,8 +49,10 @@ def test_build_writes_a_conv_project_whose_testbench_matches_qkeras(tmp_path):
     target = Target('small-cnn', model, x, None, 'ufixed<8,0>', 8)
     result = build.build(target, str(tmp_path), images=20, run_tool=False)
     assert result.problems == []
-    top = (Path(result.project_dir) / 'firmware' / 'myproject.cpp').read_text()
-    assert 'hls4ml_reuse::conv2d_reuse<' in top and 'hls4ml_reuse::max_pool2d<' in top
+    firmware = Path(result.project_dir) / 'firmware'
+    top, parameters = (firmware / 'myproject.cpp').read_text(), (firmware / 'parameters.h').read_text()
+    assert 'hls4ml_reuse::reuse_unit<' in top and 'hls4ml_reuse::max_pool2d<' in top
+    assert 'using implementation = hls4ml_reuse::conv2d_folded<' in parameters
 
 
 def test_yaml_of_a_shipped_example_uses_its_own_images(monkeypatch):

@@ -1,5 +1,6 @@
 """The dense, Conv2D and max-pooling headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths
-and in their __SYNTHESIS__ branch; a config may pin either tile-sum policy, and both give the same outputs."""
+and in their __SYNTHESIS__ branch, folded and unrolled; a config may pin either tile-sum policy or either shape, and both give the
+same outputs."""
 
 import shutil
 import subprocess
@@ -56,6 +57,21 @@ struct conv_config : hls4ml_reuse::conv2d_reuse_config {  // 5x5x2, 3x3 'same', 
     typedef ap_int<8> accum_t;
 };
 
+// The unrolled shape (nothing exits early): the dense unit compared with the folded one, the convolution without pooling
+struct binary_unrolled_config : binary_config {
+    static const bool early_exit = false;
+    static const unsigned counter_id = 6;
+    template <class data_T, class res_T, class CONFIG_T>
+    using implementation = hls4ml_reuse::dense_unrolled<data_T, res_T, CONFIG_T>;
+};
+struct conv_unrolled_config : conv_config {
+    static const bool early_exit = false;
+    static const unsigned counter_id = 7;
+    static const unsigned pool_height = 1, pool_width = 1, pooled_height = 1, pooled_width = 1;
+    template <class data_T, class res_T, class CONFIG_T>
+    using implementation = hls4ml_reuse::conv2d_unrolled<data_T, res_T, CONFIG_T>;
+};
+
 template <class CONFIG_T> struct tables {
     ap_uint<1> bits[CONFIG_T::n_kernels * CONFIG_T::n_in];
     typename CONFIG_T::position_t positions[CONFIG_T::n_positions];
@@ -80,17 +96,17 @@ template <class CONFIG_T> struct tables {
     }
 };
 
-template <class in_T, class out_T> int run_conv() {
-    static tables<conv_config> t;
+template <class CONFIG_T, class in_T, class out_T> int run_conv(unsigned pixels) {
+    static tables<CONFIG_T> t;
     hls::stream<in_T> in;
     hls::stream<out_T> out;
-    for (unsigned pixel = 0; pixel < conv_config::in_height * conv_config::in_width; pixel++) {
+    for (unsigned pixel = 0; pixel < CONFIG_T::in_height * CONFIG_T::in_width; pixel++) {
         in_T word;
-        for (unsigned c = 0; c < conv_config::n_chan; c++) word[c] = (pixel + c) % 2;
+        for (unsigned c = 0; c < CONFIG_T::n_chan; c++) word[c] = (pixel + c) % 2;
         in.write(word);
     }
-    hls4ml_reuse::conv2d_reuse<in_T, out_T, conv_config>(in, out, t.bits, t.positions, t.plan, t.thresholds, t.at_most);
-    return out.size() == conv_config::pooled_height * conv_config::pooled_width ? 0 : 1;
+    hls4ml_reuse::reuse_unit<in_T, out_T, CONFIG_T>(in, out, t.bits, t.positions, t.plan, t.thresholds, t.at_most);
+    return out.size() == pixels ? 0 : 1;
 }
 
 struct pool_config : hls4ml_reuse::max_pool2d_config {  // 5x5x2, 3x3 stride 2 'same' (one padded row and column)
@@ -139,7 +155,7 @@ template <class CONFIG_T, class in_T, class out_T> out_T run() {
     in_T word;
     ramp(word);
     in.write(word);
-    hls4ml_reuse::dense_reuse<in_T, out_T, CONFIG_T>(in, out, bits, positions, plan, thresholds, at_most);
+    hls4ml_reuse::reuse_unit<in_T, out_T, CONFIG_T>(in, out, bits, positions, plan, thresholds, at_most);
     if (out.size() != 1) abort();
     return out.read();
 }
@@ -155,7 +171,10 @@ template <class CONFIG_A, class CONFIG_B, class in_T, class out_T> int run_both(
 int main() {
     return run_both<fixed_config, fixed_synth_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
            run_both<binary_config, binary_synth_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
-           run_conv<nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >() + run_pool<nnet::array<ap_fixed<8, 6>, 2> >();
+           run_both<binary_config, binary_unrolled_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
+           run_conv<conv_config, nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >(2 * 2) +
+           run_conv<conv_unrolled_config, nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >(5 * 5) +
+           run_pool<nnet::array<ap_fixed<8, 6>, 2> >();
 }
 """
 

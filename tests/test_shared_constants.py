@@ -88,7 +88,7 @@ config::plan_t plan[2 * hls4ml_reuse::PLAN_ROW];
 config::threshold_t thresholds[2];
 
 void top(hls::stream<in_t> &in, hls::stream<out_t> &out) {
-    hls4ml_reuse::dense_reuse<in_t, out_t, config>(in, out, weights, positions, plan, thresholds, at_most);
+    hls4ml_reuse::reuse_unit<in_t, out_t, config>(in, out, weights, positions, plan, thresholds, at_most);
 }
 """
 

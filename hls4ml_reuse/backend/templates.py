@@ -13,8 +13,10 @@ COUNTERS_HEADER = 'hls4ml_reuse_counters.h'
 FAST_CSIM_HEADER = 'hls4ml_reuse_fast_csim.h'
 WALK_HEADER = 'hls4ml_reuse_walk.h'
 POOL_HEADER = 'hls4ml_reuse_pool.h'
+UNROLLED_HEADER = 'hls4ml_reuse_unrolled.h'
 HEADERS = (
-    UNIT_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, WALK_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER, POOL_HEADER,
+    UNIT_HEADER, UNROLLED_HEADER, DENSE_HEADER, CONV2D_HEADER, TABLES_HEADER, WALK_HEADER, COUNTERS_HEADER, FAST_CSIM_HEADER,
+    POOL_HEADER,
 )  # fmt: skip
 
 # ir/constants.py's values, which the headers static_assert against their own (see hls4ml_reuse_tables.h).
@@ -33,13 +35,14 @@ unit_config_fields = """    static const unsigned n_in = {n_in};
     static const bool early_exit = {early_exit};
     static const bool zero_skip = {zero_skip};
     static const bool window_reuse = {window_reuse};
-    static const bool unrolled = {unrolled};
     static const unsigned counter_id = {index};
     typedef ap_int<{accum_width}> accum_t;
     typedef ap_int<{raw_width}> raw_t;
     typedef {threshold_t} threshold_t;
     typedef {plan_t} plan_t;
     typedef {position_t} position_t;
+    template <class data_T, class res_T, class CONFIG_T>
+    using implementation = {implementation}<data_T, res_T, CONFIG_T>;
 """
 
 conv2d_config_fields = """    static const unsigned in_height = {in_height};
@@ -65,18 +68,27 @@ reuse_conv2d_config_template = (
     'struct config{index} : hls4ml_reuse::conv2d_reuse_config {{\n' + unit_fields + conv2d_config_fields + '}};\n'
 )
 
-unit_tables = '({input}, {output}, {kernels}, {positions}, {plan}, {thresholds}, {at_most});'
-reuse_dense_function_template = 'hls4ml_reuse::dense_reuse<{input_t}, {output_t}, {config}>' + unit_tables
-reuse_conv2d_function_template = 'hls4ml_reuse::conv2d_reuse<{input_t}, {output_t}, {config}>' + unit_tables
+reuse_unit_function_template = (
+    'hls4ml_reuse::reuse_unit<{input_t}, {output_t}, {config}>'
+    '({input}, {output}, {kernels}, {positions}, {plan}, {thresholds}, {at_most});'
+)
+
+
+def implementation(kind: str, node) -> str:
+    """The header struct that implements a `kind` unit ('dense' or 'conv2d') in the node's shape."""
+    shape = 'unrolled' if node.get_attr('unrolled') else 'folded'
+    return f'hls4ml_reuse::{kind}_{shape}'
 
 
 class ReuseUnitConfigTemplate(LayerConfigTemplate):
-    def __init__(self, layer_class, template):
+    def __init__(self, layer_class, template, kind):
         super().__init__(layer_class)
         self.template = template
+        self.kind = kind
 
     def format(self, node):
         params = self._default_config_params(node)
+        params['implementation'] = implementation(self.kind, node)
         params['threshold_t'] = node.get_weights('reuse_thresholds').type.name
         params['plan_t'] = node.get_weights('reuse_plan').type.name
         params['position_t'] = node.get_weights('reuse_positions').type.name
@@ -84,9 +96,9 @@ class ReuseUnitConfigTemplate(LayerConfigTemplate):
 
 
 class ReuseUnitFunctionTemplate(FunctionCallTemplate):
-    def __init__(self, layer_class, template, header):
+    def __init__(self, layer_class, header):
         super().__init__(layer_class, include_header=[f'nnet_utils/{header}'])
-        self.template = template
+        self.template = reuse_unit_function_template
 
     def format(self, node):
         params = self._default_function_params(node)
@@ -102,22 +114,22 @@ class ReuseUnitFunctionTemplate(FunctionCallTemplate):
 
 class ReuseDenseConfigTemplate(ReuseUnitConfigTemplate):
     def __init__(self):
-        super().__init__(ReuseDense, reuse_dense_config_template)
+        super().__init__(ReuseDense, reuse_dense_config_template, 'dense')
 
 
 class ReuseDenseFunctionTemplate(ReuseUnitFunctionTemplate):
     def __init__(self):
-        super().__init__(ReuseDense, reuse_dense_function_template, DENSE_HEADER)
+        super().__init__(ReuseDense, DENSE_HEADER)
 
 
 class ReuseConv2DConfigTemplate(ReuseUnitConfigTemplate):
     def __init__(self):
-        super().__init__(ReuseConv2D, reuse_conv2d_config_template)
+        super().__init__(ReuseConv2D, reuse_conv2d_config_template, 'conv2d')
 
 
 class ReuseConv2DFunctionTemplate(ReuseUnitFunctionTemplate):
     def __init__(self):
-        super().__init__(ReuseConv2D, reuse_conv2d_function_template, CONV2D_HEADER)
+        super().__init__(ReuseConv2D, CONV2D_HEADER)
 
 
 max_pool2d_config_template = (

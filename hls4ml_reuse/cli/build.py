@@ -77,7 +77,7 @@ def check_project(project: Path, part: str, clock_period_ns: float, images: int,
     source = top.read_text() if top.exists() else ''
     if 'void myproject(' not in source:
         problems.append('firmware/myproject.cpp has no top function myproject')
-    if 'hls4ml_reuse::dense_reuse<' not in source and 'hls4ml_reuse::conv2d_reuse<' not in source:
+    if 'hls4ml_reuse::reuse_unit<' not in source:
         problems.append('firmware/myproject.cpp calls no reuse unit')
     for header in HEADERS:
         if not (project / 'firmware' / 'nnet_utils' / header).exists():

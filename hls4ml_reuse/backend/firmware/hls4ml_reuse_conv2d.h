@@ -17,11 +17,17 @@
 // With window reuse (window_reuse), a window is evaluated from its left neighbour in the same output row: each
 // kernel's change is its parent's change plus a correction over its planned positions whose input changed
 // (reuse_window). Every value is then kept exact: no early exit, and no max pooling absorbed.
+//
+// Run through reuse_unit, which calls the config's implementation: conv2d_folded (all of the above), or
+// conv2d_unrolled (every planned term of a window at once, one window per clock; no pooling absorbed).
 
 #include "hls_stream.h"
 #include "hls4ml_reuse_unit.h"
+#include "hls4ml_reuse_unrolled.h"
 
 namespace hls4ml_reuse {
+
+template <class data_T, class res_T, class CONFIG_T> struct conv2d_folded;
 
 struct conv2d_reuse_config : reuse_unit_config {
     // Geometry (hls4ml's Conv2D); n_in = filt_height * filt_width * n_chan
@@ -42,6 +48,9 @@ struct conv2d_reuse_config : reuse_unit_config {
     static const unsigned pool_width = 1;    // pooling window columns
     static const unsigned pooled_height = 1; // out_height / pool_height (rounded down)
     static const unsigned pooled_width = 1;  // out_width / pool_width (rounded down)
+
+    // Implementation of the unit: conv2d_folded, or conv2d_unrolled for the unrolled shape
+    template <class data_T, class res_T, class CONFIG_T> using implementation = conv2d_folded<data_T, res_T, CONFIG_T>;
 };
 
 // What an absorbed pooling changes: the convolution outputs evaluated (Keras' pooling drops the rest).
@@ -143,60 +152,17 @@ PoolWrite:
     res_stream.write(word);
 }
 
-// Evaluates output row out_row (of the convolution) and writes its pixels, or its pooled pixels.
-template <class res_T, class CONFIG_T>
-void output_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows, const reuse_tables<CONFIG_T> &tables,
-                unsigned out_row) {
-#pragma HLS INLINE
-    typedef pooling<CONFIG_T> pool;
-    raw_of<CONFIG_T> window[CONFIG_T::n_in];
-#pragma HLS ARRAY_PARTITION variable = window complete
-    typename res_T::value_type res[CONFIG_T::n_out];
-#pragma HLS ARRAY_PARTITION variable = res complete
-    static ap_uint<1> seen_one[pool::cells][CONFIG_T::n_out]; // per pooling window of the current row: OR so far
-#pragma HLS ARRAY_PARTITION variable = seen_one complete dim = 2
-    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
-    accum_of<CONFIG_T> y[CONFIG_T::n_kernels]; // window reuse: the previous window's kernel values
-    raw_of<CONFIG_T> previous[CONFIG_T::n_in]; // and its inputs
-
-OutputColumns:
-    for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
-        gather_window<CONFIG_T>(rows, out_row, out_col, window);
-        if (CONFIG_T::window_reuse) {
-            reuse_window<CONFIG_T>(window, previous, out_col > 0, y, res, tables);
-            write_pixel<res_T, CONFIG_T>(res_stream, res);
-        } else if (pool::absorbed) {
-            pool_pixel<res_T, CONFIG_T>(res_stream, window, tables, out_row, out_col,
-                                        seen_one[out_col / CONFIG_T::pool_width]);
-        } else {
-            reuse_vector<CONFIG_T, false>(window, res, tables, nothing_known);
-            write_pixel<res_T, CONFIG_T>(res_stream, res);
-        }
-    }
-}
-
-// The unrolled shape, output row out_row: one window per clock, every planned term of every kernel at once.
-template <class res_T, class CONFIG_T>
-void unrolled_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows, const reuse_tables<CONFIG_T> &tables,
-                  unsigned out_row) {
-#pragma HLS INLINE
-    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
-UnrolledColumns:
-    for (unsigned out_col = 0; out_col < CONFIG_T::out_width; out_col++) {
-#pragma HLS PIPELINE II = 1
-        raw_of<CONFIG_T> window[CONFIG_T::n_in];
-        typename res_T::value_type res[CONFIG_T::n_out];
-        gather_window<CONFIG_T>(rows, out_row, out_col, window);
-        reuse_vector<CONFIG_T, false>(window, res, tables, nothing_known);
-        write_pixel<res_T, CONFIG_T>(res_stream, res);
-    }
-}
-
-// Reads the image row by row into the ring and computes each output row as soon as its last input row is in.
-template <class data_T, class res_T, class CONFIG_T>
+// Reads the image row by row into the ring and computes each output row, by shape_T::output_row, as soon as its last
+// input row is in.
+template <class data_T, class res_T, class CONFIG_T, class shape_T>
 void stream_rows(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, input_rows<CONFIG_T> rows,
                  const reuse_tables<CONFIG_T> &tables) {
 #pragma HLS INLINE
+    static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries one pixel (all channels) per word");
+    static_assert(res_T::size == CONFIG_T::n_out, "the output stream carries one pixel (all filters) per word");
+    static_assert(CONFIG_T::n_in == CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan,
+                  "n_in is the window size");
+    static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
     unsigned next_out_row = 0;
 InputRows:
     for (unsigned row = 0; row < CONFIG_T::in_height; row++) {
@@ -204,65 +170,98 @@ InputRows:
     OutputRows:
         for (unsigned i = 0; i < CONFIG_T::out_height; i++) {
             if (next_out_row >= pooling<CONFIG_T>::rows || completing_row<CONFIG_T>(next_out_row) != row) break;
-            if (CONFIG_T::unrolled) {
-                unrolled_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
-            } else {
-                output_row<res_T, CONFIG_T>(res_stream, rows, tables, next_out_row);
-            }
+            shape_T::output_row(res_stream, rows, tables, next_out_row);
             next_out_row++;
         }
     }
 }
 
-// The unrolled shape of conv2d_reuse: its row ring fully partitioned, so that a whole window is read in one clock.
-template <class data_T, class res_T, typename CONFIG_T>
-void conv2d_unrolled(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                     const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
-                     const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
-                     const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
-                     const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
-                     const ap_uint<1> at_most[CONFIG_T::n_out]) {
-    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
-    static input_rows<CONFIG_T> rows;
-#pragma HLS ARRAY_PARTITION variable = rows complete dim = 0
-    stream_rows<data_T, res_T, CONFIG_T>(data_stream, res_stream, rows, tables);
-}
+/**
+ * \brief 2-D convolution with binary weights (channels last), folded: each window evaluated by reuse_vector's tile
+ *        loop, optionally fused with its threshold and the max pooling after it, or from its left neighbour (window
+ *        reuse).
+ *
+ * \tparam data_T    input stream word: one pixel, n_chan values; in_height * in_width words per image
+ * \tparam res_T     output stream word: one pixel (of the pooled map when pooling is absorbed), n_out values
+ * \tparam CONFIG_T  layer configuration (conv2d_reuse_config), n_in = filt_height * filt_width * n_chan
+ */
+template <class data_T, class res_T, class CONFIG_T> struct conv2d_folded {
+    static const bool pipelined = false; // each window takes its tiles' clocks
+
+    static void run(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+        static_assert(!pooling<CONFIG_T>::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
+        static_assert(!(pooling<CONFIG_T>::absorbed && CONFIG_T::window_reuse), "window reuse evaluates every channel");
+        static input_rows<CONFIG_T> rows; // the ring of the last filt_height input rows
+#pragma HLS ARRAY_PARTITION variable = rows complete dim = 3
+        stream_rows<data_T, res_T, CONFIG_T, conv2d_folded>(data_stream, res_stream, rows, tables);
+    }
+
+    // Evaluates output row out_row (of the convolution) and writes its pixels, or its pooled pixels.
+    static void output_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows,
+                           const reuse_tables<CONFIG_T> &tables, unsigned out_row) {
+#pragma HLS INLINE
+        typedef pooling<CONFIG_T> pool;
+        raw_of<CONFIG_T> window[CONFIG_T::n_in];
+#pragma HLS ARRAY_PARTITION variable = window complete
+        typename res_T::value_type res[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = res complete
+        static ap_uint<1> seen_one[pool::cells][CONFIG_T::n_out]; // per pooling window of the current row: OR so far
+#pragma HLS ARRAY_PARTITION variable = seen_one complete dim = 2
+        static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+        accum_of<CONFIG_T> y[CONFIG_T::n_kernels]; // window reuse: the previous window's kernel values
+        raw_of<CONFIG_T> previous[CONFIG_T::n_in]; // and its inputs
+
+    OutputColumns:
+        for (unsigned out_col = 0; out_col < pool::columns; out_col++) {
+            gather_window<CONFIG_T>(rows, out_row, out_col, window);
+            if (CONFIG_T::window_reuse) {
+                reuse_window<CONFIG_T>(window, previous, out_col > 0, y, res, tables);
+                write_pixel<res_T, CONFIG_T>(res_stream, res);
+            } else if (pool::absorbed) {
+                pool_pixel<res_T, CONFIG_T>(res_stream, window, tables, out_row, out_col,
+                                            seen_one[out_col / CONFIG_T::pool_width]);
+            } else {
+                reuse_vector<CONFIG_T, false>(window, res, tables, nothing_known);
+                write_pixel<res_T, CONFIG_T>(res_stream, res);
+            }
+        }
+    }
+};
 
 /**
- * \brief 2-D convolution with binary weights (channels last), evaluated by a reuse plan, optionally fused with its
- *        threshold and the max pooling after it.
+ * \brief 2-D convolution with binary weights (channels last), unrolled: every planned term of a window at once
+ *        (unrolled_vector), one window per clock, the row ring fully partitioned so that a whole window is read in
+ *        one clock. Absorbs no pooling.
  *
- * \tparam data_T      input stream word: one pixel, n_chan values; in_height * in_width words per image
- * \tparam res_T       output stream word: one pixel (of the pooled map when pooling is absorbed), n_out values
- * \tparam CONFIG_T    layer configuration (conv2d_reuse_config), n_in = filt_height * filt_width * n_chan
- * \param data_stream  input stream
- * \param res_stream   output stream
- * \param weights,positions,plan,thresholds,at_most  the unit's tables, as reuse_tables documents them
+ * \tparam data_T, res_T, CONFIG_T  as for conv2d_folded (res_T: one pixel of the convolution)
  */
-template <class data_T, class res_T, typename CONFIG_T>
-void conv2d_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                  const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
-                  const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
-                  const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
-                  const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
-                  const ap_uint<1> at_most[CONFIG_T::n_out]) {
-    static_assert(data_T::size == CONFIG_T::n_chan, "the input stream carries one pixel (all channels) per word");
-    static_assert(res_T::size == CONFIG_T::n_out, "the output stream carries one pixel (all filters) per word");
-    static_assert(CONFIG_T::n_in == CONFIG_T::filt_height * CONFIG_T::filt_width * CONFIG_T::n_chan,
-                  "n_in is the window size");
-    static_assert(CONFIG_T::pad_top < CONFIG_T::filt_height, "padding must be smaller than the filter");
-    static_assert(!pooling<CONFIG_T>::absorbed || CONFIG_T::thresholded, "only a thresholded unit absorbs max pooling");
-    static_assert(!(pooling<CONFIG_T>::absorbed && CONFIG_T::window_reuse), "window reuse evaluates every channel");
-    static_assert(!(pooling<CONFIG_T>::absorbed && CONFIG_T::unrolled), "the unrolled shape evaluates every channel");
-    if (CONFIG_T::unrolled) {
-        conv2d_unrolled<data_T, res_T, CONFIG_T>(data_stream, res_stream, weights, positions, plan, thresholds, at_most);
-        return;
+template <class data_T, class res_T, class CONFIG_T> struct conv2d_unrolled {
+    static const bool pipelined = false; // its column loop is pipelined, below
+
+    static void run(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+        static_assert(!pooling<CONFIG_T>::absorbed, "the unrolled shape evaluates every channel");
+        static input_rows<CONFIG_T> rows;
+#pragma HLS ARRAY_PARTITION variable = rows complete dim = 0
+        stream_rows<data_T, res_T, CONFIG_T, conv2d_unrolled>(data_stream, res_stream, rows, tables);
     }
-    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
-    static input_rows<CONFIG_T> rows; // the ring of the last filt_height input rows
-#pragma HLS ARRAY_PARTITION variable = rows complete dim = 3
-    stream_rows<data_T, res_T, CONFIG_T>(data_stream, res_stream, rows, tables);
-}
+
+    // Output row out_row: one window per clock, every planned term of every kernel at once.
+    static void output_row(hls::stream<res_T> &res_stream, const input_rows<CONFIG_T> rows,
+                           const reuse_tables<CONFIG_T> &tables, unsigned out_row) {
+#pragma HLS INLINE
+    UnrolledColumns:
+        for (unsigned out_col = 0; out_col < CONFIG_T::out_width; out_col++) {
+#pragma HLS PIPELINE II = 1
+            raw_of<CONFIG_T> window[CONFIG_T::n_in];
+            typename res_T::value_type res[CONFIG_T::n_out];
+            gather_window<CONFIG_T>(rows, out_row, out_col, window);
+            unrolled_vector<CONFIG_T>(window, res, tables);
+            write_pixel<res_T, CONFIG_T>(res_stream, res);
+        }
+    }
+};
 
 } // namespace hls4ml_reuse
 

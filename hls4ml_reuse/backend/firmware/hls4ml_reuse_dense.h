@@ -2,25 +2,27 @@
 #define HLS4ML_REUSE_DENSE_H_
 
 // Reuse-delta / early-exit dense unit for binary weights (hls4ml io_stream): reads one input vector, evaluates it
-// with reuse_vector (hls4ml_reuse_unit.h), writes the outputs.
+// (hls4ml_reuse_unit.h), writes the outputs. Run through reuse_unit, which calls the config's implementation:
+// dense_folded (reuse_vector's tile loop) or dense_unrolled (every planned term at once, one sample per clock).
 
 #include "hls_stream.h"
 #include "hls4ml_reuse_unit.h"
+#include "hls4ml_reuse_unrolled.h"
 
 namespace hls4ml_reuse {
 
-struct dense_reuse_config : reuse_unit_config {};
+template <class data_T, class res_T, class CONFIG_T> struct dense_folded;
 
-// One sample: read the input vector, evaluate it with reuse_vector, write the outputs.
-template <class data_T, class res_T, typename CONFIG_T>
-void dense_sample(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
+struct dense_reuse_config : reuse_unit_config {
+    // Implementation of the unit: dense_folded, or dense_unrolled for the unrolled shape
+    template <class data_T, class res_T, class CONFIG_T> using implementation = dense_folded<data_T, res_T, CONFIG_T>;
+};
+
+// Reads one sample's input vector, raw.
+template <class data_T, class CONFIG_T>
+void read_sample(hls::stream<data_T> &data_stream, raw_of<CONFIG_T> x[CONFIG_T::n_in]) {
 #pragma HLS INLINE
-    raw_of<CONFIG_T> x[CONFIG_T::n_in];
-#pragma HLS ARRAY_PARTITION variable = x complete
-    typename res_T::value_type res[CONFIG_T::n_out];
-#pragma HLS ARRAY_PARTITION variable = res complete
-    static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
-
+    static_assert(CONFIG_T::n_in % data_T::size == 0, "n_in must be a multiple of the input stream width");
 ReadInput:
     for (unsigned i = 0; i < CONFIG_T::n_in / data_T::size; i++) {
         const data_T word = data_stream.read();
@@ -30,9 +32,13 @@ ReadInput:
             x[i * data_T::size + j] = raw_input<CONFIG_T>(word[j]);
         }
     }
+}
 
-    reuse_vector<CONFIG_T, false>(x, res, tables, nothing_known);
-
+// Writes one sample's outputs.
+template <class res_T, class CONFIG_T>
+void write_sample(hls::stream<res_T> &res_stream, const typename res_T::value_type res[CONFIG_T::n_out]) {
+#pragma HLS INLINE
+    static_assert(CONFIG_T::n_out % res_T::size == 0, "n_out must be a multiple of the output stream width");
 WriteOutput:
     for (unsigned i = 0; i < CONFIG_T::n_out / res_T::size; i++) {
         res_T word;
@@ -45,46 +51,50 @@ WriteOutput:
     }
 }
 
-// The unrolled shape: the whole sample pipelined, one per clock once the input words are in (as hls4ml's latency
-// strategy).
-template <class data_T, class res_T, typename CONFIG_T>
-void dense_unrolled(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                    const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
-                    const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
-                    const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
-                    const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
-                    const ap_uint<1> at_most[CONFIG_T::n_out]) {
-#pragma HLS PIPELINE II = 1
-    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
-    dense_sample<data_T, res_T, CONFIG_T>(data_stream, res_stream, tables);
-}
+/**
+ * \brief Dense layer with binary weights, folded: each sample evaluated by reuse_vector's tile loop, optionally fused
+ *        with its threshold (and stopping early where its bit is certain).
+ *
+ * \tparam data_T    input stream word: nnet::array of data_T::size values, n_in / data_T::size words per sample
+ * \tparam res_T     output stream word: nnet::array of res_T::size values, n_out / res_T::size words per sample
+ * \tparam CONFIG_T  layer configuration (dense_reuse_config)
+ */
+template <class data_T, class res_T, class CONFIG_T> struct dense_folded {
+    static const bool pipelined = false; // the tile loop runs over several clocks
+
+    static void run(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+        raw_of<CONFIG_T> x[CONFIG_T::n_in];
+#pragma HLS ARRAY_PARTITION variable = x complete
+        typename res_T::value_type res[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = res complete
+        static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+        read_sample<data_T, CONFIG_T>(data_stream, x);
+        reuse_vector<CONFIG_T, false>(x, res, tables, nothing_known);
+        write_sample<res_T, CONFIG_T>(res_stream, res);
+    }
+};
 
 /**
- * \brief Dense layer with binary weights, evaluated by a reuse plan, optionally fused with its threshold.
+ * \brief Dense layer with binary weights, unrolled: every planned term of a sample at once (unrolled_vector), the
+ *        whole sample pipelined, one per clock once the input words are in (as hls4ml's latency strategy).
  *
- * \tparam data_T      input stream word: nnet::array of data_T::size values, n_in / data_T::size words per sample
- * \tparam res_T       output stream word: nnet::array of res_T::size values, n_out / res_T::size words per sample
- * \tparam CONFIG_T    layer configuration (dense_reuse_config)
- * \param data_stream  input stream
- * \param res_stream   output stream
- * \param weights,positions,plan,thresholds,at_most  the unit's tables, as reuse_tables documents them
+ * \tparam data_T, res_T, CONFIG_T  as for dense_folded
  */
-template <class data_T, class res_T, typename CONFIG_T>
-void dense_reuse(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
-                 const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
-                 const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
-                 const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
-                 const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
-                 const ap_uint<1> at_most[CONFIG_T::n_out]) {
-    static_assert(CONFIG_T::n_in % data_T::size == 0, "n_in must be a multiple of the input stream width");
-    static_assert(CONFIG_T::n_out % res_T::size == 0, "n_out must be a multiple of the output stream width");
-    if (CONFIG_T::unrolled) {
-        dense_unrolled<data_T, res_T, CONFIG_T>(data_stream, res_stream, weights, positions, plan, thresholds, at_most);
-        return;
+template <class data_T, class res_T, class CONFIG_T> struct dense_unrolled {
+    static const bool pipelined = true; // reuse_unit pipelines the call at II = 1
+
+    static void run(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+        raw_of<CONFIG_T> x[CONFIG_T::n_in];
+#pragma HLS ARRAY_PARTITION variable = x complete
+        typename res_T::value_type res[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = res complete
+        read_sample<data_T, CONFIG_T>(data_stream, x);
+        unrolled_vector<CONFIG_T>(x, res, tables);
+        write_sample<res_T, CONFIG_T>(res_stream, res);
     }
-    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
-    dense_sample<data_T, res_T, CONFIG_T>(data_stream, res_stream, tables);
-}
+};
 
 } // namespace hls4ml_reuse
 

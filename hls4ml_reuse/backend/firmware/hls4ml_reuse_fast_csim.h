@@ -177,14 +177,14 @@ template <class CONFIG_T> struct fast_tables {
  * \brief Tile-sum policy of the C simulation: the interface of synth_tile_sums on plain integers and packed bits.
  *
  * Its copies of the tables are built at the first call and kept (static: too large for the stack on wide
- * layers). A kernel that cannot stop early is summed in one go, which the unit counts as its tiles.
+ * layers). A kernel that cannot stop early is summed in one go, which the unit counts as its tiles. The unrolled
+ * shape runs the folded loop on them (unrolled_datapath's specialization, hls4ml_reuse_unrolled.h).
  *
  * \tparam CONFIG_T  layer configuration (reuse_unit_config)
  */
 template <class CONFIG_T> struct fast_tile_sums {
-    typedef long long accum_t;                   // exact: every sum is far below 2^63
-    typedef int raw_t;                           // exact: raw inputs are integers far below 2^31
-    static const bool unrolled_datapath = false; // an unrolled unit is simulated by the folded loop without exits
+    typedef long long accum_t; // exact: every sum is far below 2^63
+    typedef int raw_t;         // exact: raw inputs are integers far below 2^31
 
     // A fixed-point input x as the integer x * 2^input_frac_bits (exact: far below 2^53).
     template <class data_T> static raw_t scale(const data_T &x) {

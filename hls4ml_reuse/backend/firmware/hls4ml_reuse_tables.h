@@ -40,9 +40,9 @@ template <class CONFIG_T> inline bool may_exit(unsigned flags) {
  * \brief Storage adapter for the five tables of a reuse unit: hands out plan steps, planned positions, weight
  *        bits and thresholds, so that the compute loops do not know the memory layout.
  *
- * It holds pointers to hls4ml's weight arrays: the array arguments of dense_reuse and conv2d_reuse, which construct
- * it, decay to pointers (and hls4ml may make the arrays top-level ports). The adapter and every function that takes
- * it are inlined into those two, so synthesis sees the arrays themselves. All bounds are static.
+ * It holds pointers to hls4ml's weight arrays: the array arguments of reuse_unit, which constructs it, decay to
+ * pointers (and hls4ml may make the arrays top-level ports). The adapter and every function that takes it are inlined
+ * into reuse_unit, so synthesis sees the arrays themselves. All bounds are static.
  *
  * \tparam CONFIG_T  layer configuration (reuse_unit_config)
  */

@@ -17,6 +17,7 @@
 
 #include "ap_fixed.h"
 #include "ap_int.h"
+#include "hls_stream.h"
 #include "hls4ml_reuse_counters.h"
 #include "hls4ml_reuse_tables.h"
 #include "hls4ml_reuse_walk.h"
@@ -41,7 +42,6 @@ namespace hls4ml_reuse {
 template <class CONFIG_T> struct synth_tile_sums {
     typedef typename CONFIG_T::accum_t accum_t; // raw sums and bounds
     typedef typename CONFIG_T::raw_t raw_t;     // one raw input
-    static const bool unrolled_datapath = true; // an unrolled unit is built as unrolled_vector
 
     // A fixed-point input x as the integer x * 2^input_frac_bits.
     template <class data_T> static raw_t scale(const data_T &x) {
@@ -98,7 +98,6 @@ struct reuse_unit_config {
     static const bool early_exit = true;      // childless thresholded channels may stop early
     static const bool zero_skip = false;      // fixed-point inputs: walk only the non-zero ones where fewer
     static const bool window_reuse = false;   // convolutions: a window from its left neighbour's values
-    static const bool unrolled = false;       // the unrolled shape: every planned term, one window per clock
     static const unsigned counter_id = 0;     // slot of this layer's C-simulation counters (its index)
     typedef ap_int<32> accum_t;               // raw sums and bounds: holds 3 * K * input_bound
     typedef ap_int<32> raw_t;                 // one raw input (+-1, 0 for padding, or x * 2^F)
@@ -261,42 +260,6 @@ accum_of<CONFIG_T> window_step(const diff_T d[CONFIG_T::n_in], const nonzero_inp
 }
 
 /**
- * \brief The unrolled shape: every kernel's value in one combinational pass, each from its parent's over only its
- *        planned positions. With the weights and plan constant, `planned` and the weight bits fold away in synthesis:
- *        what remains is one adder tree per kernel over its planned inputs, and one add per child.
- *
- * Evaluates (and counts) exactly what the folded loop evaluates without early exit, so C simulation may use either.
- */
-template <class CONFIG_T, class res_T>
-void unrolled_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
-                     const reuse_tables<CONFIG_T> &tables, accum_of<CONFIG_T> y[CONFIG_T::n_kernels],
-                     op_counter<CONFIG_T> &ops) {
-#pragma HLS INLINE
-    typedef accum_of<CONFIG_T> acc_T;
-UnrolledKernels:
-    for (unsigned s = 0; s < CONFIG_T::n_kernels; s++) {
-#pragma HLS UNROLL
-        const plan_step row = tables.step(s);
-        acc_T sum = 0;
-    UnrolledPositions:
-        for (unsigned k = 0; k < CONFIG_T::n_in; k++) {
-#pragma HLS UNROLL
-            if (tables.planned(row, k)) sum += tables.weight(row.kernel, k) ? acc_T(x[k]) : acc_T(-x[k]);
-        }
-        ops.add(row.n_positions, n_tiles(row.n_positions, CONFIG_T::tile));
-        if (row.parent == 0) {
-            y[row.kernel] = sum;
-        } else {
-            ops.word_add();
-            y[row.kernel] = from_parent(row, y) + 2 * sum;
-        }
-        if (tables.is_output(row.kernel))
-            write_output<CONFIG_T>(res[row.kernel], y[row.kernel],
-                                   threshold_bit<CONFIG_T>(tables, row.kernel, y[row.kernel]));
-    }
-}
-
-/**
  * \brief Reuse-delta / early-exit evaluation of one input vector against the layer's n_kernels binary kernels, of
  *        which the first n_out are its output channels (the rest, virtual, only serve as parents).
  *
@@ -310,8 +273,8 @@ UnrolledKernels:
  *                     max-pooling window holds a 1). Such a channel is skipped, and written as 1, unless a
  *                     channel that is not known starts from it.
  *
- * Inlined, like every function that takes the tables adapter, into dense_reuse or conv2d_reuse: the adapter's
- * pointers then resolve to the arrays those functions receive, and never cross a function boundary.
+ * Inlined, like every function that takes the tables adapter, into reuse_unit: the adapter's pointers then resolve
+ * to the arrays it receives, and never cross a function boundary.
  */
 template <class CONFIG_T, bool skip_known, class res_T>
 void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::n_out], const reuse_tables<CONFIG_T> &tables,
@@ -320,14 +283,6 @@ void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::
     static_assert(implemented_tile(CONFIG_T::tile), "tile must be one of TILES (ir/constants.py): 8, 16, 32 or 64");
     static_assert(!(CONFIG_T::zero_skip && CONFIG_T::binary_input), "zero_skip is for fixed-point inputs only");
     static_assert(!(CONFIG_T::window_reuse && CONFIG_T::early_exit), "a reused window's values must be exact");
-    static_assert(!CONFIG_T::unrolled || !(CONFIG_T::early_exit || CONFIG_T::zero_skip || CONFIG_T::window_reuse),
-                  "the unrolled shape evaluates every planned term");
-    if (CONFIG_T::unrolled && tile_sums_of<CONFIG_T>::unrolled_datapath) {
-        op_counter<CONFIG_T> ops;
-        unrolled_vector<CONFIG_T>(x, res, tables, y, ops);
-        ops.commit();
-        return;
-    }
     tile_sums_of<CONFIG_T>::load(tables, x);
     nonzero_inputs<CONFIG_T> nonzero;
     list_nonzero<CONFIG_T>(x, nonzero, CONFIG_T::zero_skip);
@@ -393,6 +348,36 @@ void reuse_window(const raw_of<CONFIG_T> x[CONFIG_T::n_in], raw_of<CONFIG_T> pre
     }
 Remember:
     for (unsigned k = 0; k < CONFIG_T::n_in; k++) previous[k] = x[k];
+}
+
+/**
+ * \brief A reuse unit (io_stream): builds the adapter of its tables and runs the implementation its config names,
+ *        CONFIG_T::implementation (dense_folded, dense_unrolled, conv2d_folded or conv2d_unrolled), as hls4ml's
+ *        nnet::dense runs CONFIG_T::kernel.
+ *
+ * \tparam data_T      input stream word, as the implementation reads it
+ * \tparam res_T       output stream word, as the implementation writes it
+ * \tparam CONFIG_T    layer configuration (dense_reuse_config or conv2d_reuse_config)
+ * \param data_stream  input stream
+ * \param res_stream   output stream
+ * \param weights,positions,plan,thresholds,at_most  the unit's tables, as reuse_tables documents them
+ *
+ * The implementation, and every function that takes the adapter, is inlined here. An implementation that pipelines
+ * its whole call (`pipelined`) has the pipeline set here: HLS dissolves the pragmas of an inlined function.
+ */
+template <class data_T, class res_T, typename CONFIG_T>
+void reuse_unit(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream,
+                const ap_uint<1> weights[CONFIG_T::n_kernels * CONFIG_T::n_in],
+                const typename CONFIG_T::position_t positions[CONFIG_T::n_positions],
+                const typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * PLAN_ROW],
+                const typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out],
+                const ap_uint<1> at_most[CONFIG_T::n_out]) {
+    typedef typename CONFIG_T::template implementation<data_T, res_T, CONFIG_T> implementation_T;
+    if (implementation_T::pipelined) { // hls4ml's idiom for a pipeline chosen by the config (nnet_dense_stream.h)
+#pragma HLS PIPELINE II = 1
+    }
+    const reuse_tables<CONFIG_T> tables(weights, positions, plan, thresholds, at_most);
+    implementation_T::run(data_stream, res_stream, tables);
 }
 
 } // namespace hls4ml_reuse
