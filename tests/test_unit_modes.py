@@ -28,6 +28,7 @@ from hls4ml_reuse.cli import conversion
 from hls4ml_reuse.ir.layers import ReuseConv2D, reuse_units
 from hls4ml_reuse.plan.slicing import slice_unit
 from hls4ml_reuse.plan.spanning_tree import ROOT
+from hls4ml_reuse.plan.unit import Design
 from hls4ml_reuse.sim import counters, graph
 from hls4ml_reuse.sim.encoding import as_keras_values
 from hls4ml_reuse.sim.unit import evaluate
@@ -168,20 +169,10 @@ def c_simulation(case: Converted):
 
 
 def netlist_job(unit, vectors: np.ndarray, expected: np.ndarray, work_dir: str):
-    """The synthesis job of a unit's raw sums: the one place the test builds one (SynthJob is to carry the spec)."""
+    """The synthesis job of a unit's raw sums: the one place the test builds one (a SynthJob carries the spec)."""
     from hls4ml_reuse.synth import jobs
 
-    return jobs.SynthJob(
-        layer='unit',
-        design=jobs.REUSE,
-        kernels=unit.kernels,
-        plan=unit.plan,
-        fmt=unit.input_format,
-        vectors=vectors,
-        expected=expected,
-        work_dir=work_dir,
-        n_outputs=unit.n_out,
-    )
+    return jobs.SynthJob('unit', Design.REUSE, unit, vectors, expected, work_dir)
 
 
 def synthesized_netlist(unit, vectors: np.ndarray, work_dir: str) -> np.ndarray:

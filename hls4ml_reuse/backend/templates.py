@@ -76,7 +76,7 @@ reuse_unit_function_template = (
 
 def implementation(kind: str, node) -> str:
     """The header struct that implements a `kind` unit ('dense' or 'conv2d') in the node's shape."""
-    shape = 'unrolled' if node.get_attr('unrolled') else 'folded'
+    shape = node.get_attr('unit').folding.shape  # Shape: 'folded' or 'unrolled'
     return f'hls4ml_reuse::{kind}_{shape}'
 
 
