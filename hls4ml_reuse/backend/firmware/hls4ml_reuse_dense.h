@@ -51,6 +51,19 @@ WriteOutput:
     }
 }
 
+// One sample in either shape: read the input vector, evaluate it with shape_T::vector, write the outputs.
+template <class data_T, class res_T, class CONFIG_T, class shape_T>
+void dense_sample(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+    raw_of<CONFIG_T> x[CONFIG_T::n_in];
+#pragma HLS ARRAY_PARTITION variable = x complete
+    typename res_T::value_type res[CONFIG_T::n_out];
+#pragma HLS ARRAY_PARTITION variable = res complete
+    read_sample<data_T, CONFIG_T>(data_stream, x);
+    shape_T::vector(x, res, tables);
+    write_sample<res_T, CONFIG_T>(res_stream, res);
+}
+
 /**
  * \brief Dense layer with binary weights, folded: each sample evaluated by reuse_vector's tile loop, optionally fused
  *        with its threshold (and stopping early where its bit is certain).
@@ -62,16 +75,16 @@ WriteOutput:
 template <class data_T, class res_T, class CONFIG_T> struct dense_folded {
     static const bool pipelined = false; // the tile loop runs over several clocks
 
+    static void vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], typename res_T::value_type res[CONFIG_T::n_out],
+                       const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+        static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
+        reuse_vector<CONFIG_T, false>(x, res, tables, nothing_known);
+    }
+
     static void run(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
 #pragma HLS INLINE
-        raw_of<CONFIG_T> x[CONFIG_T::n_in];
-#pragma HLS ARRAY_PARTITION variable = x complete
-        typename res_T::value_type res[CONFIG_T::n_out];
-#pragma HLS ARRAY_PARTITION variable = res complete
-        static const ap_uint<1> nothing_known[CONFIG_T::n_out] = {};
-        read_sample<data_T, CONFIG_T>(data_stream, x);
-        reuse_vector<CONFIG_T, false>(x, res, tables, nothing_known);
-        write_sample<res_T, CONFIG_T>(res_stream, res);
+        dense_sample<data_T, res_T, CONFIG_T, dense_folded>(data_stream, res_stream, tables);
     }
 };
 
@@ -84,15 +97,15 @@ template <class data_T, class res_T, class CONFIG_T> struct dense_folded {
 template <class data_T, class res_T, class CONFIG_T> struct dense_unrolled {
     static const bool pipelined = true; // reuse_unit pipelines the call at II = 1
 
+    static void vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], typename res_T::value_type res[CONFIG_T::n_out],
+                       const reuse_tables<CONFIG_T> &tables) {
+#pragma HLS INLINE
+        unrolled_vector<CONFIG_T>(x, res, tables);
+    }
+
     static void run(hls::stream<data_T> &data_stream, hls::stream<res_T> &res_stream, const reuse_tables<CONFIG_T> &tables) {
 #pragma HLS INLINE
-        raw_of<CONFIG_T> x[CONFIG_T::n_in];
-#pragma HLS ARRAY_PARTITION variable = x complete
-        typename res_T::value_type res[CONFIG_T::n_out];
-#pragma HLS ARRAY_PARTITION variable = res complete
-        read_sample<data_T, CONFIG_T>(data_stream, x);
-        unrolled_vector<CONFIG_T>(x, res, tables);
-        write_sample<res_T, CONFIG_T>(res_stream, res);
+        dense_sample<data_T, res_T, CONFIG_T, dense_unrolled>(data_stream, res_stream, tables);
     }
 };
 
