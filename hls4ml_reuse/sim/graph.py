@@ -93,8 +93,30 @@ def _reference_chunk(hls_model, x) -> tuple[np.ndarray, dict]:
     counts = {}
     for layer in layers[1:]:
         values = _step(layer, values, counts)
-    out = values.real().reshape(len(x), -1)
-    return (encoding.encode_bits(out) if encoding.bit_coded_output(hls_model) else out), counts
+    return _as_firmware_output(hls_model, values), counts
+
+
+def _as_firmware_output(hls_model, values: _Values) -> np.ndarray:
+    out = values.real().reshape(len(values.raw), -1)
+    return encoding.encode_bits(out) if encoding.bit_coded_output(hls_model) else out
+
+
+def forward_from(hls_model, layer_name: str, unit_outputs: np.ndarray) -> np.ndarray:
+    """The model's outputs, as reference_forward gives them, from the unit `layer_name`'s outputs (m, n_out) as
+    sim.unit.evaluate gives them (thresholded: 0/1 bits; else raw sums): the layers after it run in the reference."""
+    layers = list(hls_model.get_layers())
+    names = [layer.name for layer in layers]
+    if layer_name not in names or not isinstance(layers[names.index(layer_name)], ReuseUnitLayer):
+        raise ValueError(f'no reuse unit {layer_name!r} in the model')
+    layer = layers[names.index(layer_name)]
+    out = np.asarray(unit_outputs, dtype=np.int64).reshape((len(unit_outputs), *layer.get_output_variable().shape))
+    if layer.get_attr('thresholded'):
+        values = _Values(np.where(out == 1, 1, -1), 0)
+    else:
+        values = _Values(out, layer.get_attr('input_frac_bits'), raw_sums=True)
+    for after in layers[names.index(layer_name) + 1 :]:
+        values = _step(after, values, {})
+    return _as_firmware_output(hls_model, values)
 
 
 def unit_inputs(hls_model, x: np.ndarray, layer_name: str) -> np.ndarray:

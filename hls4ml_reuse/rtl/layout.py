@@ -1,0 +1,150 @@
+"""The ROM contents of a folded RTL unit, derived from its UnitSpec (the HLS tables' facts, laid out for lanes).
+
+The HLS firmware reads a concatenated position table at any offset; an RTL lane bank reads one row per clock, so
+here every step's planned positions are cut into rows of `tile` entries (the last one padded), each entry the
+position and the kernel's weight bit there. Step rows follow the plan's evaluation order and carry what a step
+needs: its kernel, parent, flags, first tile row, threshold. Stock's twin has every kernel as a root, in channel
+order, over every position (`root_plan`), so one row layout serves both designs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from amaranth.hdl import signed, unsigned
+from amaranth.lib import data
+
+from ..plan.spanning_tree import ROOT, ReusePlan
+from ..plan.thresholds import AT_MOST
+from ..plan.unit import UnitSpec
+
+
+def index_bits(count: int) -> int:
+    """Bits of an unsigned index into `count` entries (at least 1)."""
+    return max(1, (count - 1).bit_length())
+
+
+def root_plan(kernels: np.ndarray) -> ReusePlan:
+    """Stock's schedule as a plan: every channel from scratch, in channel order."""
+    n, k = kernels.shape
+    return ReusePlan(
+        order=np.arange(n), parent=np.full(n, ROOT), negate=np.zeros(n, dtype=bool), mask=np.ones((n, k), dtype=bool)
+    )
+
+
+@dataclass(frozen=True)
+class FoldedLayout:
+    """The step and tile rows of one folded unit, and the field widths of both."""
+
+    unit: UnitSpec
+    plan: ReusePlan
+    exits: np.ndarray  # bool per kernel: a thresholded leaf that may stop early
+    in_order: bool = False  # stock: lane i reads positions i, i + tile, ...: a tile row holds only weights
+
+    @classmethod
+    def of(cls, unit: UnitSpec, stock: bool = False) -> FoldedLayout:
+        if stock:
+            plan = root_plan(unit.kernels[: unit.n_out])
+            return cls(unit, plan, np.zeros(unit.n_out, dtype=bool), in_order=True)
+        exits = np.array([unit.may_exit(j) for j in range(unit.n_kernels)], dtype=bool)
+        return cls(unit, unit.plan, exits)
+
+    @property
+    def n_steps(self) -> int:
+        return self.plan.n_kernels
+
+    def tiles_of(self, j: int) -> int:
+        return -(-int(self.plan.n_positions[j]) // self.unit.tile)
+
+    @property
+    def n_tile_rows(self) -> int:
+        return max(1, sum(self.tiles_of(int(j)) for j in self.plan.order))
+
+    # Layouts
+    @property
+    def step_layout(self) -> data.StructLayout:
+        unit = self.unit
+        return data.StructLayout(
+            {
+                'kernel': unsigned(index_bits(self.n_steps)),
+                'parent': unsigned(index_bits(self.n_steps)),  # meaningful for children only
+                'child': unsigned(1),
+                'negate': unsigned(1),
+                'exits': unsigned(1),
+                'output': unsigned(1),  # an output channel (not a virtual kernel)
+                'length': unsigned((unit.n_in).bit_length()),  # planned positions
+                'length_bound': unsigned((unit.sum_bound).bit_length()),  # length * B: what they can add
+                'tile_row': unsigned(index_bits(self.n_tile_rows)),  # its first row in the tile ROM
+                'threshold': signed(unit.threshold_width),
+                'at_most': unsigned(1),
+            }
+        )
+
+    @property
+    def entry_layout(self) -> data.StructLayout:
+        if self.in_order:
+            return data.StructLayout({'weight': unsigned(1)})
+        return data.StructLayout({'position': unsigned(index_bits(self.unit.n_in)), 'weight': unsigned(1)})
+
+    @property
+    def tile_layout(self) -> data.ArrayLayout:
+        return data.ArrayLayout(self.entry_layout, self.unit.tile)
+
+    # Contents
+    def step_rows(self) -> list[dict]:
+        rows, tile_row = [], 0
+        thresholds = self.unit.thresholds
+        for j in self.plan.order:
+            j = int(j)
+            parent = int(self.plan.parent[j])
+            thresholded = thresholds is not None and j < self.unit.n_out
+            rows.append(
+                {
+                    'kernel': j,
+                    'parent': max(parent, 0),
+                    'child': int(parent != ROOT),
+                    'negate': int(self.plan.negate[j]),
+                    'exits': int(self.exits[j]),
+                    'output': int(j < self.unit.n_out),
+                    'length': int(self.plan.n_positions[j]),
+                    'length_bound': int(self.plan.n_positions[j]) * self.unit.input_bound,
+                    'tile_row': tile_row,
+                    'threshold': int(thresholds.value[j]) if thresholded else 0,
+                    'at_most': int(thresholded and thresholds.mode[j] == AT_MOST),
+                }
+            )
+            tile_row += self.tiles_of(j)
+        return rows
+
+    def tile_rows(self) -> list[list[dict]]:
+        tile, rows = self.unit.tile, []
+        for j in self.plan.order:
+            positions = np.flatnonzero(self.plan.mask[int(j)])
+            for start in range(0, len(positions), tile):
+                entries = [self._entry(int(j), int(k)) for k in positions[start : start + tile]]
+                rows.append(entries + [self._entry(None, 0)] * (tile - len(entries)))
+        return rows or [[self._entry(None, 0)] * tile]
+
+    def _entry(self, j: int | None, k: int) -> dict:
+        """Kernel j's weight at position k (a padding entry when j is None: its lane is idle)."""
+        weight = 0 if j is None else int(self.unit.kernels[j, k])
+        return {'weight': weight} if self.in_order else {'position': k, 'weight': weight}
+
+    def walk_rows(self) -> list[dict]:
+        """Per step, its kernel's weights and planned positions as K-bit masks: a walk over the non-zero inputs
+        looks both up at any position (zero skipping only)."""
+        rows = []
+        for j in self.plan.order:
+            j = int(j)
+            rows.append({'weights': _bits(self.unit.kernels[j]), 'planned': _bits(self.plan.mask[j])})
+        return rows
+
+    @property
+    def walk_layout(self) -> data.StructLayout:
+        return data.StructLayout({'weights': unsigned(self.unit.n_in), 'planned': unsigned(self.unit.n_in)})
+
+
+def _bits(flags: np.ndarray) -> int:
+    """An integer whose bit k is flags[k]."""
+    return int(sum(1 << int(k) for k in np.flatnonzero(flags)))
