@@ -16,11 +16,12 @@ from amaranth.sim import Simulator
 class StreamTrace:
     outputs: list[int]  # tdata of each output beat
     produced_at: list[int]  # the clock at which each was taken
+    accepted_at: list[int]  # the clock at which each input beat was taken, counted the same way
 
 
 def simulate(component, beats: list[int], n_outputs: int, stall_seed: int | None = None, max_cycles: int = 200_000):
     rng = None if stall_seed is None else np.random.default_rng(stall_seed)
-    trace = StreamTrace([], [])
+    trace = StreamTrace([], [], [])
 
     async def bench(ctx):
         sent = cycle = 0
@@ -34,7 +35,9 @@ def simulate(component, beats: list[int], n_outputs: int, stall_seed: int | None
             sampled = await ctx.tick().sample(component.s_axis_tready, component.m_axis_tvalid, component.m_axis_tdata)
             _, _, ready, out_valid, out_data = sampled
             cycle += 1
-            sent += int(offer and ready)
+            if offer and ready:
+                sent += 1
+                trace.accepted_at.append(cycle)
             if out_valid and take:
                 trace.outputs.append(out_data)
                 trace.produced_at.append(cycle)

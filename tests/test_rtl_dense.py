@@ -18,9 +18,10 @@ from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import plan_reuse
 from hls4ml_reuse.plan.steiner import steiner_plan
 from hls4ml_reuse.plan.thresholds import Thresholds
-from hls4ml_reuse.plan.unit import Design, Folding, InputFormat, UnitSpec
+from hls4ml_reuse.plan.unit import Design, Folding, InputFormat, Shape, UnitSpec
 from hls4ml_reuse.rtl.dense import FoldedDense, vector_cycles
 from hls4ml_reuse.rtl.network import input_beats, output_values
+from hls4ml_reuse.rtl.unrolled import LATENCY_CYCLES, UnrolledDense
 from hls4ml_reuse.sim.unit import evaluate, plain_dense
 
 FORMATS = {
@@ -139,3 +140,18 @@ def test_a_wrong_table_is_caught():
     wrong = UnitSpec(kernels, unit.plan, unit.input_format, unit.folding, unit.thresholds, False, unit.cost)
     trace = simulate(FoldedDense(wrong, Design.STOCK), input_beats(unit, x), len(x))
     assert not np.array_equal(output_values(unit, trace.outputs), expected_outputs(unit, Design.STOCK, x))
+
+
+@pytest.mark.parametrize('design', list(Design))
+@pytest.mark.parametrize('case', [CASES[0], CASES[2], CASES[4]], ids=lambda case: case.id)
+def test_unrolled_unit_is_exact_one_vector_per_clock(case, design):
+    unit = build_unit(case)
+    unit = UnitSpec(
+        unit.kernels, unit.plan, unit.input_format, Folding(Shape.UNROLLED, unit.tile), unit.thresholds, False,
+        unit.cost, n_outputs=unit.n_out, bipolar_output=unit.bipolar_output,
+    )  # fmt: skip
+    x = vectors(unit, VECTORS)
+    trace = simulate(UnrolledDense(unit, design, lut_cells=False), input_beats(unit, x), len(x))
+    assert np.array_equal(output_values(unit, trace.outputs), expected_outputs(unit, design, x))
+    assert np.diff(trace.produced_at).tolist() == [1] * (len(x) - 1)
+    assert trace.produced_at[0] - trace.accepted_at[0] == LATENCY_CYCLES

@@ -2,7 +2,8 @@
 
 Exit status: 0 when every check passed; 1 when a check failed (bench: an output differs from QKeras, or
 the Python reference from the firmware's counters; build: a project check or the HLS tool failed; synth: a
-synthesized netlist differs from the Python reference, or Yosys failed);
+synthesized netlist differs from the Python reference, or Yosys failed; rtl: an output of the RTL in Verilator
+differs from QKeras, or Verilator or Yosys failed);
 2 when an input cannot be used (a model, configuration or data file that does not read, a misspelt or
 bad key, no layer converted to a unit) -- one line on stderr says which and why.
 """
@@ -153,6 +154,28 @@ def _synth(args) -> int:
     return EXIT_CHECK_FAILED if problems else 0
 
 
+def _rtl(args) -> int:
+    from ..report.tables import rtl_table
+    from ..rtl.verilator import VerilatorError
+    from ..synth.yosys import YosysError
+    from . import rtl
+
+    options = rtl.RtlOptions(
+        args.shape, args.images, args.out, not args.no_synth, not args.no_toggles, args.scheduler, args.workers
+    )
+    try:
+        result = rtl.run(_target(args), options)
+    except (YosysError, VerilatorError) as err:
+        print(f'hls4ml-reuse rtl: {err}', file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    print()
+    _publish(args, rtl_table(result), result)
+    problems = rtl.failures(result)
+    for problem in problems:
+        print(f'hls4ml-reuse rtl: {problem}', file=sys.stderr)
+    return EXIT_CHECK_FAILED if problems else 0
+
+
 def _add_target(parser: argparse.ArgumentParser) -> None:
     """The positional target and the options that choose its inputs, shared by every command."""
     parser.add_argument('target', help=TARGET_HELP)
@@ -253,6 +276,26 @@ def _add_synth(commands) -> None:
     synth.set_defaults(func=_synth)
 
 
+def _add_rtl(commands) -> None:
+    rtl = commands.add_parser(
+        'rtl',
+        help='the network as RTL, ours and the stock twin: Verilator on real images against QKeras, cycles, toggles; '
+        'Yosys resources per layer',
+    )
+    _add_target(rtl)
+    rtl.add_argument('--shape', choices=SHAPES, default='folded', help="the units' shape (default: folded)")
+    rtl.add_argument('--images', type=int, default=1000, help='test images to simulate (default: 1000)')
+    rtl.add_argument('--no-synth', action='store_true', help='simulate only: no Yosys synthesis')
+    rtl.add_argument('--no-toggles', action='store_true', help='no toggle counting (a faster Verilator build)')
+    rtl.add_argument('--json', help='write the figures as JSON here')
+    rtl.add_argument('--out', default='out/rtl', help='folder for the hls4ml project, the Verilog, models and logs')
+    rtl.add_argument(
+        '--scheduler', metavar='ADDRESS', help='a running Dask scheduler for the synthesis jobs (default: a local cluster)'
+    )
+    rtl.add_argument('--workers', type=int, default=2, metavar='W', help='processes of the local cluster')
+    rtl.set_defaults(func=_rtl)
+
+
 def _add_synth_run_options(synth: argparse.ArgumentParser) -> None:
     """Where the synthesis jobs run and write, and how stock's counting LUTs are built."""
     synth.add_argument('--out', default='out/synth', help='folder for the hls4ml project, the RTL, netlists and Yosys logs')
@@ -275,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog='hls4ml-reuse', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     commands = parser.add_subparsers(dest='command', required=True)
-    for add_command in (_add_bench, _add_build, _add_report, _add_synth):
+    for add_command in (_add_bench, _add_build, _add_report, _add_synth, _add_rtl):
         add_command(commands)
     return parser
 

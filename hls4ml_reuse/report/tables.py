@@ -195,3 +195,43 @@ def _synth_row(label: str, ours: float, stock: float) -> str:
 
 def _signed(fraction) -> str:
     return '-' if fraction is None else f'{fraction:+.0%}'
+
+
+def rtl_table(result: dict) -> str:
+    """The RTL twin: Verilator's exactness, cycles and toggles, then Yosys' resources per layer, ours beside stock."""
+    lines = [
+        f"{result['model']} in RTL, {result['shape']} shape, {result['images']} images: {result['tool']}",
+        "the stock twin is our model of hls4ml's architecture, built the same way (not Vivado's output)",
+        '',
+        f"{'':<38}{'ours':>12}{'stock twin':>12}",
+        f"{'outputs differing from QKeras':<38}{result['mismatches']:>12}{result['stock_mismatches']:>12}",
+    ]
+    for label, key, fmt in [
+        ('cycles per image (Verilator)', 'cycles_per_image', ',.1f'),
+        ('  counted (C-sim counters, slowest)', 'counted_cycles_per_image', ',.1f'),
+        ('first-image latency, cycles', 'latency_cycles', ',.0f'),
+        ('toggles per image (Verilator)', 'toggles_per_image', ',.0f'),
+    ]:
+        pair = result[key]
+        lines.append(f"{label:<38}{_or_dash(pair['reuse'], fmt):>12}{_or_dash(pair['stock'], fmt):>12}")
+    lines.append(f"energy: {result['energy_unavailable']}")
+    if result['totals'] is None:
+        return '\n'.join(lines + ['not synthesized (--no-synth)'])
+    header = f"{'layer':<10}{'design':<7}{'LUT':>9}{'FF':>9}{'CARRY4':>8}{'RAMB36':>8}{'RAMB18':>8}{'DSP':>5}{'levels':>8}"
+    header += f"{'LUT est.':>10}{'error':>8}{'cycles':>10}"
+    lines += ['', header, '-' * len(header)]
+    for layer in result['layers']:
+        for design in ('reuse', 'stock'):
+            r = layer[design]
+            lines.append(
+                f"{layer['name']:<10}{design:<7}{r['lut']:>9,}{r['ff']:>9,}{r['carry4']:>8,}{r['bram36']:>8}{r['bram18']:>8}"
+                f"{r['dsp']:>5}{r['lut_levels']:>8}{layer['estimate_lut'][design]:>10,.0f}"
+                f"{_signed(layer['estimate_error'][design]):>8}{layer['counted_cycles'][design]:>10,.0f}"
+            )
+    for design in ('reuse', 'stock'):
+        t = result['totals'][design]
+        lines.append(
+            f"{'total':<10}{design:<7}{t['lut']:>9,}{t['ff']:>9,}{t['carry4']:>8,}{t['bram36']:>8}{t['bram18']:>8}"
+            f"{t['dsp']:>5}{t['lut_levels']:>8}"
+        )
+    return '\n'.join(lines)

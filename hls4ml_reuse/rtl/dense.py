@@ -43,6 +43,12 @@ def input_width(unit: UnitSpec) -> int:
     return 1 if unit.input_format.binary else unit.input_format.width
 
 
+def times_constant(value, constant: int):
+    """value * constant as shifted adds: a product by a constant is wiring and adders, never a DSP block."""
+    terms = [value << bit for bit in range(constant.bit_length()) if constant >> bit & 1]
+    return sum(terms[1:], terms[0]) if terms else 0
+
+
 def vector_cycles(counted_tiles: int, n_kernels: int) -> int:
     """Clocks of one vector's evaluation: a step per kernel, the tiles it walked, the flush."""
     return counted_tiles + n_kernels + FLUSH_CYCLES
@@ -330,7 +336,7 @@ class _NonzeroList:
                     write.data.eq(sum((Mux(hit, group * tile + i, 0) for i, hit in enumerate(hits)), 0)),
                     write.en.eq(Cat(*hits).any()),
                 ]
-            m.d.sync += [listed.eq(listed + found), listed_bound.eq(listed_bound + found * unit.input_bound)]
+            m.d.sync += [listed.eq(listed + found), listed_bound.eq(listed_bound + times_constant(found, unit.input_bound))]
             m.d.sync += group.eq(group + 1)
             with m.If(group == rows - 1):
                 m.d.sync += next_ready.eq(1)

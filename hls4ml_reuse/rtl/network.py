@@ -1,7 +1,7 @@
 """A converted network as an RTL pipeline: its reuse units in stream order, each one's output beat the next one's
 input beat (every unit buffers one vector while it evaluates the previous one, so no FIFO is needed between them).
 
-Covered now: dense units only (Input, ReuseDense, and reshapes between them), in either design. What follows the
+Covered now: dense units only (Input, ReuseDense, and reshapes between them), in either design and shape. What follows the
 last unit in the hls4ml graph (an output scaling) stays in software: ``outputs_as_model`` applies it with the
 Python reference's own step, so the pipeline's outputs compare with QKeras as the C simulation's do.
 """
@@ -19,6 +19,7 @@ from ..ir.layers import ReuseConv2D, ReuseUnitLayer
 from ..plan.unit import Design, OutputEncoding, Shape, UnitSpec
 from ..sim import graph
 from .dense import FoldedDense, input_width, output_width
+from .unrolled import UnrolledDense
 
 
 class UnsupportedNetwork(ValueError):
@@ -53,14 +54,19 @@ def stages(hls_model) -> list[Stage]:
     return found
 
 
-class Pipeline(wiring.Component):
-    """The units of `stages` chained stream to stream, ours or the stock twin, folded."""
+def unit_rtl(unit: UnitSpec, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
+    """The RTL of one unit in the given shape (unrolled: `lut_cells` as UnrolledDense takes it)."""
+    if Shape(shape) is Shape.UNROLLED:
+        return UnrolledDense(unit, design, lut_cells=lut_cells)
+    return FoldedDense(unit, design)
 
-    def __init__(self, stages_: list[Stage], design: Design = Design.REUSE, shape: Shape = Shape.FOLDED):
-        if Shape(shape) is not Shape.FOLDED:
-            raise UnsupportedNetwork('the RTL pipeline builds the folded shape only (yet)')
-        self.stages, self.design = stages_, Design(design)
-        self.units = [FoldedDense(stage.unit, self.design) for stage in stages_]
+
+class Pipeline(wiring.Component):
+    """The units of `stages` chained stream to stream, ours or the stock twin, in one shape."""
+
+    def __init__(self, stages_: list[Stage], design: Design, shape: Shape, lut_cells: bool = True):
+        self.stages, self.design, self.shape = stages_, Design(design), Shape(shape)
+        self.units = [unit_rtl(stage.unit, self.design, self.shape, lut_cells) for stage in stages_]
         first, last = self.units[0], self.units[-1]
         super().__init__(
             {

@@ -15,7 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..plan.unit import Design, UnitSpec
+from amaranth.back import rtlil
+
+from ..plan.unit import Design, Shape, UnitSpec
 from .rtl import datapath, to_rtlil
 
 
@@ -88,13 +90,61 @@ def describe(result: JobResult) -> str:
     )
 
 
+@dataclass(frozen=True)
+class UnitJob:
+    """A whole unit as the RTL twin builds it (rtl/), ours or the stock twin, in one shape: synthesized for its
+    resources. Its behaviour is checked in simulation (Verilator), not here."""
+
+    layer: str
+    design: Design
+    unit: UnitSpec
+    shape: Shape
+    work_dir: str
+
+    @property
+    def label(self) -> str:
+        return f'{self.layer} {self.design} {self.shape}'
+
+
+@dataclass
+class UnitResult:
+    layer: str
+    design: str
+    resources: dict  # yosys.resources(): lut, ff, carry4, bram18, bram36, dsp, lut_levels, ...
+    cells: dict
+    synth_seconds: float
+    work_dir: str
+
+    def describe(self) -> str:
+        r = self.resources
+        return (
+            f'{self.layer} {self.design}: {r["lut"]:,} LUT, {r["ff"]:,} FF, {r["carry4"]:,} CARRY4, '
+            f'{r["bram36"]} RAMB36 + {r["bram18"]} RAMB18, {r["lut_levels"]} LUT levels, synthesis {self.synth_seconds:.0f} s'
+        )
+
+
+def run_unit_job(job: UnitJob) -> UnitResult:
+    from ..rtl.network import unit_rtl
+    from . import yosys
+
+    work_dir = Path(job.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / 'design.il').write_text(rtlil.convert(unit_rtl(job.unit, job.design, job.shape), name='top'))
+    synthesized = yosys.synthesize(work_dir)
+    return UnitResult(
+        job.layer, job.design, yosys.resources(synthesized), synthesized.cells, synthesized.seconds, str(work_dir)
+    )
+
+
 def run_jobs(
-    jobs: list[SynthJob], scheduler: str | None = None, progress: Callable[[str], None] = print, workers: int = 2
+    jobs: list, scheduler: str | None = None, progress: Callable[[str], None] = print, workers: int = 2, run=None
 ) -> list:
     """Run every job as a Dask task: on `scheduler` when given, else a local cluster of `workers` processes.
 
-    Results come back in the jobs' order; progress reports each job as it finishes.
+    `run` turns a job into its result (run_job for SynthJob, run_unit_job for UnitJob: the default follows the
+    job's type). Results come back in the jobs' order; progress reports each job as it finishes.
     """
+    run = run or (run_unit_job if jobs and isinstance(jobs[0], UnitJob) else run_job)
     from distributed import Client, as_completed
 
     started = time.monotonic()
@@ -103,12 +153,13 @@ def run_jobs(
     client = Client(scheduler or cluster)
     try:
         progress(f'{len(jobs)} synthesis jobs on {_workers(client)} Dask workers ({scheduler or "local cluster"})')
-        futures = {client.submit(run_job, job, key=f'synth-{i}-{job.label}', pure=False): i for i, job in enumerate(jobs)}
+        futures = {client.submit(run, job, key=f'synth-{i}-{job.label}', pure=False): i for i, job in enumerate(jobs)}
         results = [None] * len(jobs)
         for done, future in enumerate(as_completed(futures), 1):
             result = future.result()
             results[futures[future]] = result
-            progress(f'[{done}/{len(jobs)}, {time.monotonic() - started:.0f} s] {describe(result)}')
+            text = result.describe() if isinstance(result, UnitResult) else describe(result)
+            progress(f'[{done}/{len(jobs)}, {time.monotonic() - started:.0f} s] {text}')
         return results
     finally:
         client.close()

@@ -49,8 +49,8 @@ class _Trees:
     for all kernels (see the module's docstring); identical counts then make identical adders, which Yosys merges.
     """
 
-    def __init__(self, module: Module, x, share_luts: bool = False):
-        self.module, self.x, self.share_luts = module, x, share_luts
+    def __init__(self, module: Module, x, share_luts: bool = False, lut_cells: bool = True):
+        self.module, self.x, self.share_luts, self.lut_cells = module, x, share_luts, lut_cells
         self.luts = {}  # (positions, INIT) -> the LUT's output
 
     def wire(self, value, lo: int, hi: int, name: str, negative: bool = False) -> Term:
@@ -85,9 +85,12 @@ class _Trees:
         if self.share_luts and (positions, complement) in self.luts:
             return ~self.luts[positions, complement]
         out = Signal(name=name)
-        inputs = {f'i_I{i}': self.x[k] for i, k in enumerate(positions)}
         table = Const(init, 1 << len(positions))
-        self.module.submodules += Instance(f'LUT{len(positions)}', p_INIT=table, o_O=out, **inputs)
+        if self.lut_cells:
+            inputs = {f'i_I{i}': self.x[k] for i, k in enumerate(positions)}
+            self.module.submodules += Instance(f'LUT{len(positions)}', p_INIT=table, o_O=out, **inputs)
+        else:  # the same function as logic, for simulators without Xilinx cell models
+            self.module.d.comb += out.eq(table.bit_select(Cat(*(self.x[k] for k in positions)), 1))
         self.luts[positions, init] = out
         return out
 
@@ -108,8 +111,8 @@ class _Trees:
 class _Datapath(wiring.Component):
     """Ports and product terms shared by both designs."""
 
-    def __init__(self, unit: UnitSpec, share_luts: bool = False):
-        self.unit, self.share_luts = unit, share_luts
+    def __init__(self, unit: UnitSpec, share_luts: bool = False, lut_cells: bool = True):
+        self.unit, self.share_luts, self.lut_cells = unit, share_luts, lut_cells
         self.kernels = np.asarray(unit.kernels, dtype=bool)  # outputs first, then any virtual (Steiner) kernels
         self.fmt, self.n_in, self.n_out, self.out_width = unit.input_format, unit.n_in, unit.n_out, unit.sum_width
         super().__init__({'x': In(self.n_in * self.fmt.width), 'y': Out(self.n_out * self.out_width)})
@@ -149,7 +152,7 @@ class StockDatapath(_Datapath):
 
     def elaborate(self, platform):
         m = Module()
-        trees, everywhere = _Trees(m, self.x, self.share_luts), range(self.n_in)
+        trees, everywhere = _Trees(m, self.x, self.share_luts, self.lut_cells), range(self.n_in)
         sums = []
         for j in range(self.n_out):
             if self.fmt.binary:
@@ -168,13 +171,13 @@ class ReuseDatapath(_Datapath):
     ``a_c = +-a_p + 2*count + constant`` is exact there because a lies in [0, K].
     """
 
-    def __init__(self, unit: UnitSpec, share_luts: bool = False):
-        super().__init__(unit, share_luts)
+    def __init__(self, unit: UnitSpec, share_luts: bool = False, lut_cells: bool = True):
+        super().__init__(unit, share_luts, lut_cells)
         self.plan = unit.plan
 
     def elaborate(self, platform):
         m = Module()
-        trees = _Trees(m, self.x, self.share_luts)
+        trees = _Trees(m, self.x, self.share_luts, self.lut_cells)
         values = {}
         for j in (int(j) for j in self.plan.order):
             positions = np.flatnonzero(self.plan.mask[j])
@@ -213,9 +216,10 @@ class ReuseDatapath(_Datapath):
 DATAPATHS = {Design.REUSE: ReuseDatapath, Design.STOCK: StockDatapath}
 
 
-def datapath(unit: UnitSpec, design: Design, share_luts: bool = False) -> _Datapath:
-    """The unrolled datapath of `unit`'s raw sums, ours or our model of stock's."""
-    return DATAPATHS[Design(design)](unit, share_luts)
+def datapath(unit: UnitSpec, design: Design, share_luts: bool = False, lut_cells: bool = True) -> _Datapath:
+    """The unrolled datapath of `unit`'s raw sums, ours or our model of stock's; without `lut_cells` its counting
+    LUTs are written as logic of the same truth tables (for simulation), not as instantiated LUT cells."""
+    return DATAPATHS[Design(design)](unit, share_luts, lut_cells)
 
 
 def to_rtlil(design: _Datapath) -> str:

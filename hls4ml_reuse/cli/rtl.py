@@ -1,0 +1,209 @@
+"""``hls4ml-reuse rtl``: the converted network as RTL (ours and the stock twin), simulated with Verilator on real test
+images and synthesized layer by layer with Yosys for the 7-series.
+
+What each figure is:
+- mismatches: the pipeline's outputs (Verilator), finished in software by what follows the last unit (an output
+  scaling), against QKeras' predictions, element by element, as ``bench`` compares the C simulation's;
+- cycles: measured in Verilator at the output stream: steady-state clocks between images, and the first image's
+  latency from its input beat to its output beat; beside them the C simulation's counted cycles per layer (a step
+  per kernel, the counted tiles, one flush: what the folded unit spends, clock for clock);
+- toggles: bit changes per image of every signal in each layer's scope, from Verilator's toggle coverage (a net
+  between two layers counts in both);
+- resources: each layer's unit synthesized on its own (``synth_xilinx -family xc7``), the totals their sums;
+  beside them the cost model's estimates (plan/hardware.py) and their error.
+The stock twin is our model of hls4ml's architecture built the same way, not Vivado's output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..plan import hardware
+from ..plan.unit import Design, Shape
+from ..rtl import network, verilator
+from ..rtl.dense import vector_cycles
+from ..sim import counters, encoding, graph
+from ..synth.jobs import UnitJob, run_jobs
+from ..synth.yosys import tool_description
+from .datasets import InputError
+
+RESOURCE_KEYS = ('lut', 'ff', 'carry4', 'bram18', 'bram36', 'dsp', 'lut_levels')
+ENERGY_UNAVAILABLE = 'no energy estimate yet: the per-toggle energy constants are not sourced (issue 17)'
+
+
+@dataclass
+class RtlOptions:
+    shape: Shape = Shape.FOLDED
+    images: int = 1000
+    out_dir: str = 'out/rtl'
+    synthesize: bool = True
+    toggles: bool = True
+    scheduler: str | None = None
+    workers: int = 2
+
+
+def run(target, options: RtlOptions, progress=print) -> dict:
+    """Convert with ReusePruning in the chosen shape, simulate and synthesize both designs, compare with QKeras."""
+    if options.images < 1:
+        raise InputError(f'--images must be at least 1, not {options.images}')
+    out_dir = Path(options.out_dir).resolve()
+    shape = Shape(options.shape)
+    hls_model = target.convert(target.reuse_config(ReusePruningShape=str(shape)), str(out_dir / 'hls4ml'))
+    counters.require_units(hls_model, target.name)
+    try:
+        stages = network.stages(hls_model)
+    except network.UnsupportedNetwork as err:
+        raise InputError(f'{target.name}: {err}') from err
+    x = np.ascontiguousarray(target.x[: options.images])
+    keras_out = target.model.predict(x, batch_size=250, verbose=0).reshape(len(x), -1)
+    _, reference_counts = graph.reference_forward(hls_model, x)
+    beats = network.input_beats(stages[0].unit, graph.unit_inputs(hls_model, x, stages[0].name))
+    simulated = {design: simulate(hls_model, stages, design, shape, beats, out_dir, options) for design in Design}
+    mismatches = {design: int(np.count_nonzero(run['outputs'] != keras_out)) for design, run in simulated.items()}
+    synthesized = synthesize(stages, shape, out_dir, options, progress) if options.synthesize else None
+    layers = [layer_entry(stage, shape, reference_counts, len(x), simulated, synthesized) for stage in stages]
+    return {
+        'model': target.name,
+        'shape': str(shape),
+        'images': len(x),
+        'mismatches': mismatches[Design.REUSE],
+        'stock_mismatches': mismatches[Design.STOCK],
+        'cycles_per_image': {design: run['cycles_per_image'] for design, run in simulated.items()},
+        'latency_cycles': {design: run['latency_cycles'] for design, run in simulated.items()},
+        'counted_cycles_per_image': {design: max(layer['counted_cycles'][design] for layer in layers) for design in Design},
+        'toggles_per_image': {design: sum(layer['toggles_per_image'][design] for layer in layers) for design in Design},
+        'images_per_kj_estimate': {design: None for design in Design},
+        'energy_unavailable': ENERGY_UNAVAILABLE,
+        'totals': totals(layers) if synthesized else None,
+        'layers': layers,
+        'tool': f'{tool_description()}; {verilator_version()}',
+    }
+
+
+def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], out_dir: Path, options) -> dict:
+    """One design's pipeline in Verilator on every image: outputs as hls4ml's predict gives them, cycles, toggles."""
+    top = network.Pipeline(stages, design, shape, lut_cells=False)
+    name = f'pipeline_{design}'
+    with tqdm(total=1, desc=f'Verilator ({design}, {len(beats)} images)', unit='run') as bar:
+        text = verilator.verilog(top, name)
+        run = verilator.simulate(
+            text, name, beats, [True] * len(beats), len(beats),
+            in_width=len(top.s_axis_tdata), out_width=len(top.m_axis_tdata), work_dir=out_dir / 'verilator' / str(design),
+            toggles=options.toggles, max_cycles=max_cycles(stages, shape, len(beats)),
+        )  # fmt: skip
+        bar.update(1)
+    last = stages[-1]
+    values = network.output_values(last.unit, run.outputs)
+    outputs = encoding.as_keras_values(hls_model, graph.forward_from(hls_model, last.name, values))
+    images = len(beats)
+    return {
+        'outputs': outputs.reshape(images, -1),
+        'cycles_per_image': (run.produced_at[-1] - run.produced_at[0]) / (images - 1) if images > 1 else None,
+        'latency_cycles': run.produced_at[0] - run.accepted_at[0],
+        'toggles': {stage.name: scope_toggles(run.toggles, stage.name) / images for stage in stages},
+    }
+
+
+def max_cycles(stages, shape: Shape, images: int) -> int:
+    """A generous bound: every layer evaluating every image alone, every kernel over every position."""
+    if shape is Shape.UNROLLED:
+        return 100 * (images + len(stages)) + 1000
+    per_image = sum(vector_cycles(s.unit.n_kernels * -(-s.unit.n_in // s.unit.tile), s.unit.n_kernels) for s in stages)
+    return 2 * per_image * (images + 1) + 1000
+
+
+def scope_toggles(toggles: dict[str, int], layer: str) -> int:
+    """Bit changes of the signals in one layer's scope (pipeline.LAYER.*)."""
+    return sum(count for signal, count in toggles.items() if signal.split('.')[1:2] == [layer])
+
+
+def verilator_version() -> str:
+    return verilator.version() if hasattr(verilator, 'version') else 'verilator'
+
+
+def synthesize(stages, shape: Shape, out_dir: Path, options, progress) -> dict:
+    jobs = [
+        UnitJob(stage.name, design, stage.unit, shape, str(out_dir / 'synth' / stage.name / str(design)))
+        for stage in stages
+        for design in Design
+    ]
+    results = run_jobs(jobs, options.scheduler, progress, options.workers)
+    return {(result.layer, result.design): result for result in results}
+
+
+def estimates(stage, shape: Shape, counted_tiles: int, images: int) -> dict:
+    """The cost model's LUTs and cycles per image for this layer (plan/hardware.py), ours and stock's."""
+    cost = hardware.unit_cost(stage.name, stage.unit, counted_tiles, images)
+    if shape is Shape.UNROLLED:
+        return {
+            'lut': {Design.REUSE: cost.unrolled_lut_reuse, Design.STOCK: cost.unrolled_lut_stock},
+            'cycles': {Design.REUSE: cost.windows, Design.STOCK: cost.windows},
+        }
+    return {
+        'lut': {Design.REUSE: cost.folded_lut_reuse, Design.STOCK: cost.folded_lut_stock},
+        'cycles': {Design.REUSE: cost.folded_cycles_reuse, Design.STOCK: cost.folded_cycles_stock},
+    }
+
+
+def counted_cycles(stage, shape: Shape, counted_tiles: int, images: int) -> dict:
+    """What the C simulation's counters say each design's unit spends per image (folded: clock for clock)."""
+    unit = stage.unit
+    if shape is Shape.UNROLLED:
+        return {design: unit.windows for design in Design}
+    stock_tiles = unit.n_out * -(-unit.n_in // unit.tile)
+    return {
+        Design.REUSE: vector_cycles(counted_tiles / images, unit.n_kernels),
+        Design.STOCK: vector_cycles(stock_tiles, unit.n_out),
+    }
+
+
+def layer_entry(stage, shape, reference_counts, images, simulated, synthesized) -> dict:
+    tiles = reference_counts[stage.name].tiles
+    estimate = estimates(stage, shape, tiles, images)
+    entry = {
+        'name': stage.name,
+        'kernels': stage.unit.n_out,
+        'virtual_kernels': stage.unit.n_kernels - stage.unit.n_out,
+        'inputs': stage.unit.n_in,
+        'tile': stage.unit.tile,
+        'counted_cycles': counted_cycles(stage, shape, tiles, images),
+        'toggles_per_image': {design: run['toggles'][stage.name] for design, run in simulated.items()},
+        'estimate_lut': estimate['lut'],
+        'estimate_cycles': estimate['cycles'],
+    }
+    for design in Design:
+        if synthesized is None:
+            entry[str(design)] = None
+            continue
+        result = synthesized[stage.name, design]
+        entry[str(design)] = {key: result.resources[key] for key in RESOURCE_KEYS} | {'cells': result.cells}
+    if synthesized is not None:
+        entry['estimate_error'] = {
+            design: estimate['lut'][design] / entry[str(design)]['lut'] - 1 if entry[str(design)]['lut'] else None
+            for design in Design
+        }
+    return entry
+
+
+def totals(layers: list[dict]) -> dict:
+    """Sums over the layers (LUT levels: the deepest layer's)."""
+    result = {}
+    for design in Design:
+        figures = [layer[str(design)] for layer in layers]
+        result[str(design)] = {key: sum(f[key] for f in figures) for key in RESOURCE_KEYS if key != 'lut_levels'}
+        result[str(design)]['lut_levels'] = max(f['lut_levels'] for f in figures)
+    return result
+
+
+def failures(result: dict) -> list[str]:
+    problems = []
+    for key, label in (('mismatches', 'ours'), ('stock_mismatches', 'the stock twin')):
+        if result[key]:
+            problems.append(
+                f'{result[key]} output values of {label} (Verilator) differ from QKeras on {result["images"]} images'
+            )
+    return problems

@@ -1,0 +1,75 @@
+"""An unrolled dense unit in RTL: the constant datapath that `synth` measures (synth/rtl.py), registered, behind
+AXI4-Stream ports: one vector per clock.
+
+Two register stages: the input vector, then the outputs (the thresholds compared on the way in), so the datapath
+and its comparators form one combinational stage between flip-flops; `lut_levels` of the synthesized netlist says
+how deep that is. Registering inside the sum trees, for a stated LUT-level budget, is still to come.
+Simulators without Xilinx cell models build it with ``lut_cells=False``: the counting LUTs as logic of the same
+truth tables. The stream stalls as a whole: both stages advance when the output register is empty or being read.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ..plan.thresholds import AT_MOST
+from ..plan.unit import Design, OutputEncoding, UnitSpec
+from ..synth.rtl import datapath
+from .dense import input_width, output_width
+
+LATENCY_CYCLES = 2  # input register, output register
+
+
+class UnrolledDense(wiring.Component):
+    """One unrolled dense unit, ours or the stock twin, one beat (a whole vector) in and out per clock."""
+
+    def __init__(self, unit: UnitSpec, design: Design = Design.REUSE, lut_cells: bool = True):
+        self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
+        self.value_width, self.out_width = input_width(unit), output_width(unit)
+        super().__init__(
+            {
+                's_axis_tdata': In(unit.n_in * self.value_width),
+                's_axis_tvalid': In(1),
+                's_axis_tready': Out(1),
+                's_axis_tlast': In(1),
+                'm_axis_tdata': Out(unit.n_out * self.out_width),
+                'm_axis_tvalid': Out(1),
+                'm_axis_tready': In(1),
+                'm_axis_tlast': Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        unit = self.unit
+        m.submodules.sums = sums = datapath(unit, self.design, lut_cells=self.lut_cells)
+        x, x_valid = Signal(len(self.s_axis_tdata)), Signal()
+        out, out_valid = Signal(len(self.m_axis_tdata)), Signal()
+        advance = ~out_valid | self.m_axis_tready
+        m.d.comb += [
+            self.s_axis_tready.eq(advance),
+            sums.x.eq(x),
+            self.m_axis_tdata.eq(out),
+            self.m_axis_tvalid.eq(out_valid),
+            self.m_axis_tlast.eq(1),
+        ]
+        with m.If(advance):
+            m.d.sync += [x.eq(self.s_axis_tdata), x_valid.eq(self.s_axis_tvalid)]
+            m.d.sync += [out.eq(Cat(*self.encoded(sums.y))), out_valid.eq(x_valid)]
+        return m
+
+    def encoded(self, y) -> list:
+        """Each channel's output from its raw sum: the sum itself, or its threshold bit (hls4ml's 0/1, or -1/+1)."""
+        unit, width = self.unit, self.unit.sum_width
+        values = [y[j * width : (j + 1) * width].as_signed() for j in range(unit.n_out)]
+        if not unit.thresholded:
+            return values
+        bits = []
+        for j, value in enumerate(values):
+            threshold = int(unit.thresholds.value[j])
+            at_most = unit.thresholds.mode[j] == AT_MOST
+            bit = value <= threshold if at_most else value >= threshold
+            bits.append(Mux(bit, 1, 0b11) if unit.output_encoding is OutputEncoding.BIPOLAR else bit)
+        return bits
