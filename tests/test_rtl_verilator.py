@@ -229,3 +229,5 @@ def test_missing_verilator_names_the_install_command(monkeypatch, tmp_path):
 def test_inputs_must_fit_their_width(tmp_path):
     with pytest.raises(ValueError, match='does not fit in 8 bits'):
         verilator.simulate('', 'top', [256], [True], 1, in_width=8, out_width=8, work_dir=tmp_path)
+    with pytest.raises(ValueError, match='stall_seed must be'):
+        verilator.simulate('', 'top', [255], [True], 1, in_width=8, out_width=8, work_dir=tmp_path, stall_seed=-1)

@@ -98,6 +98,8 @@ def simulate(
     for index, value in enumerate(inputs):
         if not 0 <= value < 1 << in_width:
             raise ValueError(f'input beat {index} ({value:#x}) does not fit in {in_width} bits')
+    if stall_seed is not None and not 0 <= stall_seed < 1 << 31:
+        raise ValueError(f'stall_seed must be in [0, 2**31), not {stall_seed}')  # the bench reads -1 as no stalls
     binary = build(verilog_text, name, Path(work_dir).resolve(), coverage=toggles)
     with tempfile.TemporaryDirectory(prefix='run-', dir=binary.parent) as run:
         run_dir = Path(run)
