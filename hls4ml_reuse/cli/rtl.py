@@ -80,7 +80,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         'energy_unavailable': ENERGY_UNAVAILABLE,
         'totals': totals(layers) if synthesized else None,
         'layers': layers,
-        'tool': f'{tool_description()}; {verilator_version()}',
+        'tool': f'{tool_description()}; {verilator.version()}',
     }
 
 
@@ -119,10 +119,6 @@ def max_cycles(stages, shape: Shape, images: int) -> int:
 def scope_toggles(toggles: dict[str, int], layer: str) -> int:
     """Bit changes of the signals in one layer's scope (pipeline.LAYER.*)."""
     return sum(count for signal, count in toggles.items() if signal.split('.')[1:2] == [layer])
-
-
-def verilator_version() -> str:
-    return verilator.version() if hasattr(verilator, 'version') else 'verilator'
 
 
 def synthesize(stages, shape: Shape, out_dir: Path, options, progress) -> dict:

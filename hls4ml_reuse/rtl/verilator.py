@@ -59,6 +59,13 @@ def available() -> bool:
     return shutil.which('verilator') is not None
 
 
+def version() -> str:
+    """Verilator's own version line (e.g. 'Verilator 5.006 2023-01-22 rev (Debian 5.006-3)')."""
+    if not available():
+        raise VerilatorError(f'verilator is not on PATH (install it with `{INSTALL_HINT}`)')
+    return subprocess.run(['verilator', '--version'], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def skip_reason() -> str:
     """Why tests that need Verilator are skipped (for pytest.mark.skipif)."""
     return f'verilator is not on PATH (install it with `{INSTALL_HINT}`)'
