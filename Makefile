@@ -6,9 +6,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo bench-cnv test fuzz bench-json lint clean
+.PHONY: demo bench-cnv test fuzz rtl bench-json lint clean
+
+# Verilator (the RTL twin's simulator) and Icarus Verilog come from Debian; installed here where missing, as root
+# or through sudo. Where that is not possible the RTL tests skip and say why.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
+HDL_TOOLS := verilator iverilog
 
 $(STAMP): pyproject.toml
+	command -v verilator >/dev/null || ! command -v apt-get >/dev/null \
+		|| $(SUDO) apt-get install -y --no-install-recommends $(HDL_TOOLS) \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(HDL_TOOLS)) \
+		|| echo 'warning: could not install $(HDL_TOOLS); the RTL tests will skip (install them to run the RTL twin)'
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -33,6 +42,12 @@ FUZZ_EXAMPLES ?= 500
 FUZZ_SEED ?= 0
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
+
+# The RTL twin's long runs (issue 17): mlp-mnist whole in Verilator, folded on all 10,000 test images and
+# unrolled on 1,000, each layer synthesized whole with Yosys for ours and the stock twin. About N min on 2 cores.
+rtl: $(STAMP)
+	$(BIN)/hls4ml-reuse rtl mlp-mnist --shape folded --images 10000 --out out/rtl-mlp-folded --json out/rtl-mlp-mnist-folded.json
+	$(BIN)/hls4ml-reuse rtl mlp-mnist --shape unrolled --images 1000 --out out/rtl-mlp-unrolled --json out/rtl-mlp-mnist-unrolled.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check hls4ml_reuse examples tests

@@ -260,6 +260,20 @@ def test_flip_flops_and_shift_registers_cut_paths(tmp_path):
     assert levels_of(tmp_path, before, cell('RAM64X1S', {'D': [20], **data_in}, {'O': [21]}), after) == 2
 
 
+def test_quad_port_ram_reads_each_port_at_its_own_address(tmp_path):
+    # a RAM64M read at port A (address from a LUT) and written at ADDRD from logic after its own output, as the
+    # folded unit's value memory is: no loop; DOA sees ADDRA only (LUT, RAM, LUT: three levels), DOD is read at
+    # ADDRD, which that third level drives (four)
+    addr_a = {'ADDRA': [20, 4, 4, 4, 4, 4], 'ADDRB': [4] * 6, 'ADDRC': [4] * 6, 'ADDRD': [22, 4, 4, 4, 4, 4]}
+    ram = cell('RAM64M', {**addr_a, 'DIA': [22], 'DIB': [3], 'DIC': [3], 'DID': [3], 'WE': [5], 'WCLK': [9]},
+               {'DOA': [21], 'DOB': [30], 'DOC': [31], 'DOD': [32]})  # fmt: skip
+    before, after = cell('LUT2', {'I0': [1], 'I1': [2]}, {'O': [20]}), cell('LUT1', {'I0': [21]}, {'O': [22]})
+    assert levels_of(tmp_path, before, ram, after) == 4
+    # a LUT after DOD: five
+    port_d = cell('LUT1', {'I0': [32]}, {'O': [33]})
+    assert levels_of(tmp_path, before, ram, after, port_d) == 5
+
+
 def test_unknown_cells_are_refused(tmp_path):
     with pytest.raises(ValueError, match='LUT7X'):
         levels_of(tmp_path, cell('LUT7X', {'I0': [1]}, {'O': [20]}))

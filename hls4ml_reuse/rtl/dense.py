@@ -86,6 +86,11 @@ class FoldedDense(wiring.Component):
         fmt = self.unit.input_format
         return unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
 
+    def stored(self, word):
+        """One input as stored, from its bits in x."""
+        fmt = self.unit.input_format
+        return word.as_signed() if not fmt.binary and fmt.signed else word
+
     def raw(self, value):
         """The raw integer of one stored input: a bit as -1/+1, a fixed-point value as itself."""
         return Mux(value, 1, -1) if self.unit.input_format.binary else value
@@ -97,8 +102,10 @@ class FoldedDense(wiring.Component):
         n_in, tile = unit.n_in, unit.tile
 
         # Input: the vector being loaded (x_next) and the one being evaluated (x)
-        x_next = Array(Signal(self.value_shape, name=f'x_next{k}') for k in range(n_in))
-        x = Array(Signal(self.value_shape, name=f'x{k}') for k in range(n_in))
+        # x is one wide word that lanes index with word_select: a binary multiplexer tree, which Yosys maps as well
+        # as a case per position and Verilator compiles to a shift (a case per position took gigabytes to build).
+        x_next = [Signal(self.value_shape, name=f'x_next{k}') for k in range(n_in)]
+        x = Signal(n_in * self.value_width)
         beats = n_in // self.values_per_beat
         beat = Signal(range(max(beats, 2)))
         next_full = Signal()  # x_next holds a whole vector
@@ -118,7 +125,7 @@ class FoldedDense(wiring.Component):
                     m.d.sync += next_ready.eq(1)
         with m.If(take):
             m.d.sync += [next_full.eq(0), next_ready.eq(0)]
-            m.d.sync += [x[k].eq(x_next[k]) for k in range(n_in)]
+            m.d.sync += x.eq(Cat(*x_next))
 
         list_rows = -(-n_in // tile)  # rows of `tile` entries: a walk's tiles
         nonzero = _NonzeroList(unit, list_rows) if self.zero_skip else None
@@ -286,7 +293,7 @@ class FoldedDense(wiring.Component):
                 m.d.comb += active.eq(in_walk & (~over_nonzero | walk.planned.bit_select(listed, 1)))
             else:
                 m.d.comb += [position.eq(entries[lane].position), weight.eq(entries[lane].weight), active.eq(in_walk)]
-            value = self.raw(x[position])
+            value = self.raw(self.stored(x.word_select(position, self.value_width)))
             terms.append(Mux(active, Mux(weight, value, -value), 0))
         total = Signal(signed(self.unit.accum_width), name='tile_sum')
         m.d.comb += total.eq(sum(terms[1:], terms[0]))
@@ -319,11 +326,10 @@ class _NonzeroList:
         group = Signal(range(rows + 1), name='listing_group')  # inputs group * tile ... + tile - 1 this clock
         listed = Signal(range(unit.n_in + 1), name='listed')
         listed_bound = Signal(range(unit.sum_bound + 1), name='listed_bound')
-        groups = Array(
-            Cat(*(x_next[g * tile + i] != 0 if g * tile + i < unit.n_in else 0 for i in range(tile))) for g in range(rows)
-        )
+        nonzero = Signal(rows * tile, name='nonzero_inputs')  # one flag per input, zeros past the last
+        m.d.comb += nonzero.eq(Cat(*(value != 0 for value in x_next)))
         flags = Signal(tile, name='listing_nonzero')
-        m.d.comb += flags.eq(groups[group])
+        m.d.comb += flags.eq(nonzero.word_select(group, tile))
         ranks = [sum((flags[j] for j in range(i)), 0) for i in range(tile)]  # entries before input i of the group
         found = Signal(range(tile + 1), name='listing_found')
         m.d.comb += found.eq(sum(flags[i] for i in range(tile)))

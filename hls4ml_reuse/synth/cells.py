@@ -71,8 +71,8 @@ def lut_levels(netlist_json: Path) -> int:
     traversed (each carry output depends on the carry input and the S and DI bits at or below it only). Flip-flops,
     shift registers (SRL16E, SRLC32E: Yosys emits them with a constant length), block RAM and DSP48E1 outputs start
     a path at level 0 and their inputs end one; so do top ports and constants. A distributed RAM's read is
-    asynchronous, so its address inputs pass through it as one LUT level (the LUT it is), while its data and write
-    enable end a path at its synchronous write.
+    asynchronous, so each read port's address passes through it as one LUT level (the LUT it is), while its data,
+    write enable and write-only address end a path at its synchronous write.
     """
     module = json.loads(netlist_json.read_text())['modules']
     (top,) = module.values()  # write_json -selected: the flattened top alone
@@ -100,12 +100,21 @@ def _dependencies(cell: dict):
             for bit in pins[pin]:
                 yield bit, sources, 1 if kind in LUT_TYPES else 0
     elif is_distributed_ram(kind):
-        address = [bit for pin in inputs if pin.startswith(('A', 'DPRA')) for bit in pins[pin]]  # A*, ADDR*, DPRA*
         for pin in outputs:
+            address = [bit for source in inputs if source.startswith(_read_address_prefix(pin)) for bit in pins[source]]
             for bit in pins[pin]:
                 yield bit, address, 1
     elif not (is_flip_flop(kind) or kind.startswith('SRL') or kind in BRAM_TYPES or kind in DSP_TYPES):
         raise ValueError(f'lut_levels does not know whether cell type {kind} is combinational')
+
+
+def _read_address_prefix(output_pin: str) -> str:
+    """The address pins a distributed RAM's read port reads at: a quad-port RAM's DOx at ADDRx only (ADDRD is also
+    the write address: tying every output to it would make a false loop through a RAM written from its own read),
+    a dual-port RAM's DPO at DPRA and its SPO at A, a single-port RAM's O at A."""
+    if output_pin.startswith('DO'):
+        return 'ADDR' + output_pin[2:]
+    return 'DPRA' if output_pin == 'DPO' else 'A'
 
 
 def _carry_dependencies(pins: dict):
