@@ -161,7 +161,7 @@ def _rtl(args) -> int:
     from . import rtl
 
     options = rtl.RtlOptions(
-        args.shape, args.images, args.out, not args.no_synth, not args.no_toggles, args.scheduler, args.workers
+        args.shape, args.images, args.out, not args.no_synth, args.toggle_images, args.scheduler, args.workers
     )
     try:
         result = rtl.run(_target(args), options)
@@ -286,7 +286,10 @@ def _add_rtl(commands) -> None:
     rtl.add_argument('--shape', choices=SHAPES, default='folded', help="the units' shape (default: folded)")
     rtl.add_argument('--images', type=int, default=1000, help='test images to simulate (default: 1000)')
     rtl.add_argument('--no-synth', action='store_true', help='simulate only: no Yosys synthesis')
-    rtl.add_argument('--no-toggles', action='store_true', help='no toggle counting (a faster Verilator build)')
+    rtl.add_argument(
+        '--toggle-images', type=int, default=100, metavar='N',
+        help='count toggles over the first N images, in a Verilator build of its own (default: 100; 0: none)',
+    )  # fmt: skip
     rtl.add_argument('--json', help='write the figures as JSON here')
     rtl.add_argument('--out', default='out/rtl', help='folder for the hls4ml project, the Verilog, models and logs')
     rtl.add_argument(

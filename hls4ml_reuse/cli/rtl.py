@@ -8,7 +8,8 @@ What each figure is:
   latency from its input beat to its output beat; beside them the C simulation's counted cycles per layer (a step
   per kernel, the counted tiles, one flush: what the folded unit spends, clock for clock);
 - toggles: bit changes per image of every signal in each layer's scope, from Verilator's toggle coverage (a net
-  between two layers counts in both);
+  between two layers counts in both), over the first `toggle_images` images in a build of its own: coverage
+  slows a large design's simulation a hundredfold, so the exactness and cycle run goes without it;
 - resources: each layer's unit synthesized on its own (``synth_xilinx -family xc7``), the totals their sums;
   beside them the cost model's estimates (plan/hardware.py) and their error.
 The stock twin is our model of hls4ml's architecture built the same way, not Vivado's output.
@@ -41,7 +42,7 @@ class RtlOptions:
     images: int = 1000
     out_dir: str = 'out/rtl'
     synthesize: bool = True
-    toggles: bool = True
+    toggle_images: int = 100  # images of the toggle-counting run (0: none)
     scheduler: str | None = None
     workers: int = 2
 
@@ -50,6 +51,8 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     """Convert with ReusePruning in the chosen shape, simulate and synthesize both designs, compare with QKeras."""
     if options.images < 1:
         raise InputError(f'--images must be at least 1, not {options.images}')
+    if options.toggle_images < 0:
+        raise InputError(f'--toggle-images must be 0 or more, not {options.toggle_images}')
     out_dir = Path(options.out_dir).resolve()
     shape = Shape(options.shape)
     hls_model = target.convert(target.reuse_config(ReusePruningShape=str(shape)), str(out_dir / 'hls4ml'))
@@ -70,12 +73,13 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         'model': target.name,
         'shape': str(shape),
         'images': len(x),
+        'toggle_images': min(options.toggle_images, len(x)),
         'mismatches': mismatches[Design.REUSE],
         'stock_mismatches': mismatches[Design.STOCK],
         'cycles_per_image': {design: run['cycles_per_image'] for design, run in simulated.items()},
         'latency_cycles': {design: run['latency_cycles'] for design, run in simulated.items()},
         'counted_cycles_per_image': {design: max(layer['counted_cycles'][design] for layer in layers) for design in Design},
-        'toggles_per_image': {design: sum(layer['toggles_per_image'][design] for layer in layers) for design in Design},
+        'toggles_per_image': {design: _total(layer['toggles_per_image'][design] for layer in layers) for design in Design},
         'images_per_kj_estimate': {design: None for design in Design},
         'energy_unavailable': ENERGY_UNAVAILABLE,
         'totals': totals(layers) if synthesized else None,
@@ -85,17 +89,26 @@ def run(target, options: RtlOptions, progress=print) -> dict:
 
 
 def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], out_dir: Path, options) -> dict:
-    """One design's pipeline in Verilator on every image: outputs as hls4ml's predict gives them, cycles, toggles."""
+    """One design's pipeline in Verilator on every image: outputs as hls4ml's predict gives them, cycles; then its
+    toggles per image over the first toggle_images."""
     top = network.Pipeline(stages, design, shape, lut_cells=False)
     name = f'pipeline_{design}'
-    with tqdm(total=1, desc=f'Verilator ({design}, {len(beats)} images)', unit='run') as bar:
+    toggle_images = min(options.toggle_images, len(beats))
+    with tqdm(total=2 if toggle_images else 1, desc=f'Verilator ({design})', unit='run') as bar:
         text = verilator.verilog(top, name)
-        run = verilator.simulate(
-            text, name, beats, [True] * len(beats), len(beats),
-            in_width=len(top.s_axis_tdata), out_width=len(top.m_axis_tdata), work_dir=out_dir / 'verilator' / str(design),
-            toggles=options.toggles, max_cycles=max_cycles(stages, shape, len(beats)),
-        )  # fmt: skip
-        bar.update(1)
+
+        def run_on(images: int, toggles: bool):
+            run = verilator.simulate(
+                text, name, beats[:images], [True] * images, images,
+                in_width=len(top.s_axis_tdata), out_width=len(top.m_axis_tdata),
+                work_dir=out_dir / 'verilator' / str(design), toggles=toggles,
+                max_cycles=max_cycles(stages, shape, images),
+            )  # fmt: skip
+            bar.update(1)
+            return run
+
+        run = run_on(len(beats), toggles=False)
+        counted = run_on(toggle_images, toggles=True) if toggle_images else None
     last = stages[-1]
     values = network.output_values(last.unit, run.outputs)
     outputs = encoding.as_keras_values(hls_model, graph.forward_from(hls_model, last.name, values))
@@ -104,8 +117,15 @@ def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], 
         'outputs': outputs.reshape(images, -1),
         'cycles_per_image': (run.produced_at[-1] - run.produced_at[0]) / (images - 1) if images > 1 else None,
         'latency_cycles': run.produced_at[0] - run.accepted_at[0],
-        'toggles': {stage.name: scope_toggles(run.toggles, stage.name) / images for stage in stages},
+        'toggles': {
+            stage.name: scope_toggles(counted.toggles, stage.name) / toggle_images if counted else None for stage in stages
+        },
     }
+
+
+def _total(values):
+    values = list(values)
+    return None if None in values else sum(values)
 
 
 def max_cycles(stages, shape: Shape, images: int) -> int:

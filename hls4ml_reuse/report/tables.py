@@ -210,7 +210,7 @@ def rtl_table(result: dict) -> str:
         ('cycles per image (Verilator)', 'cycles_per_image', ',.1f'),
         ('  counted (C-sim counters, slowest)', 'counted_cycles_per_image', ',.1f'),
         ('first-image latency, cycles', 'latency_cycles', ',.0f'),
-        ('toggles per image (Verilator)', 'toggles_per_image', ',.0f'),
+        (f"toggles per image ({result['toggle_images']} images)", 'toggles_per_image', ',.0f'),
     ]:
         pair = result[key]
         lines.append(f"{label:<38}{_or_dash(pair['reuse'], fmt):>12}{_or_dash(pair['stock'], fmt):>12}")

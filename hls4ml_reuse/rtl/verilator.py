@@ -18,6 +18,7 @@ the bench zeroes the counters after reset, so the counts cover the run only.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -143,7 +144,7 @@ def build(verilog_text: str, name: str, work_dir: Path, coverage: bool = False) 
     verilate = ['verilator', *options, '--top-module', name, 'design.v', 'testbench.cpp']
     _run_build_step(verilate, build_dir, name)
     _copy_runtime(runtime, build_dir / 'obj_dir')  # after verilating: make rebuilds objects older than Vtop.mk
-    _run_build_step(['make', '-s', '-C', 'obj_dir', '-f', 'Vtop.mk'], build_dir, name)
+    _run_build_step(['make', '-s', f'-j{os.cpu_count() or 1}', '-C', 'obj_dir', '-f', 'Vtop.mk'], build_dir, name)
     if not runtime.exists():
         _save_runtime(build_dir / 'obj_dir', runtime)
     return binary

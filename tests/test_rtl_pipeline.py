@@ -1,0 +1,70 @@
+"""``hls4ml-reuse rtl`` on a user's own small dense model: its pipeline in Verilator, ours and the stock twin, in
+both shapes, exact against QKeras on every output, with the cycles each design is built to take; and each layer
+synthesized whole with Yosys.
+
+The model and its images are a user's: an .h5 file and an .npz given with --data, not one of our examples.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from models import binary_mlp, sparse_pixels
+
+from hls4ml_reuse.cli import main, rtl
+from hls4ml_reuse.cli.targets import resolve
+from hls4ml_reuse.plan.unit import Design
+from hls4ml_reuse.rtl import verilator
+from hls4ml_reuse.rtl.unrolled import LATENCY_CYCLES
+
+pytestmark = pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
+
+IMAGES = 12
+WIDTHS = [16, 12, 5]  # two thresholded layers, then raw sums
+
+
+@pytest.fixture(scope='module')
+def user_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('user')
+    model = binary_mlp(WIDTHS, 40, seed=41)
+    model.save(folder / 'mine.h5')
+    x = sparse_pixels(IMAGES, 40, seed=42)  # zeros: zero skipping walks the shorter list
+    np.savez(folder / 'images.npz', x=x)
+    return folder
+
+
+def test_folded_pipeline_is_exact_and_takes_its_counted_cycles(user_files, tmp_path):
+    out = tmp_path / 'rtl.json'
+    status = main(
+        ['rtl', str(user_files / 'mine.h5'), '--data', str(user_files / 'images.npz'), '--images', str(IMAGES),
+         '--out', str(tmp_path / 'out'), '--json', str(out), '--workers', '1']
+    )  # fmt: skip
+    result = json.loads(out.read_text())
+    assert status == 0
+    assert (result['images'], result['mismatches'], result['stock_mismatches']) == (IMAGES, 0, 0)
+    layers = result['layers']
+    assert [layer['name'] for layer in layers] == ['fc0', 'fc1', 'fc2']
+    # stock's vectors all take the same clocks, so its slowest layer sets the rate exactly; ours varies per image
+    # (early exit, zero skipping), so its rate lies between its slowest layer's average and all layers' sum
+    counted = {design: [layer['counted_cycles'][design] for layer in layers] for design in Design}
+    assert result['cycles_per_image']['stock'] == max(counted['stock'])
+    assert max(counted['reuse']) <= result['cycles_per_image']['reuse'] <= sum(counted['reuse'])
+    assert result['latency_cycles']['reuse'] >= sum(counted['reuse']) / 2
+    for layer in layers:
+        for design in ('reuse', 'stock'):
+            figures = layer[design]
+            assert figures['lut'] > 0 and figures['ff'] > 0 and figures['dsp'] == 0
+            assert layer['toggles_per_image'][design] > 0
+    assert result['totals']['reuse']['lut'] == sum(layer['reuse']['lut'] for layer in layers)
+
+
+def test_unrolled_pipeline_is_exact_at_one_image_per_clock(user_files, tmp_path):
+    target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
+    options = rtl.RtlOptions(shape='unrolled', images=IMAGES, out_dir=str(tmp_path), synthesize=False)
+    result = rtl.run(target, options)
+    assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
+    assert result['cycles_per_image'] == {'reuse': 1, 'stock': 1}
+    assert result['latency_cycles'] == {design: LATENCY_CYCLES * len(WIDTHS) for design in ('reuse', 'stock')}
+    assert rtl.failures(result) == []
