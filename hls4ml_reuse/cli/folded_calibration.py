@@ -3,11 +3,14 @@
     nice -n 10 python -m hls4ml_reuse.cli.folded_calibration [--out out/folded-calibration] [--only ID ...]
 
 A grid of FoldedDense units (random binary kernels planned with plan_reuse or steiner_plan, thresholds on most,
-binary or unsigned 8-bit inputs with and without zero skipping, both designs) plus mlp-mnist's logits and fc1,
-one Yosys run at a time (the machine is shared). Each result is cached under --out as it finishes, so a run can
-be stopped and resumed. Stored per unit: how to rebuild its spec (a grid recipe, or the spec itself for a layer
-of the shipped model), the cost model's features (plan/folding.py) and the resources Yosys reported.
-fc0 (784 inputs) takes 7 minutes: its figures are kept by hand as a hold-out (FC0_MEASURED), not regenerated.
+binary or unsigned 8-bit inputs with and without zero skipping, K 32..512, n 8..256, tiles 8 and 16, both
+designs) plus mlp-mnist's logits and fc1, one Yosys run at a time (the machine is shared): 32 runs, 32 minutes
+of Yosys on the reference machine. Each result is cached under --out as it finishes, so a run can be stopped and
+resumed; --only synthesizes the units named and writes nothing else. Stored per unit and design: how to rebuild
+its spec (a grid recipe, or the name of a shipped layer whose spec is stored under layers), the cost model's
+features (plan/folding.py folded_features) and the resources Yosys reported. mlp-mnist's fc0 (784 inputs, 7
+minutes of Yosys) is a hold-out: its figures are the rtl command's (FC0_MEASURED), not regenerated here.
+The fitted constants are printed at the end: paste them into folding.FOLDED_CONSTANTS.
 """
 
 from __future__ import annotations
@@ -122,7 +125,9 @@ def spec_to_json(unit: UnitSpec) -> dict:
         },
         'input_format': asdict(unit.input_format),
         'tile': unit.tile,
-        'thresholds': None if thresholds is None else {'value': thresholds.value.tolist(), 'mode': thresholds.mode.tolist()},
+        'thresholds': None if thresholds is None else {
+            'value': thresholds.value.tolist(), 'mode': thresholds.mode.tolist(),
+        },
         'early_exit': unit.early_exit,
         'cost': asdict(unit.cost),
         'n_outputs': unit.n_out,
@@ -166,8 +171,9 @@ def mlp_units(out_dir: Path) -> dict[str, UnitSpec]:
 
 
 def synthesize(unit: UnitSpec, design: Design, work_dir: Path) -> dict:
-    """Yosys' resources of the whole folded unit (synth/jobs.py run_unit_job's netlist; its LUT depth is not
-    needed here)."""
+    """Yosys' resources of the whole folded unit, as synth/jobs.py run_unit_job synthesizes it, without its LUT
+    depth: cells.lut_levels raises graphlib.CycleError on every folded unit of ours (a loop through the value
+    memory's LUTRAM, the one Yosys' scc pass reports in synth.log), and the model does not need it."""
     from amaranth.back import rtlil
 
     from ..plan.unit import Shape
@@ -210,7 +216,8 @@ def collect(out_dir: Path, only: list[str] | None = None, progress=print) -> lis
             if not cached.exists():
                 measured = synthesize(unit, design, out_dir / 'synth' / name)
                 cached.write_text(json.dumps(measured) + '\n')
-                progress(f'[{time.monotonic() - started:.0f} s] {name}: {measured["resources"]} ({measured["seconds"]} s)')
+                seconds = time.monotonic() - started
+                progress(f'[{seconds:.0f} s] {name}: {measured["resources"]} (Yosys {measured["seconds"]} s)')
             entries.append(entry(unit_id, source, unit, design, json.loads(cached.read_text())))
     return entries
 

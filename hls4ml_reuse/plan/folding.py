@@ -192,7 +192,7 @@ def tile_rom(unit, design) -> np.ndarray:
     return _pack([(entries[:, lane], ib + 1) for lane in range(tile)])
 
 
-def walk_rom(unit, design=None) -> np.ndarray:
+def walk_rom(unit, design=None) -> np.ndarray:  # design: ours only; taken as step_rom and tile_rom take it
     """The walk rows (rtl/layout.py walk_rows): a step's weights, then its planned positions, K bits each."""
     order = unit.plan.order
     return np.concatenate([unit.kernels[order], unit.plan.mask[order]], axis=1).astype(bool)
@@ -315,37 +315,40 @@ def feature_tables(f: dict) -> dict:
 
 
 def folded_terms(f: dict) -> dict:
-    """The structures of one folded unit, each in its own unit (LUTs before synthesis simplifies, or bits), from
-    folded_features: what the fitted constants multiply."""
+    """The structures of one folded unit (rtl/dense.py FoldedDense), each in its own unit -- LUTs before
+    synthesis, or bits -- from folded_features: what the fitted constants multiply."""
     k, tile, w, acc = f['k'], f['tile'], f['value_width'], f['accum_width']
     rows = -(-k // tile)
-    tables = feature_tables(f)
-    roms = {name: t for name, t in tables.items() if t[2]}
-    in_logic = {name: t for name, t in roms.items() if not rom_in_bram(t[0], t[1])}
+    in_logic = {name: t for name, t in feature_tables(f).items() if t[2] and not rom_in_bram(t[0], t[1])}
     in_order = f['stock'] or f.get('banked', 0)  # stock's (and banked) lane i reads i, i + tile, ...
     lane_inputs = rows if in_order else k  # ours gathered: any position
     lane_bits = w + 2 * f['zero_skip']  # zero skipping also looks the weight and planned bit up at a listed position
     return {
+        # tile_sum: per lane x[position] (a lane_inputs:1 multiplexer per value bit), its sign select, the adder tree
         'lane_mux': (1 - f['zero_skip']) * tile * w * mux_luts(lane_inputs),
-        'lane_mux_listed': f['zero_skip'] * tile * lane_bits * mux_luts(lane_inputs),  # at a listed or planned position
+        'lane_mux_listed': f['zero_skip'] * tile * lane_bits * mux_luts(lane_inputs),
         'lane_decode': tile * lane_inputs,  # a lane's select decoded once for all its bits
-        'lane_select': tile * (w + 2),  # per lane: its input's sign select and the idle lane's zero
-        'datapath': acc * (1 + f['thresholded']),  # accumulate, bounds, clamp, the threshold compare
-        'rom_steps': f['step_rom_luts'],  # ROMs in logic, from their contents
+        'lane_select': tile * (w + 2),  # Mux(weight, x, -x), Mux(active, ..., 0) and the lanes' sum
+        # new_partial, value = base + scaled(...), settled()'s bounds and clamps, threshold_bit: accumulator-wide
+        'datapath': acc * (1 + f['thresholded']),
+        # the steps, tiles and walks memories where Yosys keeps them in logic, from their contents (rom_luts)
+        'rom_steps': f['step_rom_luts'],
         'rom_tiles': f['tile_rom_luts'],
-        # its address, first row + tile index (+ 1), is folded into the table: the narrower the index, the more
-        # copies (1024 x 8 random bits, alone 168 LUTs: 711 behind a 3-bit index, 411 behind a 5-bit one)
+        # the tile table's address, first row + tile index (+ 1) or the first row, is folded into the table: the
+        # narrower the index, the more copies (1024 x 8 random bits, alone 168 LUTs: 711 behind a 3-bit index,
+        # 411 behind a 5-bit one)
         'rom_tiles_indexed': f['tile_rom_luts'] * max(0, LUT_INPUTS - counter_bits(rows)),
         'rom_walks': f['walk_rom_luts'],
-        'results': f['n_out'],  # a write enable per output register
-        'result_bits': f['n_out'] * f['output_width'],
-        'listing': f['zero_skip'] * (k * -(-w // 6) + tile * tile * index_bits(k)),  # non-zero flags, column writes
-        'control': 1,
+        'results': f['n_out'],  # results[row.kernel]: a write enable per output register
+        'result_bits': f['n_out'] * f['output_width'],  # ... and its data, per bit
+        # _NonzeroList: the loaded vector's non-zero flags, and each column's write select over a clock's entries
+        'listing': f['zero_skip'] * (k * -(-w // LUT_INPUTS) + tile * tile * index_bits(k)),
+        'control': 1,  # the state machine and the stream handshakes
         # flip-flops
         'ff_inputs': 2 * k * w,  # x_next and x
         'ff_outputs': 2 * f['n_out'] * f['output_width'],  # results and out_data
-        'ff_rom_registers': sum(width for _, width, _ in in_logic.values()),  # a ROM in logic keeps its read register
-        'ff_state': 2 * acc  # base, partial
+        'ff_rom_registers': sum(width for _, width, _ in in_logic.values()),  # a table in logic keeps its read register
+        'ff_state': 2 * acc  # base, partial; left, left_bound, step, t
         + counter_bits(k) + counter_bits(f['sum_bound']) + counter_bits(f['steps']) + counter_bits(rows)
         + f['zero_skip'] * (  # counts of the evaluated and the listed vector, the listing group, the column reads
             2 * (counter_bits(k) + counter_bits(f['sum_bound'])) + counter_bits(rows) + tile * index_bits(k)
@@ -354,7 +357,9 @@ def folded_terms(f: dict) -> dict:
 
 
 def folded_memory(f: dict) -> dict:
-    """Block RAM cells and LUTRAM LUTs of one folded unit, by Yosys' mapping rule."""
+    """Block RAM cells and LUTRAM LUTs (SLICEM LUTs used as memory, beside the logic LUTs) of one folded unit, by
+    Yosys' mapping rule: the value memory and the non-zero columns (written, so never ROMs) in LUTRAM, the
+    tables in block RAM when that is cheaper than logic."""
     result = {'bram18': 0, 'bram36': 0, 'lutram': 0}
     for depth, width, rom in feature_tables(f).values():
         if not rom:
