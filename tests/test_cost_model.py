@@ -53,10 +53,12 @@ def test_folded_cycles_equal_reference_tile_counts(name, tmp_path):
     for layer in reuse_units(hls_model):
         unit, windows = layer.get_attr('unit'), layer.get_attr('unit').windows
         cost = hardware.layer_cost(layer, counters.read(hls_model, layer), len(x))
-        assert cost.folded_cycles_reuse == pytest.approx(reference[layer.name].tiles / len(x) + unit.n_kernels * windows)
+        # a step per kernel and the flush to the output register, per window (rtl/dense.py vector_cycles)
+        steps = (unit.n_kernels + folding.FLUSH_CYCLES) * windows
+        assert cost.folded_cycles_reuse == pytest.approx(reference[layer.name].tiles / len(x) + steps)
         one_window = np.ones((1, unit.n_in), dtype=np.int64)
         _, stock = evaluate(from_scratch(unit), one_window)
-        assert cost.folded_cycles_stock == (stock.tiles + unit.n_out) * windows
+        assert cost.folded_cycles_stock == (stock.tiles + unit.n_out + folding.FLUSH_CYCLES) * windows
 
 
 @pytest.mark.parametrize('name', ['mlp', 'cnn'])
@@ -135,6 +137,6 @@ def test_folded_variants_charge_what_each_instantiates(name, tmp_path):
             == hardware.layer_cost(layer, counters.read(hls_model, layer), len(x)).folded_cycles_stock
         )
         assert variants['gathered']['cycles'] <= variants['banked']['cycles']  # a bank holds at least its share
-        assert variants['banked']['lut'] == variants['stock']['lut']
         if unit.n_in > unit.tile:  # a lane that may read any of K inputs costs more than one reading K/tile
+            assert variants['gathered']['lut'] > variants['banked']['lut']  # banked: stock's lanes, our tables
             assert variants['gathered']['lut'] > variants['stock']['lut']

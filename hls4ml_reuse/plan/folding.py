@@ -1,40 +1,35 @@
-"""The folded shape's LUTs and cycles, charged for what each variant instantiates.
+"""The folded shape's resources and cycles, charged for what each variant instantiates.
 
 A folded unit has `tile` lanes; per clock each lane reads one input, adds or subtracts it, and the lanes' sum
 goes into an accumulator. What differs is how a lane reaches its input:
 
 - stock hls4ml walks its K inputs in order: lane i only ever reads positions i, i + tile, ...: a (K/tile):1
-  multiplexer per lane, K/3 LUTs per input bit over all lanes;
-- ours, gathered (the firmware's synth_tile_sums): a lane reads any planned position: a K:1 multiplexer per
-  lane, tile times stock's;
+  multiplexer per lane;
+- ours, gathered (the firmware's synth_tile_sums, the RTL twin's FoldedDense): a lane reads any planned position:
+  a K:1 multiplexer per lane, tile times stock's;
 - ours, banked (a variant, not built): inputs stored in `tile` banks by position modulo tile, lane i reading only
   bank i, so its multiplexer is stock's; a kernel then needs as many clocks as its most loaded bank holds
   planned positions, instead of ceil(planned / tile).
 
-A K:1 multiplexer costs K/3 LUTs per bit (LUT6 with the F7/F8 muxes: 4:1 per LUT, 16:1 per 4 LUTs plus the
-tree). Cycles here are static (every planned term, no early exit), one extra clock per kernel for its add or
-compare, so the variants compare on equal terms; the firmware's counted cycles are in hardware.py.
+Resources (folded_resources) are a structural model of the whole unit as rtl/dense.py builds it -- input
+registers, lane multiplexers, tables, accumulator, bounds and compare, output registers, control -- each
+structure counted from the spec (table sizes as rtl/layout.py lays them out; plan/ does not import rtl/),
+memories placed in logic, LUTRAM or block RAM by Yosys' own rule, and one fitted constant per structure
+(fit_folded, on whole units synthesized with Yosys: folded_calibration_data.json, cli/folded_calibration.py).
+Cycles here are static (every planned term, no early exit), a clock per kernel for its add or compare and one
+flush per window, so the variants compare on equal terms; the firmware's counted cycles are in hardware.py.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
-from .unit import FoldedVariant
-
-MUX_INPUTS_PER_LUT = 3  # a K:1 multiplexer costs about K/3 LUTs per bit
-
-
-def mux_lut(inputs: int, bits: int) -> float:
-    """LUTs of one `inputs`:1 multiplexer of `bits`-bit values."""
-    return bits * inputs / MUX_INPUTS_PER_LUT if inputs > 1 else 0.0
-
-
-def lanes_lut(tile: int, inputs_per_lane: int, input_bits: int, accum_bits: int) -> float:
-    """`tile` lanes, each a multiplexer, a sign select and its share of the adder tree, and the accumulator."""
-    return tile * (mux_lut(inputs_per_lane, input_bits) + input_bits + 1) + 2 * accum_bits
+from .thresholds import AT_MOST
+from .unit import Design, FoldedVariant, OutputEncoding
 
 
 def bank_loads(mask: np.ndarray, tile: int) -> np.ndarray:
@@ -44,24 +39,29 @@ def bank_loads(mask: np.ndarray, tile: int) -> np.ndarray:
     return np.stack([mask[:, banks == b].sum(axis=1) for b in range(tile)], axis=1)
 
 
+FLUSH_CYCLES = 1  # per window, beyond its steps and tiles: the outputs to the output register (rtl/dense.py)
+
+
 def folded_variants(unit) -> dict:
-    """LUTs and static cycles per image of stock, ours gathered and ours banked, for one unit."""
-    cost, k, tile, n, windows = unit.cost, unit.n_in, unit.tile, unit.n_out, unit.windows
+    """LUTs and static cycles per image of stock, ours gathered and ours banked, for one unit: LUTs from the
+    structural model of the whole unit (folded_resources), banked as gathered with stock's lane multiplexers."""
+    k, tile, n, windows = unit.n_in, unit.tile, unit.n_out, unit.windows
     mask = unit.plan.mask
     planned = mask.sum(axis=1)
     steps = unit.n_kernels  # one add or compare per kernel
+    ours = folded_features(unit, Design.REUSE)
     return {
         FoldedVariant.STOCK: {
-            'lut': lanes_lut(tile, math.ceil(k / tile), cost.input_bits, cost.accum_bits),
-            'cycles': (n * math.ceil(k / tile) + n) * windows,
+            'lut': folded_resources(unit, Design.STOCK)['lut'],
+            'cycles': (n * math.ceil(k / tile) + n + FLUSH_CYCLES) * windows,
         },
         FoldedVariant.GATHERED: {
-            'lut': lanes_lut(tile, k, cost.input_bits, cost.accum_bits),
-            'cycles': (int(np.ceil(planned / tile).sum()) + steps) * windows,
+            'lut': estimate_from_features(ours)['lut'],
+            'cycles': (int(np.ceil(planned / tile).sum()) + steps + FLUSH_CYCLES) * windows,
         },
         FoldedVariant.BANKED: {
-            'lut': lanes_lut(tile, math.ceil(k / tile), cost.input_bits, cost.accum_bits),
-            'cycles': (int(bank_loads(mask, tile).max(axis=1).sum()) + steps) * windows,
+            'lut': estimate_from_features(ours | {'banked': 1})['lut'],
+            'cycles': (int(bank_loads(mask, tile).max(axis=1).sum()) + steps + FLUSH_CYCLES) * windows,
         },
     }
 
@@ -75,3 +75,394 @@ def pipeline_variants(per_layer: dict[str, dict], clock_mhz: float) -> dict:
         rate = clock_mhz * 1e6 / cycles
         totals[variant] = {'lut': lut, 'cycles': cycles, 'images_per_s': rate, 'images_per_s_per_lut': rate / lut}
     return totals
+
+
+# The whole folded unit (rtl/dense.py FoldedDense), structure by structure, as Yosys maps it to the 7-series.
+# Table sizes mirror rtl/layout.py (FoldedLayout) from the spec alone: plan/ does not import rtl/.
+FOLDED_DATA = Path(__file__).with_name('folded_calibration_data.json')
+
+
+def index_bits(count: int) -> int:
+    """Bits of an unsigned index into `count` entries (rtl/layout.py index_bits)."""
+    return max(1, (count - 1).bit_length())
+
+
+LUT_INPUTS = 6
+
+
+def counter_bits(top: int) -> int:
+    """Bits of a Signal(range(top + 1)): a counter that reaches `top`."""
+    return max(1, top.bit_length())
+
+
+def folded_tables(unit, design) -> dict:
+    """Depth and width of every memory FoldedDense instantiates (rtl/layout.py's step, tile and walk rows; the
+    value memory of ours; zero skipping's column memories), and whether it is a ROM."""
+    stock = Design(design) is Design.STOCK
+    k, tile = unit.n_in, unit.tile
+    if stock:  # every output channel from scratch over every position; a tile row holds only weights
+        steps, tile_rows, entry = unit.n_out, unit.n_out * -(-k // tile), 1
+    else:
+        steps = unit.n_kernels
+        tile_rows = max(1, int(sum(-(-int(p) // tile) for p in unit.plan.n_positions)))
+        entry = index_bits(k) + 1  # position and weight
+    step_width = (
+        2 * index_bits(steps)  # kernel, parent
+        + 4  # child, negate, exits, output
+        + k.bit_length()  # length
+        + unit.sum_bound.bit_length()  # length_bound
+        + index_bits(tile_rows)  # tile_row
+        + unit.threshold_width
+        + 1  # at_most
+    )
+    tables = {'steps': (steps, step_width, True), 'tiles': (tile_rows, tile * entry, True)}
+    if not stock:
+        tables['values'] = (steps, unit.accum_width, False)  # every kernel's value, for its children
+        if unit.zero_skip:
+            tables['walks'] = (steps, 2 * k, True)  # weights and planned positions as K-bit masks
+            rows = -(-k // tile)
+            for column in range(tile):  # the non-zero list, two banks
+                tables[f'nonzero{column}'] = (2 * rows, index_bits(k), False)
+    return tables
+
+
+# ROM contents, bit for bit as rtl/layout.py packs them (Amaranth struct layouts: first field in the low bits), so
+# that a ROM in logic is charged for what it holds: Yosys and ABC share identical 64-word blocks and drop constant
+# ones, so in-order positions (a root's walk) cost little where scattered ones (a child's) and random weights do not.
+def _pack(fields: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """(rows, sum of widths) bits of integer columns packed low field first; each (values, width)."""
+    columns = []
+    for values, width in fields:
+        values = np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
+        columns.append((values[:, None] >> np.arange(width)) & 1)
+    return np.concatenate(columns, axis=1).astype(bool)
+
+
+def step_rom(unit, design) -> np.ndarray:
+    """The step rows (rtl/layout.py step_rows under step_layout), one row of bits per step."""
+    k, tile = unit.n_in, unit.tile
+    if Design(design) is Design.STOCK:  # every output channel from scratch, in channel order
+        order = np.arange(unit.n_out)
+        parent = np.full(unit.n_out, -1)
+        negate = np.zeros(unit.n_out, dtype=bool)
+        positions = np.full(unit.n_out, k)
+        exits = np.zeros(unit.n_out, dtype=bool)
+    else:
+        order, parent, negate = unit.plan.order, unit.plan.parent, unit.plan.negate
+        positions = unit.plan.n_positions
+        exits = np.array([unit.may_exit(j) for j in range(unit.n_kernels)], dtype=bool)
+    steps = len(order)
+    tiles = -(-positions[order] // tile)
+    tile_rows = max(1, int(tiles.sum()))
+    thresholded = np.array([unit.thresholds is not None and j < unit.n_out for j in order])
+    threshold = np.array([int(unit.thresholds.value[j]) if t else 0 for j, t in zip(order, thresholded)])
+    at_most = np.array([bool(t) and unit.thresholds.mode[j] == AT_MOST for j, t in zip(order, thresholded)])
+    return _pack(
+        [
+            (order, index_bits(steps)),  # kernel
+            (np.maximum(parent[order], 0), index_bits(steps)),  # parent
+            (parent[order] != -1, 1),  # child
+            (negate[order], 1),
+            (exits[order], 1),
+            (order < unit.n_out, 1),  # output
+            (positions[order], k.bit_length()),  # length
+            (positions[order] * unit.input_bound, unit.sum_bound.bit_length()),  # length_bound
+            (np.concatenate([[0], np.cumsum(tiles)[:-1]]), index_bits(tile_rows)),  # tile_row
+            (threshold, unit.threshold_width),
+            (at_most, 1),
+        ]
+    )
+
+
+def tile_rom(unit, design) -> np.ndarray:
+    """The tile rows (rtl/layout.py tile_rows under tile_layout): `tile` entries per row, entry 0 lowest."""
+    k, tile = unit.n_in, unit.tile
+    if Design(design) is Design.STOCK:  # weights only, lane i at position t * tile + i
+        padded = np.zeros((unit.n_out, -(-k // tile) * tile), dtype=bool)
+        padded[:, :k] = unit.kernels[: unit.n_out]
+        return padded.reshape(-1, tile)
+    ib = index_bits(k)
+    rows = []
+    for j in unit.plan.order:
+        positions = np.flatnonzero(unit.plan.mask[j])
+        entries = np.zeros(-(-len(positions) // tile) * tile, dtype=np.int64)  # padding: position 0, weight 0
+        entries[: len(positions)] = positions | (unit.kernels[j, positions].astype(np.int64) << ib)
+        rows.append(entries.reshape(-1, tile))
+    entries = np.concatenate(rows) if rows else np.zeros((1, tile), dtype=np.int64)
+    return _pack([(entries[:, lane], ib + 1) for lane in range(tile)])
+
+
+def walk_rom(unit, design=None) -> np.ndarray:  # design: ours only; taken as step_rom and tile_rom take it
+    """The walk rows (rtl/layout.py walk_rows): a step's weights, then its planned positions, K bits each."""
+    order = unit.plan.order
+    return np.concatenate([unit.kernels[order], unit.plan.mask[order]], axis=1).astype(bool)
+
+
+def rom_luts(bits: np.ndarray) -> int:
+    """LUTs of a ROM in logic from its contents: per distinct non-constant 64-word block of an output bit a LUT6
+    (identical blocks and identical output bits shared), and per output bit spanning several blocks a tree of 4:1
+    LUT multiplexers over them."""
+    depth, width = bits.shape
+    blocks = -(-depth // 64)
+    padded = np.zeros((blocks * 64, width), dtype=bool)
+    padded[:depth] = bits
+    columns = {padded[:, c].tobytes() for c in range(width)}
+    functions, tree = set(), 0
+    for column in columns:
+        words = np.frombuffer(column, dtype=bool).reshape(blocks, 64)
+        varying = [w.tobytes() for w in words if w.any() and not w.all()]
+        functions.update(varying)
+        if blocks > 1 and (varying or len({w.any() for w in words}) > 1):
+            tree += -(-(blocks - 1) // 3)
+    return len(functions) + tree
+
+
+# Yosys' memory_libmap picks, per memory, the cheapest of soft logic and the library's RAMs (share/xilinx/
+# brams_xc4v.txt, lutrams_xc5v.txt): synth_xilinx charges a ROM in logic 1/64 per bit (-logic-cost-rom 0.015625),
+# a block RAM 129 (RAMB18) or 257 (RAMB36) per cell, plus 0.5 per bit of the multiplexer joining cells stacked in
+# depth, plus 2 for emulating our read port's behaviour (its debug log: "emulation score: 1"). ROMs never go to
+# LUTRAM (prune_rom).
+LOGIC_COST_ROM = 1 / 64
+BRAM_EMULATION_COST = 2
+BRAM_SHAPES = {  # cell: (cost, [(depth, width), ...]) over its true and simple dual-port modes
+    'bram18': (129, [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)]),
+    'bram36': (257, [(32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72)]),
+}
+
+
+def bram_mapping(depth: int, width: int) -> tuple[float, str, int, int]:
+    """(cost, cell, cells, cells stacked in depth) of the cheapest block RAM shape for a depth x width memory."""
+    best = None
+    for cell, (cost, shapes) in BRAM_SHAPES.items():
+        for cell_depth, cell_width in shapes:
+            stacked = -(-depth // cell_depth)
+            cells = stacked * -(-width // cell_width)
+            total = cost * cells + 0.5 * (stacked - 1) * width + BRAM_EMULATION_COST
+            if best is None or total < best[0]:
+                best = (total, cell, cells, stacked)
+    return best
+
+
+def rom_in_bram(depth: int, width: int) -> bool:
+    """Whether Yosys puts a ROM with a registered read in block RAM rather than logic."""
+    return bram_mapping(depth, width)[0] < int(depth * width * LOGIC_COST_ROM)
+
+
+def lutram_luts(depth: int, width: int) -> int:
+    """SLICEM LUTs of a RAM in distributed RAM: RAM32M (32 x 6) up to 32 deep, else RAM64M (64 x 3) stacked."""
+    if depth <= 32:
+        return 4 * -(-width // 6)
+    return 4 * -(-depth // 64) * -(-width // 3)
+
+
+def mux_luts(inputs: int) -> float:
+    """LUTs of an inputs:1 multiplexer of one bit: a tree of LUT6s as 4:1 multiplexers."""
+    return max(0, inputs - 1) / 3
+
+
+FOLDED_FEATURES = (
+    'stock', 'k', 'n_out', 'steps', 'tile', 'value_width', 'accum_width', 'output_width', 'sum_bound',
+    'thresholded', 'zero_skip', 'tile_rows', 'step_width', 'tile_width', 'step_rom_luts', 'tile_rom_luts',
+    'walk_rom_luts',
+)  # fmt: skip
+
+
+def folded_features(unit, design) -> dict:
+    """What the folded model reads of a unit, as integers: sizes, widths and table shapes (folded_tables)."""
+    stock = Design(design) is Design.STOCK
+    tables = folded_tables(unit, design)
+    encoding = unit.output_encoding
+    return {
+        'stock': int(stock),
+        'k': unit.n_in,
+        'n_out': unit.n_out,
+        'steps': tables['steps'][0],
+        'tile': unit.tile,
+        'value_width': 1 if unit.input_format.binary else unit.input_format.width,
+        'accum_width': unit.accum_width,
+        'output_width': {OutputEncoding.BITS: 1, OutputEncoding.BIPOLAR: 2}.get(encoding, unit.sum_width),
+        'sum_bound': unit.sum_bound,
+        'thresholded': int(unit.thresholded),
+        'zero_skip': int(unit.zero_skip and not stock),
+        'tile_rows': tables['tiles'][0],
+        **rom_features(unit, design, tables),
+        'step_width': tables['steps'][1],
+        'tile_width': tables['tiles'][1],
+    }
+
+
+def rom_features(unit, design, tables: dict) -> dict:
+    """LUTs of each ROM from its contents (rom_luts) where Yosys keeps it in logic; 0 in block RAM."""
+    roms = {'step': ('steps', step_rom), 'tile': ('tiles', tile_rom), 'walk': ('walks', walk_rom)}
+    features = {}
+    for name, (table, contents) in roms.items():
+        in_logic = table in tables and not rom_in_bram(*tables[table][:2])
+        features[f'{name}_rom_luts'] = rom_luts(contents(unit, design)) if in_logic else 0
+    return features
+
+
+def feature_tables(f: dict) -> dict:
+    """folded_tables rebuilt from the features: name -> (depth, width, rom)."""
+    tables = {'steps': (f['steps'], f['step_width'], True), 'tiles': (f['tile_rows'], f['tile_width'], True)}
+    if not f['stock']:
+        tables['values'] = (f['steps'], f['accum_width'], False)
+        if f['zero_skip']:
+            tables['walks'] = (f['steps'], 2 * f['k'], True)
+            rows = -(-f['k'] // f['tile'])
+            for column in range(f['tile']):
+                tables[f'nonzero{column}'] = (2 * rows, index_bits(f['k']), False)
+    return tables
+
+
+def folded_terms(f: dict) -> dict:
+    """The structures of one folded unit (rtl/dense.py FoldedDense), each in its own unit -- LUTs before
+    synthesis, or bits -- from folded_features: what the fitted constants multiply."""
+    k, tile, w, acc = f['k'], f['tile'], f['value_width'], f['accum_width']
+    rows = -(-k // tile)
+    in_logic = {name: t for name, t in feature_tables(f).items() if t[2] and not rom_in_bram(t[0], t[1])}
+    in_order = f['stock'] or f.get('banked', 0)  # stock's (and banked) lane i reads i, i + tile, ...
+    lane_inputs = rows if in_order else k  # ours gathered: any position
+    lane_bits = w + 2 * f['zero_skip']  # zero skipping also looks the weight and planned bit up at a listed position
+    return {
+        # tile_sum: per lane x[position] (a lane_inputs:1 multiplexer per value bit), its sign select, the adder tree
+        'lane_mux': (1 - f['zero_skip']) * tile * w * mux_luts(lane_inputs),
+        'lane_mux_listed': f['zero_skip'] * tile * lane_bits * mux_luts(lane_inputs),
+        'lane_decode': tile * lane_inputs,  # a lane's select decoded once for all its bits
+        'lane_select': tile * (w + 2),  # Mux(weight, x, -x), Mux(active, ..., 0) and the lanes' sum
+        # new_partial, value = base + scaled(...), settled()'s bounds and clamps, threshold_bit: accumulator-wide
+        'datapath': acc * (1 + f['thresholded']),
+        # the steps, tiles and walks memories where Yosys keeps them in logic, from their contents (rom_luts)
+        'rom_steps': f['step_rom_luts'],
+        'rom_tiles': f['tile_rom_luts'],
+        # the tile table's address, first row + tile index (+ 1) or the first row, is folded into the table: the
+        # narrower the index, the more copies (1024 x 8 random bits, alone 168 LUTs: 711 behind a 3-bit index,
+        # 411 behind a 5-bit one)
+        'rom_tiles_indexed': f['tile_rom_luts'] * max(0, LUT_INPUTS - counter_bits(rows)),
+        'rom_walks': f['walk_rom_luts'],
+        'results': f['n_out'],  # results[row.kernel]: a write enable per output register
+        'result_bits': f['n_out'] * f['output_width'],  # ... and its data, per bit
+        # _NonzeroList: the loaded vector's non-zero flags, and each column's write select over a clock's entries
+        'listing': f['zero_skip'] * (k * -(-w // LUT_INPUTS) + tile * tile * index_bits(k)),
+        'control': 1,  # the state machine and the stream handshakes
+        # flip-flops
+        'ff_inputs': 2 * k * w,  # x_next and x
+        'ff_outputs': 2 * f['n_out'] * f['output_width'],  # results and out_data
+        'ff_rom_registers': sum(width for _, width, _ in in_logic.values()),  # a table in logic keeps its read register
+        'ff_state': 2 * acc  # base, partial; left, left_bound, step, t
+        + counter_bits(k) + counter_bits(f['sum_bound']) + counter_bits(f['steps']) + counter_bits(rows)
+        + f['zero_skip'] * (  # counts of the evaluated and the listed vector, the listing group, the column reads
+            2 * (counter_bits(k) + counter_bits(f['sum_bound'])) + counter_bits(rows) + tile * index_bits(k)
+        ),
+    }  # fmt: skip
+
+
+def folded_memory(f: dict) -> dict:
+    """Block RAM cells and LUTRAM LUTs (SLICEM LUTs used as memory, beside the logic LUTs) of one folded unit, by
+    Yosys' mapping rule: the value memory and the non-zero columns (written, so never ROMs) in LUTRAM, the
+    tables in block RAM when that is cheaper than logic."""
+    result = {'bram18': 0, 'bram36': 0, 'lutram': 0}
+    for depth, width, rom in feature_tables(f).values():
+        if not rom:
+            result['lutram'] += lutram_luts(depth, width)
+        elif rom_in_bram(depth, width):
+            _, cell, cells, _ = bram_mapping(depth, width)
+            result[cell] += cells
+    return result
+
+
+LUT_TERMS = (
+    'lane_mux', 'lane_mux_listed', 'lane_decode', 'lane_select', 'datapath', 'rom_steps', 'rom_tiles',
+    'rom_tiles_indexed', 'rom_walks', 'results', 'result_bits', 'listing',
+)  # fmt: skip
+FF_TERMS = ('ff_inputs', 'ff_outputs', 'ff_rom_registers', 'ff_state', 'control')
+
+# What fit_folded() gives on folded_calibration_data.json (cli/folded_calibration.py prints it; the test checks
+# it): each constant multiplies one structure of folded_terms; a structure the fit leaves out of a design (a
+# non-negative least-squares fit drops it) is absorbed by its neighbours there.
+DESIGNS = (str(Design.REUSE), str(Design.STOCK))  # by features['stock']
+FOLDED_CONSTANTS = {
+    'reuse': {
+        'lut': {
+            'lane_mux': 1.727,  # Yosys' K:1 lane multiplexers: 1.7 times a LUT6 4:1 tree (abc9 leaves MUXF7/8 unused)
+            'lane_mux_listed': 1.574,  # zero skipping's: value, weight and planned bit at a listed position
+            'lane_decode': 0.07,  # a lane's select decoded: 0.07 LUT per input
+            'datapath': 8.26,  # accumulator-wide adds, bounds, clamps and compares: 8 LUTs per bit (twice thresholded)
+            'rom_steps': 1.397,  # the step table in logic, per LUT its contents need
+            'rom_tiles': 0.082,  # the tile table: its cost is in the indexed term below
+            'rom_tiles_indexed': 0.991,  # ... about one copy per bit the tile index leaves free of a LUT's 6 inputs
+            'rom_walks': 4.531,  # zero skipping's walk table in logic, read at a listed position (its K-bit rows)
+            'result_bits': 1.797,  # an output register bit: its write enable and data select
+            'listing': 0.514,  # zero skipping's non-zero flags and column writes
+        },
+        'ff': {
+            'ff_inputs': 1.007,  # x_next and x: exactly one flip-flop a bit
+            'ff_outputs': 1.001,  # results and out_data
+            'ff_rom_registers': 0.965,  # a table in logic keeps its read register (a few constant bits dropped)
+            'ff_state': 0.701,  # counters and bounds (some narrower than their range once Yosys sees the tables)
+            'control': 1.957,  # the state machine's
+        },
+    },
+    'stock': {
+        'lut': {
+            'lane_mux': 3.029,  # in-order lanes: (K/tile):1 multiplexers with the tile's address arithmetic
+            'lane_select': 1.551,  # a lane's sign select and adder-tree share
+            'rom_steps': 3.979,  # the step table in logic
+            'rom_tiles': 1.647,  # the weight table in logic: random bits, read at first row + tile index
+            'rom_tiles_indexed': 1.088,  # ... and a copy per bit the tile index leaves free
+            'results': 0.966,  # an output register's write enable
+        },
+        'ff': {
+            'ff_inputs': 0.999,
+            'ff_outputs': 0.985,
+            'ff_rom_registers': 0.896,
+            'ff_state': 0.077,  # stock's counters: mostly absorbed by the table registers' term
+        },
+    },
+}
+
+
+def estimate_from_features(f: dict, constants: dict | None = None) -> dict:
+    """LUT (logic), FF, block RAM cells and LUTRAM LUTs of one folded unit, from folded_features."""
+    constants = (FOLDED_CONSTANTS if constants is None else constants)[DESIGNS[f['stock']]]
+    terms = folded_terms(f)
+    return {
+        'lut': sum(constants['lut'].get(name, 0.0) * terms[name] for name in LUT_TERMS),
+        'ff': sum(constants['ff'].get(name, 0.0) * terms[name] for name in FF_TERMS),
+        **folded_memory(f),
+    }
+
+
+def folded_resources(unit, design, constants: dict | None = None) -> dict:
+    """The folded unit's resources as Yosys maps FoldedDense (ours or the stock twin) to the 7-series."""
+    return estimate_from_features(folded_features(unit, design), constants)
+
+
+def load_folded() -> dict:
+    return json.loads(FOLDED_DATA.read_text())
+
+
+def _nonnegative_least_squares(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least squares with every coefficient >= 0: refit without the most negative one until none is."""
+    active = list(range(a.shape[1]))
+    while True:
+        solution = np.zeros(a.shape[1])
+        solution[active] = np.linalg.lstsq(a[:, active], y, rcond=None)[0]
+        if solution.min() >= 0:
+            return solution
+        active.remove(int(np.argmin(solution)))
+
+
+def fit_folded(data: dict | None = None) -> dict:
+    """Constants per design and resource minimizing the relative error over the stored syntheses (the stock twin
+    lays its tables and lanes out otherwise: its constants are its own)."""
+    data = load_folded() if data is None else data
+    constants = {}
+    for stock, design in enumerate(DESIGNS):
+        units = [u for u in data['units'] if u['features']['stock'] == stock]
+        constants[design] = {}
+        for resource, names in (('lut', LUT_TERMS), ('ff', FF_TERMS)):
+            y = np.array([u['resources'][resource] for u in units], float)
+            a = np.array([[folded_terms(u['features'])[n] for n in names] for u in units], float)
+            solution = _nonnegative_least_squares(a / y[:, None], np.ones(len(y)))
+            constants[design][resource] = {n: round(float(v), 3) for n, v in zip(names, solution) if v > 0}
+    return constants

@@ -33,9 +33,13 @@ ASSUMPTIONS = [
     'folded, window reuse (binary convolutions): the changed positions are listed as the window is gathered (no extra '
     'cycles); the previous window (K bits) and every kernel value (n_kernels accumulators) are kept in registers, '
     'not counted; unrolled figures ignore it (the unrolled shape evaluates every window from scratch)',
-    'folded LUTs (plan/folding.py): per lane its input multiplexer (K/3 LUTs per input bit for K inputs) and its share '
-    "of the adder tree; our gathered lanes may read any of K inputs, stock's in-order lanes K/tile each; a banked-input "
-    'variant of ours (lane i reads positions i mod tile) is costed beside them',
+    'folded LUTs, FFs and block RAM (plan/folding.py folded_resources): the whole folded unit as the RTL twin builds '
+    'it (rtl/dense.py FoldedDense), structure by structure (input registers, lane multiplexers: K:1 for our gathered '
+    "lanes, K/tile:1 for stock's in-order ones, tables in logic or block RAM by Yosys' own rule, accumulator, bounds, "
+    'compare, output registers), constants fitted to Yosys syntheses of whole units (plan/folded_calibration_data.json); '
+    'a banked-input variant of ours (lane i reads positions i mod tile) is costed beside them',
+    'folded cycles: per window a step per kernel, the tiles walked and one flush to the output register (rtl/dense.py '
+    'vector_cycles)',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
     'memory bits: weights N*K, plus for ours the gathered positions (bit length of K each, as the tables are written), '
     '32-bit plan rows and the thresholds',
@@ -60,8 +64,9 @@ class LayerCost:
     unrolled_latency_stock: int
     folded_cycles_reuse: float  # per image, average over the simulated images
     folded_cycles_stock: int  # per image
-    folded_lut_reuse: float  # our gathered lanes (plan/folding.py)
-    folded_lut_stock: float  # stock's in-order lanes
+    folded_lut_reuse: float  # the whole folded unit, ours (plan/folding.py folded_resources)
+    folded_lut_stock: float  # the stock twin's
+    folded_resources: dict  # per design: lut, ff, bram18, bram36, lutram of the folded unit (plan/folding.py)
     folded_variants: dict  # stock, ours gathered, ours banked: LUTs and static cycles (plan/folding.py)
     memory_bits_reuse: int
     memory_bits_stock: int
@@ -96,6 +101,7 @@ def unit_cost(name: str, unit, counted_tiles: float, images: int) -> LayerCost:
     unrolled_lut = calibration.unrolled_lut(unit)  # raw sums, as synthesized; the comparators are added below
     stock_compare_bits = n * 16 if unit.thresholds is not None else 0
     variants = folding.folded_variants(unit)
+    folded = {design: folding.folded_resources(unit, design) for design in Design}
     positions_bits = int(unit.plan.mask.sum()) * max(1, int(k).bit_length())  # the position table's type
     return LayerCost(
         name=name,
@@ -112,10 +118,12 @@ def unit_cost(name: str, unit, counted_tiles: float, images: int) -> LayerCost:
         unrolled_lut_stock=unrolled_lut[Design.STOCK] + stock_compare_bits,
         unrolled_latency_reuse=plan_latency(unit),
         unrolled_latency_stock=tree_depth(k) + 1,
-        folded_cycles_reuse=counted_tiles / images + unit.n_kernels * windows,  # + a step per kernel
+        # + a step per kernel and the flush, per window
+        folded_cycles_reuse=counted_tiles / images + (unit.n_kernels + folding.FLUSH_CYCLES) * windows,
         folded_cycles_stock=variants[FoldedVariant.STOCK]['cycles'],
-        folded_lut_reuse=variants[FoldedVariant.GATHERED]['lut'],
-        folded_lut_stock=variants[FoldedVariant.STOCK]['lut'],
+        folded_lut_reuse=folded[Design.REUSE]['lut'],
+        folded_lut_stock=folded[Design.STOCK]['lut'],
+        folded_resources={str(design): resources for design, resources in folded.items()},
         folded_variants=variants,
         memory_bits_reuse=unit.n_kernels * (k + PLAN_ROW * 32) + positions_bits + n * cost.accum_bits,
         memory_bits_stock=n * k + (n * 16 if unit.thresholds is not None else 0),
