@@ -44,6 +44,7 @@ def test_folded_pipeline_is_exact_and_takes_its_counted_cycles(user_files, tmp_p
     result = json.loads(out.read_text())
     assert status == 0
     assert (result['images'], result['mismatches'], result['stock_mismatches']) == (IMAGES, 0, 0)
+    assert result['toggle_images'] == IMAGES
     layers = result['layers']
     assert [layer['name'] for layer in layers] == ['fc0', 'fc1', 'fc2']
     # stock's vectors all take the same clocks, so its slowest layer sets the rate exactly; ours varies per image
@@ -56,15 +57,22 @@ def test_folded_pipeline_is_exact_and_takes_its_counted_cycles(user_files, tmp_p
         for design in ('reuse', 'stock'):
             figures = layer[design]
             assert figures['lut'] > 0 and figures['ff'] > 0 and figures['dsp'] == 0
-            assert layer['toggles_per_image'][design] > 0
+            assert layer['toggles_per_image'][design] > 0  # over all IMAGES: fewer than --toggle-images
     assert result['totals']['reuse']['lut'] == sum(layer['reuse']['lut'] for layer in layers)
 
 
 def test_unrolled_pipeline_is_exact_at_one_image_per_clock(user_files, tmp_path):
     target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
-    options = rtl.RtlOptions(shape='unrolled', images=IMAGES, out_dir=str(tmp_path), synthesize=False)
+    options = rtl.RtlOptions(shape='unrolled', images=IMAGES, out_dir=str(tmp_path), synthesize=False, toggle_images=0)
     result = rtl.run(target, options)
     assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
     assert result['cycles_per_image'] == {'reuse': 1, 'stock': 1}
     assert result['latency_cycles'] == {design: LATENCY_CYCLES * len(WIDTHS) for design in ('reuse', 'stock')}
+    assert result['toggles_per_image'] == {'reuse': None, 'stock': None}  # none asked for
     assert rtl.failures(result) == []
+
+
+def test_any_difference_is_a_failure():
+    result = {'images': 5, 'mismatches': 0, 'stock_mismatches': 3}
+    assert rtl.failures(result) == ['3 output values of the stock twin (Verilator) differ from QKeras on 5 images']
+    assert len(rtl.failures({**result, 'mismatches': 1})) == 2

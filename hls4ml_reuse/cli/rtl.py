@@ -63,12 +63,12 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         raise InputError(f'{target.name}: {err}') from err
     x = np.ascontiguousarray(target.x[: options.images])
     keras_out = target.model.predict(x, batch_size=250, verbose=0).reshape(len(x), -1)
-    _, reference_counts = graph.reference_forward(hls_model, x)
+    counted_tiles = csim_tiles(hls_model, stages, x)
     beats = network.input_beats(stages[0].unit, graph.unit_inputs(hls_model, x, stages[0].name))
     simulated = {design: simulate(hls_model, stages, design, shape, beats, out_dir, options) for design in Design}
     mismatches = {design: int(np.count_nonzero(run['outputs'] != keras_out)) for design, run in simulated.items()}
     synthesized = synthesize(stages, shape, out_dir, options, progress) if options.synthesize else None
-    layers = [layer_entry(stage, shape, reference_counts, len(x), simulated, synthesized) for stage in stages]
+    layers = [layer_entry(stage, shape, counted_tiles[stage.name], len(x), simulated, synthesized) for stage in stages]
     return {
         'model': target.name,
         'shape': str(shape),
@@ -86,6 +86,13 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         'layers': layers,
         'tool': f'{tool_description()}; {verilator.version()}',
     }
+
+
+def csim_tiles(hls_model, stages, x: np.ndarray) -> dict[str, int]:
+    """Per unit, the tiles the C simulation's counters count over the images `x` (what the folded unit walks)."""
+    counters.reset(hls_model)
+    hls_model.predict(x)
+    return {stage.name: counters.read(hls_model, hls_model.graph[stage.name])['tiles'] for stage in stages}
 
 
 def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], out_dir: Path, options) -> dict:
@@ -177,8 +184,7 @@ def counted_cycles(stage, shape: Shape, counted_tiles: int, images: int) -> dict
     }
 
 
-def layer_entry(stage, shape, reference_counts, images, simulated, synthesized) -> dict:
-    tiles = reference_counts[stage.name].tiles
+def layer_entry(stage, shape, tiles: int, images, simulated, synthesized) -> dict:
     estimate = estimates(stage, shape, tiles, images)
     entry = {
         'name': stage.name,
