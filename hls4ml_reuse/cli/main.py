@@ -161,7 +161,14 @@ def _rtl(args) -> int:
     from . import rtl
 
     options = rtl.RtlOptions(
-        args.shape, args.images, args.out, not args.no_synth, args.toggle_images, args.scheduler, args.workers
+        shape=args.shape,
+        images=args.images,
+        stock_images=args.stock_images,
+        out_dir=args.out,
+        synthesize=not args.no_synth,
+        toggle_images=args.toggle_images,
+        scheduler=args.scheduler,
+        workers=args.workers,
     )
     try:
         result = rtl.run(_target(args), options)
@@ -285,6 +292,9 @@ def _add_rtl(commands) -> None:
     _add_target(rtl)
     rtl.add_argument('--shape', choices=SHAPES, default='folded', help="the units' shape (default: folded)")
     rtl.add_argument('--images', type=int, default=1000, help='test images to simulate (default: 1000)')
+    rtl.add_argument(
+        '--stock-images', type=int, default=1000, metavar='M', help='the first M of them for the stock twin (default: 1000)'
+    )
     rtl.add_argument('--no-synth', action='store_true', help='simulate only: no Yosys synthesis')
     rtl.add_argument(
         '--toggle-images', type=int, default=100, metavar='N',

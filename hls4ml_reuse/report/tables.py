@@ -200,7 +200,8 @@ def _signed(fraction) -> str:
 def rtl_table(result: dict) -> str:
     """The RTL twin: Verilator's exactness, cycles and toggles, then Yosys' resources per layer, ours beside stock."""
     lines = [
-        f"{result['model']} in RTL, {result['shape']} shape, {result['images']} images: {result['tool']}",
+        f"{result['model']} in RTL, {result['shape']} shape, {result['images']} images (the stock twin on the first "
+        f"{result['stock_images']}): {result['tool']}",
         "the stock twin is our model of hls4ml's architecture, built the same way (not Vivado's output)",
         '',
         f"{'':<38}{'ours':>12}{'stock twin':>12}",

@@ -22,7 +22,7 @@ per clock, into the other bank of the list), so a steady stream takes max(evalua
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -80,12 +80,6 @@ class FoldedDense(wiring.Component):
             }
         )
 
-    # Shapes
-    @property
-    def value_shape(self):
-        fmt = self.unit.input_format
-        return unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
-
     def stored(self, word):
         """One input as stored, from its bits in x."""
         fmt = self.unit.input_format
@@ -101,10 +95,11 @@ class FoldedDense(wiring.Component):
         acc = signed(unit.accum_width)
         n_in, tile = unit.n_in, unit.tile
 
-        # Input: the vector being loaded (x_next) and the one being evaluated (x)
-        # x is one wide word that lanes index with word_select: a binary multiplexer tree, which Yosys maps as well
-        # as a case per position and Verilator compiles to a shift (a case per position took gigabytes to build).
-        x_next = [Signal(self.value_shape, name=f'x_next{k}') for k in range(n_in)]
+        # Input: the vector being loaded (x_next) and the one being evaluated (x), each one wide word, value k at
+        # bits [k*b, (k+1)*b): lanes index x with word_select, a binary multiplexer tree, which Yosys maps as well as a
+        # case per position and Verilator compiles to a shift (a case per position took gigabytes to build), and a
+        # vector moves as one word (a concatenation of K values cost Verilator O(K^2) word copies per clock).
+        x_next = Signal(n_in * self.value_width, name='x_next')
         x = Signal(n_in * self.value_width)
         beats = n_in // self.values_per_beat
         beat = Signal(range(max(beats, 2)))
@@ -113,11 +108,7 @@ class FoldedDense(wiring.Component):
         take = Signal()  # the evaluation takes x_next this clock
         m.d.comb += self.s_axis_tready.eq(~next_full)
         with m.If(self.s_axis_tvalid & ~next_full):
-            for b in range(beats):
-                with m.If(beat == b):
-                    for i in range(self.values_per_beat):
-                        word = self.s_axis_tdata[i * self.value_width : (i + 1) * self.value_width]
-                        m.d.sync += x_next[b * self.values_per_beat + i].eq(word)
+            m.d.sync += x_next.word_select(beat, len(self.s_axis_tdata)).eq(self.s_axis_tdata)
             m.d.sync += beat.eq(Mux(beat == beats - 1, 0, beat + 1))
             with m.If(beat == beats - 1):
                 m.d.sync += next_full.eq(1)
@@ -125,7 +116,7 @@ class FoldedDense(wiring.Component):
                     m.d.sync += next_ready.eq(1)
         with m.If(take):
             m.d.sync += [next_full.eq(0), next_ready.eq(0)]
-            m.d.sync += x.eq(Cat(*x_next))
+            m.d.sync += x.eq(x_next)
 
         list_rows = -(-n_in // tile)  # rows of `tile` entries: a walk's tiles
         nonzero = _NonzeroList(unit, list_rows) if self.zero_skip else None
@@ -326,10 +317,13 @@ class _NonzeroList:
         group = Signal(range(rows + 1), name='listing_group')  # inputs group * tile ... + tile - 1 this clock
         listed = Signal(range(unit.n_in + 1), name='listed')
         listed_bound = Signal(range(unit.sum_bound + 1), name='listed_bound')
-        nonzero = Signal(rows * tile, name='nonzero_inputs')  # one flag per input, zeros past the last
-        m.d.comb += nonzero.eq(Cat(*(value != 0 for value in x_next)))
+        width = len(x_next) // unit.n_in
+        padding = (rows * tile - unit.n_in) * width
+        padded = Cat(x_next, Const(0, padding)) if padding else x_next  # zeros past the last input
+        inputs = Signal(tile * width, name='listing_inputs')  # this clock's group
+        m.d.comb += inputs.eq(padded.word_select(group, tile * width))
         flags = Signal(tile, name='listing_nonzero')
-        m.d.comb += flags.eq(nonzero.word_select(group, tile))
+        m.d.comb += flags.eq(Cat(*(inputs.word_select(i, width) != 0 for i in range(tile))))
         ranks = [sum((flags[j] for j in range(i)), 0) for i in range(tile)]  # entries before input i of the group
         found = Signal(range(tile + 1), name='listing_found')
         m.d.comb += found.eq(sum(flags[i] for i in range(tile)))
