@@ -63,7 +63,9 @@ CASES = [
     Case('unsigned', 7, 2, 6, stride=2, zero_skip=True, thresholded=False),
     Case('unsigned', 7, 2, 6, pool=True),
     Case('unsigned', 7, 3, 5, padding='valid', pool=True, zero_skip=True),
-    Case('binary', 7, 2, 2, stride=2, padding='valid'),  # evaluates faster than rows load: the ring must run ahead of the windows
+    Case(
+        'binary', 7, 2, 2, stride=2, padding='valid'
+    ),  # evaluates faster than rows load: the ring must run ahead of the windows
 ]
 
 
