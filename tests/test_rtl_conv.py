@@ -10,7 +10,7 @@ n_out * ceil(K / tile) tiles. With random stalls on both streams the outputs sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -21,9 +21,9 @@ from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import plan_reuse
 from hls4ml_reuse.plan.steiner import steiner_plan
 from hls4ml_reuse.plan.thresholds import Thresholds
-from hls4ml_reuse.plan.unit import ConvGeometry, Design, Folding, InputFormat, Pooling, UnitSpec
+from hls4ml_reuse.plan.unit import ConvGeometry, Design, Folding, InputFormat, Pooling, Shape, UnitSpec
 from hls4ml_reuse.rtl import verilator
-from hls4ml_reuse.rtl.conv import FoldedConv, image_cycles, pixel_beats
+from hls4ml_reuse.rtl.conv import FoldedConv, UnrolledConv, image_cycles, pixel_beats
 from hls4ml_reuse.rtl.network import output_values
 from hls4ml_reuse.sim.graph import conv_pooled, conv_windows
 from hls4ml_reuse.sim.unit import evaluate, plain_dense
@@ -232,3 +232,23 @@ def test_verilator_builds_and_runs_it(tmp_path):
     assert np.array_equal(output_values(unit, run_.outputs), outputs)
     per_image = len(outputs) // len(x)
     assert run_.output_last == [(i + 1) % per_image == 0 for i in range(len(outputs))]
+
+
+UNROLLED_CASES = [CASES[0], CASES[1], CASES[2], CASES[5]]
+
+
+@pytest.mark.parametrize('design', list(Design))
+@pytest.mark.parametrize('case', UNROLLED_CASES, ids=lambda case: case.id)
+def test_unrolled_unit_is_exact_at_the_stream_rate(case, design):
+    """One window per clock: an image takes its pixels' clocks (the input stream's rate, one pixel per clock)."""
+    folded = build_unit(case)
+    unit = replace(folded, folding=Folding(Shape.UNROLLED, folded.tile), early_exit=False, zero_skip=False)
+    x = images(unit, IMAGES)
+    expected = np.concatenate([reference(unit, Design.STOCK, x[i : i + 1])[0] for i in range(IMAGES)])
+    trace = simulate(UnrolledConv(unit, design, lut_cells=False), pixel_beats(unit, x), len(expected))
+    assert np.array_equal(output_values(unit, trace.outputs), expected)
+    per_image = len(expected) // IMAGES
+    ends = [trace.produced_at[(i + 1) * per_image - 1] for i in range(IMAGES)]
+    pixels = unit.geometry.in_height * unit.geometry.in_width
+    assert np.diff(ends).tolist() == [pixels] * (IMAGES - 1)
+    assert np.diff(trace.accepted_at).tolist() == [1] * (len(trace.accepted_at) - 1), 'the input never waits'

@@ -24,11 +24,17 @@ n_out values packed as FoldedDense packs them, tlast on the image's last.
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from ..plan.spanning_tree import ROOT
-from ..plan.unit import Design, OutputEncoding, UnitSpec
-from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width
+from ..plan.thresholds import AT_MOST
+from ..plan.unit import ConvGeometry, Design, OutputEncoding, UnitSpec
+from ..synth.rtl import datapath
+from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width
 from .window import SlidingWindows
 
 
@@ -86,7 +92,6 @@ class FoldedConv(FoldedDense):
             self.flushing = Signal()
         if self.pool_exit:
             self.needed = Signal(unit.n_kernels)  # per kernel, for the window being evaluated
-            self.loaded_first, self.loaded_cell = loaded.tags[0][0], loaded.tags[2][0]
         return loaded
 
     def started(self, m: Module) -> None:
@@ -95,8 +100,9 @@ class FoldedConv(FoldedDense):
         if not self.pool_exit:
             return
         windows = self.windows
-        same = self.flushing & (self.loaded_cell == windows.cell)
-        known = Mux(self.loaded_first, 0, Mux(same, self.pooled, self.seen[self.loaded_cell]))
+        first, cell = windows.loaded['first'], windows.loaded['cell']
+        same = self.flushing & (cell == windows.cell)
+        known = Mux(first, 0, Mux(same, self.pooled, self.seen[cell]))
         needed = [Cat(*(~known[d] for d in outputs)).any() if outputs else Const(0) for outputs in dependants(self.unit)]
         m.d.sync += self.needed.eq(Cat(*needed))
 
@@ -122,6 +128,125 @@ class FoldedConv(FoldedDense):
 
     def encoded(self, bit):
         return Mux(bit, 1, 0b11) if self.unit.output_encoding is OutputEncoding.BIPOLAR else bit
+
+
+class UnrolledConv(wiring.Component):
+    """One unrolled convolution unit, ours or the stock twin: the unrolled dense datapath (synth/rtl.py) on one
+    window per clock, as conv2d_unrolled. Absorbs no pooling; window reuse is a folded lever (the datapath has every
+    planned term of a window at once).
+
+    The window register (the generator's x_next) and the output register are its two stages. A binary input has no
+    0 for padding: padded positions enter the datapath as +1, and each channel's sum is corrected by what they
+    added, a constant per class of border window (which kernel rows and columns lie outside), read from a table.
+    """
+
+    def __init__(self, unit: UnitSpec, design: Design = Design.REUSE, lut_cells: bool = True):
+        if unit.geometry is None:
+            raise ValueError('a convolution unit needs the spec of a convolution (UnitSpec.geometry)')
+        if unit.absorbs_pooling:
+            raise ValueError('the unrolled convolution absorbs no pooling (conv2d_unrolled evaluates every channel)')
+        self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
+        self.value_width, self.out_width = input_width(unit), output_width(unit)
+        fmt = unit.input_format
+        value_shape = unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
+        self.windows = SlidingWindows(unit.geometry, unit.pooling, value_shape, fmt.binary)
+        super().__init__(
+            {
+                's_axis_tdata': In(unit.geometry.n_chan * self.value_width),
+                's_axis_tvalid': In(1),
+                's_axis_tready': Out(1),
+                's_axis_tlast': In(1),
+                'm_axis_tdata': Out(unit.n_out * self.out_width),
+                'm_axis_tvalid': Out(1),
+                'm_axis_tready': In(1),
+                'm_axis_tlast': Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        unit, windows = self.unit, self.windows
+        out, out_valid, out_last = Signal(len(self.m_axis_tdata)), Signal(), Signal()
+        advance, take = Signal(), Signal()
+        loaded = windows.elaborate(m, self.s_axis_tdata, self.s_axis_tvalid, self.s_axis_tready, take)
+        m.d.comb += [advance.eq(~out_valid | self.m_axis_tready), take.eq(advance & loaded.full)]
+        m.submodules.sums = sums = datapath(unit, self.design, lut_cells=self.lut_cells)
+        inputs = [loaded.x[k] for k in range(unit.n_in)]
+        if loaded.present is not None:
+            inputs = [Mux(loaded.present[k], value, 1) for k, value in enumerate(inputs)]
+        m.d.comb += sums.x.eq(Cat(*inputs))
+        width = unit.sum_width
+        values = [sums.y[j * width : (j + 1) * width].as_signed() for j in range(unit.n_out)]
+        if loaded.present is not None:
+            values = self.corrected(m, values)
+        m.d.comb += [self.m_axis_tdata.eq(out), self.m_axis_tvalid.eq(out_valid), self.m_axis_tlast.eq(out_last)]
+        with m.If(advance):
+            m.d.sync += [out.eq(Cat(*self.encoded(values))), out_valid.eq(loaded.full)]
+            m.d.sync += out_last.eq(windows.loaded['image_last'])
+        return m
+
+    def corrected(self, m: Module, values: list) -> list:
+        """Each channel's sum less what the window's padded positions, entered as +1, added to it."""
+        unit, windows = self.unit, self.windows
+        rows, columns = padding_classes(unit.geometry, windows.rows, windows.columns)
+        row_class = Array(Const(c) for c in rows.of)[windows.loaded['row']]
+        column_class = Array(Const(c) for c in columns.of)[windows.loaded['column']]
+        signs = np.where(unit.kernels[: unit.n_out], 1, -1).reshape(unit.n_out, unit.geometry.filt_height, -1)
+        width = unit.sum_width + 1
+        fixed = []
+        for j, value in enumerate(values):
+            table = []
+            for outside_rows in rows.patterns:
+                for outside_columns in columns.patterns:
+                    table.append(Const(padded_sum(signs[j], outside_rows, outside_columns, unit.geometry), width))
+            correction = Signal(signed(width), name=f'padding_correction{j}')
+            m.d.comb += correction.eq(Array(table)[row_class * len(columns.patterns) + column_class])
+            fixed.append(value - correction)
+        return fixed
+
+    def encoded(self, values: list) -> list:
+        """Each channel's output from its sum: the sum, or its threshold bit (hls4ml's 0/1, or -1/+1)."""
+        unit = self.unit
+        if not unit.thresholded:
+            return [value[: unit.sum_width] for value in values]
+        bits = []
+        for j, value in enumerate(values):
+            threshold = int(unit.thresholds.value[j])
+            bit = value <= threshold if unit.thresholds.mode[j] == AT_MOST else value >= threshold
+            bits.append(Mux(bit, 1, 0b11) if unit.output_encoding is OutputEncoding.BIPOLAR else bit)
+        return bits
+
+
+@dataclass(frozen=True)
+class PaddingClasses:
+    """Along one axis: the distinct sets of kernel offsets that lie outside the image, and each output's."""
+
+    patterns: list  # tuples of offsets
+    of: list  # per evaluated output row (or column): the index of its pattern
+
+
+def padding_classes(geometry: ConvGeometry, rows: int, columns: int) -> tuple[PaddingClasses, PaddingClasses]:
+    g = geometry
+    axes = (
+        (rows, g.filt_height, g.stride_height, g.pad_top, g.in_height),
+        (columns, g.filt_width, g.stride_width, g.pad_left, g.in_width),
+    )
+    classes = []
+    for count, filt, stride, pad, size in axes:
+        outside = [tuple(i for i in range(filt) if not 0 <= out * stride - pad + i < size) for out in range(count)]
+        patterns = sorted(set(outside))
+        classes.append(PaddingClasses(patterns, [patterns.index(pattern) for pattern in outside]))
+    return classes[0], classes[1]
+
+
+def padded_sum(signs: np.ndarray, outside_rows: tuple, outside_columns: tuple, geometry: ConvGeometry) -> int:
+    """What +1 at every padded position of a window adds to a channel: its weights' signs there (signs: fh, fw*C)."""
+    c = geometry.n_chan
+    padded = np.zeros(signs.shape, dtype=bool)
+    padded[list(outside_rows), :] = True
+    for kw in outside_columns:
+        padded[:, kw * c : (kw + 1) * c] = True
+    return int(signs[padded].sum())
 
 
 # Beats: images to pixel words

@@ -57,8 +57,10 @@ def add_modulo(value, constant: int, modulus: int):
 class SlidingWindows:
     """Windows of `geometry` (visiting `pooling`'s kept outputs) from a pixel stream, into a core's x_next.
 
-    Tags travel with each window: `first` and `last` of its pooling window, its pooling `cell` in the row, and
-    `image_last` (the image's last window: its output beat carries tlast).
+    Tags travel with each window: `first` and `last` of its pooling window, its pooling `cell` in the row,
+    `image_last` (the image's last window: its output beat carries tlast), and its output `row` and `column`.
+    `loaded` has the loaded window's tags by name; the attributes of the same names are the evaluated window's,
+    which the core copies from them when it takes the window (Loaded.tags).
     """
 
     def __init__(self, geometry: ConvGeometry, pooling: Pooling, value_shape, binary: bool):
@@ -73,6 +75,9 @@ class SlidingWindows:
         self.count_width = (2 * geometry.in_height + self.ring_rows + geometry.filt_height).bit_length() + 1
         self.first, self.last = Signal(name='window_first'), Signal(name='window_last')
         self.cell, self.image_last = Signal(range(max(self.cells, 2)), name='window_cell'), Signal(name='image_last')
+        self.row, self.column = Signal(range(max(self.rows, 2)), name='window_row'), Signal(range(max(self.columns, 2)))
+        names = ('first', 'last', 'cell', 'image_last', 'row', 'column')
+        self.loaded = {name: Signal.like(getattr(self, name), name=f'loaded_{name}') for name in names}
 
     def elaborate(self, m: Module, tdata, tvalid, tready, take) -> Loaded:
         g, ring_rows, width = self.geometry, self.ring_rows, self.count_width
@@ -110,15 +115,16 @@ class SlidingWindows:
         arrived = (received - image_base - bottom)[:width].as_signed() > 0
         x_next = Array(Signal(self.value_shape, name=f'x_next{k}') for k in range(g.window))
         present = Signal(g.window, name='present_next') if self.padded else None
-        tags = _Tags(self, (row == self.rows - 1) & (column == self.columns - 1))
+        tags = _Tags(self, row, column)
         with m.If(take):
             m.d.sync += full.eq(0)
-        with m.If(~full & arrived):
+        with m.If((~full | take) & arrived):
             m.d.sync += full.eq(1)
             self.gather(m, ring, top, left, top_slot, x_next, present)
-            m.d.sync += [following.eq(value) for (following, _), value in zip(tags.pairs, tags.values)]
+            m.d.sync += [self.loaded[name].eq(value) for name, value in tags.values.items()]
             self.advance(m, row, column, top, left, top_slot, image_base, image_slot, tags)
-        return Loaded(x_next, full, present, tags.pairs)
+        pairs = [(loaded, getattr(self, name)) for name, loaded in self.loaded.items()]
+        return Loaded(x_next, full, present, pairs)
 
     def gather(self, m, ring, top, left, top_slot, x_next, present):
         """x_next (and present) <- the window at rows top ..., columns left ...: 0 / absent outside the image."""
@@ -164,20 +170,21 @@ class SlidingWindows:
 
 
 class _Tags:
-    """Where the window being gathered lies in its pooling window; `pairs`: the loaded window's tags, each with the
-    signal the core copies it into when it takes the window (SlidingWindows.first, ...)."""
+    """The tags of the window being gathered (`values`, by name); where it lies in its pooling window."""
 
-    def __init__(self, windows: SlidingWindows, image_last):
+    def __init__(self, windows: SlidingWindows, row, column):
         pool = self.pool = windows.pooling
         self.row_phase = Signal(range(max(pool.pool_height, 2)), name='pool_row')  # row within the pooling window
         self.column_phase = Signal(range(max(pool.pool_width, 2)), name='pool_column')
         self.cell = Signal.like(windows.cell, name='gather_cell')
-        first = (self.row_phase == 0) & (self.column_phase == 0)
-        last = (self.row_phase == pool.pool_height - 1) & (self.column_phase == pool.pool_width - 1)
-        self.values = [first, last, self.cell, image_last]
-        current = [windows.first, windows.last, windows.cell, windows.image_last]
-        loaded = [Signal.like(signal, name=f'loaded_{signal.name}') for signal in current]
-        self.pairs = list(zip(loaded, current))
+        self.values = {
+            'first': (self.row_phase == 0) & (self.column_phase == 0),
+            'last': (self.row_phase == pool.pool_height - 1) & (self.column_phase == pool.pool_width - 1),
+            'cell': self.cell,
+            'image_last': (row == windows.rows - 1) & (column == windows.columns - 1),
+            'row': row,
+            'column': column,
+        }
 
     def next_column(self, m):
         wrap = self.column_phase == self.pool.pool_width - 1
