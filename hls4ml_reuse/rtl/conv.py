@@ -1,4 +1,7 @@
-"""A folded convolution unit in RTL (Amaranth): conv2d_folded (hls4ml_reuse_conv2d.h) behind AXI4-Stream ports.
+"""Convolution units in RTL (Amaranth), behind AXI4-Stream ports: conv2d_folded and conv2d_unrolled of
+hls4ml_reuse_conv2d.h, ours and the stock twin.
+
+Folded (FoldedConv):
 
 The sliding-window generator (rtl/window.py) gathers each window of the pixel stream into the folded dense core's
 x_next (rtl/dense.py, unchanged: the same steps, tiles, early exit, inclusion test and zero skipping) while the core
@@ -19,23 +22,33 @@ without skipping.
 Ports: one input beat per pixel (n_chan values, as FoldedDense takes them: a binary input as 1 bit, 1 = +1; a
 fixed-point one as its raw integer); one output beat per output pixel (of the pooled map when pooling is absorbed),
 n_out values packed as FoldedDense packs them, tlast on the image's last.
+
+Unrolled (UnrolledConv): the same window generator feeding the unrolled datapath, one window per clock, so an image
+takes max(its pixels, its windows) clocks at a stream of one pixel per clock. `conv_rtl` picks the shape.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from dataclasses import dataclass
 
+import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ..plan.spanning_tree import ROOT
 from ..plan.thresholds import AT_MOST
-from ..plan.unit import ConvGeometry, Design, OutputEncoding, UnitSpec
+from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
 from ..synth.rtl import datapath
 from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width
 from .window import SlidingWindows
+
+
+def conv_rtl(unit: UnitSpec, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
+    """The RTL of one convolution unit in the given shape (unrolled: `lut_cells` as UnrolledDense takes it)."""
+    if Shape(shape) is Shape.UNROLLED:
+        return UnrolledConv(unit, design, lut_cells=lut_cells)
+    return FoldedConv(unit, design)
 
 
 def image_cycles(counted_tiles: int, windows: int, n_kernels: int) -> int:
@@ -88,7 +101,7 @@ class FoldedConv(FoldedDense):
         loaded = windows.elaborate(m, self.s_axis_tdata, self.s_axis_tvalid, self.s_axis_tready, take)
         if unit.absorbs_pooling:
             self.seen = Array(Signal(unit.n_out, name=f'seen{c}') for c in range(max(windows.cells, 1)))
-            self.pooled = Signal(unit.n_out)  # in FLUSH: the evaluated window's pooling window, ORed so far
+            self.pooled = Signal(unit.n_out)  # driven in FLUSH only: the evaluated window's pooling window so far
             self.flushing = Signal()
         if self.pool_exit:
             self.needed = Signal(unit.n_kernels)  # per kernel, for the window being evaluated

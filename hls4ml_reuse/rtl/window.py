@@ -108,7 +108,7 @@ class SlidingWindows:
             with m.Else():
                 m.d.sync += in_column.eq(in_column + 1)
 
-        # The window: ready once its last row is in; gathered in one clock when x_next is free
+        # The window: ready once its last row is in; gathered in one clock when x_next is free or being taken
         full = Signal(name='window_full')
         bottom = Signal(signed(width))
         m.d.comb += bottom.eq(Mux(top + g.filt_height - 1 > g.in_height - 1, g.in_height - 1, top + g.filt_height - 1))
