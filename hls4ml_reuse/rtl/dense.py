@@ -18,6 +18,10 @@ channel (hls4ml's 0/1), -1/+1 as 2-bit integers (bipolar), or raw sums of sum_wi
 
 While a vector is evaluated the next one is loaded (and, with zero skipping, its non-zero inputs listed, one input
 per clock, into the other bank of the list), so a steady stream takes max(evaluation, loading) clocks per vector.
+
+The convolution unit (rtl/conv.py) is this core with other hooks: its vectors come from a window generator
+(`load`, with a mask of the positions inside the image), and with a max pooling absorbed it skips known channels
+(`started`, `skipped`) and writes one beat per pooling window (`output_beat`, `flushed`).
 """
 
 from __future__ import annotations
