@@ -113,7 +113,7 @@ class SlidingWindows:
         bottom = Signal(signed(width))
         m.d.comb += bottom.eq(Mux(top + g.filt_height - 1 > g.in_height - 1, g.in_height - 1, top + g.filt_height - 1))
         arrived = (received - image_base - bottom)[:width].as_signed() > 0
-        x_next = Array(Signal(self.value_shape, name=f'x_next{k}') for k in range(g.window))
+        x_next = [Signal(self.value_shape, name=f'x_next{k}') for k in range(g.window)]
         # all present from reset: a position no window pads stays a constant 1, which synthesis drops
         present = Signal(g.window, name='present_next', init=(1 << g.window) - 1) if self.padded else None
         tags = _Tags(self, row, column)
