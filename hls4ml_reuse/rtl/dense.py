@@ -18,17 +18,34 @@ channel (hls4ml's 0/1), -1/+1 as 2-bit integers (bipolar), or raw sums of sum_wi
 
 While a vector is evaluated the next one is loaded (and, with zero skipping, its non-zero inputs listed, one input
 per clock, into the other bank of the list), so a steady stream takes max(evaluation, loading) clocks per vector.
+
+The convolution unit (rtl/conv.py) is this core with other hooks: its vectors come from a window generator
+(`load`, with a mask of the positions inside the image), and with a max pooling absorbed it skips known channels
+(`started`, `skipped`) and writes one beat per pooling window (`output_beat`, `flushed`).
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from dataclasses import dataclass, field
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from .layout import FoldedLayout, index_bits
+
+
+@dataclass
+class Loaded:
+    """A vector being loaded for the evaluation: its inputs, whether it is whole, and what it brings along."""
+
+    x: Value | list  # its n_in inputs as stored: one word (value k at bits [k*b, (k+1)*b)), or a list of values
+    full: Signal  # set once the vector is whole; cleared when the evaluation takes it
+    present: Signal | None = None  # a bit per input: 0 where a convolution's window lies outside the image
+    tags: list = field(default_factory=list)  # (loaded, current) signal pairs copied when it is taken
+
 
 FLUSH_CYCLES = 1  # per vector, beyond its steps and tiles: outputs to the output register
 
@@ -80,6 +97,12 @@ class FoldedDense(wiring.Component):
             }
         )
 
+    @property
+    def value_shape(self):
+        """One input as stored: a bit, or the fixed-point format's raw integer."""
+        fmt = self.unit.input_format
+        return unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
+
     def stored(self, word):
         """One input as stored, from its bits in x."""
         fmt = self.unit.input_format
@@ -89,34 +112,64 @@ class FoldedDense(wiring.Component):
         """The raw integer of one stored input: a bit as -1/+1, a fixed-point value as itself."""
         return Mux(value, 1, -1) if self.unit.input_format.binary else value
 
-    def elaborate(self, platform):
-        m = Module()
-        unit, layout = self.unit, self.layout
-        acc = signed(unit.accum_width)
-        n_in, tile = unit.n_in, unit.tile
-
-        # Input: the vector being loaded (x_next) and the one being evaluated (x), each one wide word, value k at
-        # bits [k*b, (k+1)*b): lanes index x with word_select, a binary multiplexer tree, which Yosys maps as well as a
-        # case per position and Verilator compiles to a shift (a case per position took gigabytes to build), and a
-        # vector moves as one word (a concatenation of K values cost Verilator O(K^2) word copies per clock).
-        x_next = Signal(n_in * self.value_width, name='x_next')
-        x = Signal(n_in * self.value_width)
-        beats = n_in // self.values_per_beat
+    # What a subclass (rtl/conv.py) changes: where vectors come from and what an evaluated vector writes
+    def load(self, m: Module, take) -> Loaded:
+        """The next vector from the input stream, `values_per_beat` inputs per beat; `take` empties it."""
+        x_next = Signal(self.unit.n_in * self.value_width, name='x_next')
+        beats = self.unit.n_in // self.values_per_beat
         beat = Signal(range(max(beats, 2)))
         next_full = Signal()  # x_next holds a whole vector
-        next_ready = Signal()  # ... and its non-zero inputs are listed
-        take = Signal()  # the evaluation takes x_next this clock
         m.d.comb += self.s_axis_tready.eq(~next_full)
         with m.If(self.s_axis_tvalid & ~next_full):
             m.d.sync += x_next.word_select(beat, len(self.s_axis_tdata)).eq(self.s_axis_tdata)
             m.d.sync += beat.eq(Mux(beat == beats - 1, 0, beat + 1))
             with m.If(beat == beats - 1):
                 m.d.sync += next_full.eq(1)
-                if not self.zero_skip:
-                    m.d.sync += next_ready.eq(1)
         with m.If(take):
-            m.d.sync += [next_full.eq(0), next_ready.eq(0)]
+            m.d.sync += next_full.eq(0)
+        return Loaded(x_next, next_full)
+
+    def started(self, m: Module) -> None:
+        """The clock the evaluation takes the loaded vector (comb context)."""
+
+    def skipped(self, row):
+        """Whether the step `row` is skipped (its output known to be 1), or None: no step is."""
+        return None
+
+    def output_beat(self, m: Module, results) -> tuple:
+        """(emit, tdata, tlast) of the evaluated vector's output beat: every vector writes its n_out results."""
+        return Const(1), Cat(*results), 1
+
+    def flushed(self, m: Module, results) -> None:
+        """The clock the evaluated vector's results leave (comb context)."""
+
+    def elaborate(self, platform):
+        m = Module()
+        unit, layout = self.unit, self.layout
+        acc = signed(unit.accum_width)
+        n_in, tile = unit.n_in, unit.tile
+
+        # Input: the vector being loaded (x_next, by `load`) and the one being evaluated (x), each one wide word,
+        # value k at bits [k*b, (k+1)*b): lanes index x with word_select, a binary multiplexer tree, which Yosys maps
+        # as well as a case per position and Verilator compiles to a shift (a case per position took gigabytes to
+        # build), and a vector moves as one word (a concatenation of K values cost Verilator O(K^2) word copies per
+        # clock: the dense loader writes one word; the window generator still gathers a list).
+        take = Signal()  # the evaluation takes the loaded vector this clock
+        loaded = self.load(m, take)
+        x_next = loaded.x if isinstance(loaded.x, Value) else Cat(*loaded.x)
+        next_full = loaded.full
+        x = Signal(n_in * self.value_width)
+        present = None if loaded.present is None else Signal.like(loaded.present, name='present')
+        next_ready = Signal()  # x_next is loaded and its non-zero inputs are listed
+        if not self.zero_skip:
+            m.d.comb += next_ready.eq(next_full)
+        with m.If(take):
             m.d.sync += x.eq(x_next)
+            m.d.sync += [current.eq(following) for following, current in loaded.tags]
+            if present is not None:
+                m.d.sync += present.eq(loaded.present)
+            if self.zero_skip:
+                m.d.sync += next_ready.eq(0)
 
         list_rows = -(-n_in // tile)  # rows of `tile` entries: a walk's tiles
         nonzero = _NonzeroList(unit, list_rows) if self.zero_skip else None
@@ -152,8 +205,8 @@ class FoldedDense(wiring.Component):
         over_nonzero = Signal()
         results = Array(Signal(self.out_width, name=f'result{n}') for n in range(unit.n_out))
         out_data = Signal(unit.n_out * self.out_width)
-        out_valid = Signal()
-        m.d.comb += [self.m_axis_tdata.eq(out_data), self.m_axis_tvalid.eq(out_valid), self.m_axis_tlast.eq(1)]
+        out_valid, out_last = Signal(), Signal(init=1)
+        m.d.comb += [self.m_axis_tdata.eq(out_data), self.m_axis_tvalid.eq(out_valid), self.m_axis_tlast.eq(out_last)]
         with m.If(self.m_axis_tready & out_valid):
             m.d.sync += out_valid.eq(0)
 
@@ -202,6 +255,7 @@ class FoldedDense(wiring.Component):
 
         def start(m):
             m.d.comb += take.eq(1)
+            self.started(m)
             m.d.comb += [step_read.addr.eq(0), step_read.en.eq(1)]
             if walk_read is not None:
                 m.d.comb += [walk_read.addr.eq(0), walk_read.en.eq(1)]
@@ -231,8 +285,12 @@ class FoldedDense(wiring.Component):
                     Mux(walk_nonzero, nonzero.count_bound, row.length_bound) if nonzero else row.length_bound
                 )
                 early, early_bit = settled(step_base, scaled(length_bound))
-                with m.If((row.exits & early) | (length == 0)):  # the inclusion test, or nothing to walk
-                    finish(step_base, row.exits & early, early_bit)
+                early = row.exits & early
+                skipped = self.skipped(row)
+                if skipped is not None:  # a channel known to be 1 (its pooling window): settled as 1 at once
+                    early, early_bit = early | skipped, early_bit | skipped
+                with m.If(early | (length == 0)):  # the inclusion test, or nothing to walk
+                    finish(step_base, early, early_bit)
                 with m.Else():
                     fetch_tile(0)
                     m.d.sync += [base.eq(step_base), partial.eq(0), left.eq(length), left_bound.eq(length_bound)]
@@ -240,7 +298,7 @@ class FoldedDense(wiring.Component):
                     m.d.sync += over_nonzero.eq(walk_nonzero)
                     m.next = 'TILE'
             with m.State('TILE'):
-                tile_sum = self.tile_sum(m, x, entries, lists, walk_read, t, left, over_nonzero)
+                tile_sum = self.tile_sum(m, x, entries, lists, walk_read, t, left, over_nonzero, present)
                 new_partial, value = Signal(acc), Signal(acc)
                 rest, rest_bound = Signal(range(n_in + 1)), Signal(range(unit.sum_bound + 1))
                 tile_bound = tile * unit.input_bound
@@ -257,16 +315,20 @@ class FoldedDense(wiring.Component):
                     fetch_tile(t + 1)
                     m.d.sync += [partial.eq(new_partial), left.eq(rest), left_bound.eq(rest_bound), t.eq(t + 1)]
             with m.State('FLUSH'):
-                with m.If(~out_valid | self.m_axis_tready):
-                    m.d.sync += [out_data.eq(Cat(*results)), out_valid.eq(1)]
+                emit, beat, last = self.output_beat(m, results)
+                with m.If(~emit | ~out_valid | self.m_axis_tready):
+                    with m.If(emit):
+                        m.d.sync += [out_data.eq(beat), out_valid.eq(1), out_last.eq(last)]
+                    self.flushed(m, results)
                     with m.If(next_ready):
                         start(m)
                     with m.Else():
                         m.next = 'IDLE'
         return m
 
-    def tile_sum(self, m, x, entries, lists, walk_read, t, left, over_nonzero):
-        """The sum of this clock's lanes: each adds or subtracts one input of the walk."""
+    def tile_sum(self, m, x, entries, lists, walk_read, t, left, over_nonzero, present=None):
+        """The sum of this clock's lanes: each adds or subtracts one input of the walk (none where `present`, the
+        window's mask of positions inside the image, is 0)."""
         unit, tile = self.unit, self.unit.tile
         terms = []
         for lane in range(tile):
@@ -285,6 +347,8 @@ class FoldedDense(wiring.Component):
             else:
                 m.d.comb += [position.eq(entries[lane].position), weight.eq(entries[lane].weight), active.eq(in_walk)]
             value = self.raw(self.stored(x.word_select(position, self.value_width)))
+            if present is not None:
+                active = active & present.bit_select(position, 1)
             terms.append(Mux(active, Mux(weight, value, -value), 0))
         total = Signal(signed(self.unit.accum_width), name='tile_sum')
         m.d.comb += total.eq(sum(terms[1:], terms[0]))
