@@ -1,8 +1,10 @@
-"""``hls4ml-reuse rtl`` on a user's own small dense model: its pipeline in Verilator, ours and the stock twin, in
+"""``hls4ml-reuse rtl`` on a user's own small models: their pipelines in Verilator, ours and the stock twin, in
 both shapes, exact against QKeras on every output, with the cycles each design is built to take; and each layer
 synthesized whole with Yosys.
 
-The model and its images are a user's: an .h5 file and an .npz given with --data, not one of our examples.
+The dense model and its images are a user's: an .h5 file and an .npz given with --data, not one of our examples.
+The convolutional ones stream pixels: a fixed-point first layer (zero skipping), an absorbed max pooling with its
+pool exit, a 'same' binary convolution (padding as absent inputs), a Flatten into a dense unit fed a pixel per beat.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import json
 
 import numpy as np
 import pytest
-from models import binary_mlp, sparse_pixels
+from models import binary_cnn, binary_mlp, conv, maxpool, raw_conv, sparse_pixels
 
 from hls4ml_reuse.cli import main, rtl
-from hls4ml_reuse.cli.targets import resolve
+from hls4ml_reuse.cli.targets import Target, resolve
 from hls4ml_reuse.plan.unit import Design
 from hls4ml_reuse.rtl import verilator
 from hls4ml_reuse.rtl.unrolled import LATENCY_CYCLES
@@ -79,3 +81,32 @@ def test_any_difference_is_a_failure():
     result = {'images': 5, 'stock_images': 4, 'mismatches': 0, 'stock_mismatches': 3}
     assert rtl.failures(result) == ['3 output values of the stock twin (Verilator) differ from QKeras on 4 images']
     assert len(rtl.failures({**result, 'mismatches': 1})) == 2
+
+
+CNN_IMAGES = 6
+
+
+def cnn_target(name, spec, shape, seed):
+    model = binary_cnn(shape, spec, seed=seed)
+    x = sparse_pixels(CNN_IMAGES, int(np.prod(shape)), seed=seed + 1).reshape(-1, *shape)
+    return Target(name, model, x, None, 'ufixed<8,0>', 8)
+
+
+def test_folded_cnn_pipeline_is_exact_and_takes_its_counted_cycles(tmp_path):
+    spec = [conv(4, 3), maxpool(2), conv(6, 3, padding='same'), ('flatten',), ('dense', 3)]
+    target = cnn_target('cnn', spec, (8, 8, 1), seed=51)
+    options = rtl.RtlOptions(images=CNN_IMAGES, out_dir=str(tmp_path), synthesize=False)
+    result = rtl.run(target, options)
+    assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
+    assert [layer['name'] for layer in result['layers']] == ['conv0', 'conv1', 'logits']
+    counted = {design: [layer['counted_cycles'][design] for layer in result['layers']] for design in Design}
+    assert result['cycles_per_image']['stock'] == max(counted['stock'])
+    assert max(counted['reuse']) <= result['cycles_per_image']['reuse'] <= sum(counted['reuse'])
+
+
+def test_unrolled_cnn_pipeline_is_exact_at_a_pixel_per_clock(tmp_path):
+    target = cnn_target('cnn-raw', [conv(4, 3), raw_conv(3, 3, padding='same')], (6, 6, 1), seed=53)
+    options = rtl.RtlOptions(shape='unrolled', images=CNN_IMAGES, out_dir=str(tmp_path), synthesize=False, toggle_images=0)
+    result = rtl.run(target, options)
+    assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
+    assert result['cycles_per_image'] == {'reuse': 36, 'stock': 36}  # 6 x 6 pixels in, a pixel per clock

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from ..plan import hardware
 from ..plan.unit import Design, Shape
 from ..rtl import network, verilator
-from ..rtl.dense import vector_cycles
+from ..rtl.conv import image_cycles
 from ..sim import counters, encoding, graph
 from ..synth.jobs import UnitJob, run_jobs
 from ..synth.yosys import tool_description
@@ -59,7 +59,8 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         raise InputError(f'--toggle-images must be 0 or more, not {options.toggle_images}')
     out_dir = Path(options.out_dir).resolve()
     shape = Shape(options.shape)
-    hls_model = target.convert(target.reuse_config(ReusePruningShape=str(shape)), str(out_dir / 'hls4ml'))
+    config = target.reuse_config(ReusePruningShape=str(shape), ReusePruningWindowReuse=False)  # no RTL for it yet
+    hls_model = target.convert(config, str(out_dir / 'hls4ml'))
     counters.require_units(hls_model, target.name)
     try:
         stages = network.stages(hls_model)
@@ -68,7 +69,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     x = np.ascontiguousarray(target.x[: options.images])
     keras_out = target.model.predict(x, batch_size=250, verbose=0).reshape(len(x), -1)
     counted_tiles = csim_tiles(hls_model, stages, x)
-    beats = network.input_beats(stages[0].unit, graph.unit_inputs(hls_model, x, stages[0].name))
+    beats = network.image_beats(hls_model, stages[0], x)
     shown = {Design.REUSE: len(x), Design.STOCK: min(options.stock_images, len(x))}  # stock: 3-4x our cycles
     simulated = {
         design: simulate(hls_model, stages, design, shape, beats[: shown[design]], out_dir, options) for design in Design
@@ -81,6 +82,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     return {
         'model': target.name,
         'shape': str(shape),
+        'levers_off': ['window_reuse'],  # the RTL convolution has no window-reuse datapath yet
         'images': len(x),
         'stock_images': shown[Design.STOCK],
         'toggle_images': min(options.toggle_images, len(x)),
@@ -118,15 +120,17 @@ class _Stream:
     work_dir: Path
     stages: list
 
-    def run(self, beats: list[int], toggles: bool = False) -> verilator.StreamRun:
-        images = len(beats)
+    def run(self, images: list[list[int]], toggles: bool = False) -> verilator.StreamRun:
+        """Stream the images (each its input beats, tlast on its last) and take every output beat."""
+        beats = [beat for image in images for beat in image]
+        last = [i == len(image) - 1 for image in images for i in range(len(image))]
         return verilator.simulate(
-            self.text, self.name, beats, [True] * images, images,
+            self.text, self.name, beats, last, len(images) * self.stages[-1].output_beats,
             in_width=len(self.top.s_axis_tdata), out_width=len(self.top.m_axis_tdata), work_dir=self.work_dir,
-            toggles=toggles, max_cycles=max_cycles(self.stages, self.top.shape, images),
+            toggles=toggles, max_cycles=max_cycles(self.stages, self.top.shape, len(images)),
         )  # fmt: skip
 
-    def run_chunks(self, beats: list[int], workers: int, bar) -> list[verilator.StreamRun]:
+    def run_chunks(self, beats: list[list[int]], workers: int, bar) -> list[verilator.StreamRun]:
         """Contiguous chunks of the images, `workers` Verilator processes at a time (the model built once, first)."""
         verilator.build(self.text, self.name, self.work_dir.resolve())
         parts = [beats[start : start + CHUNK_IMAGES] for start in range(0, len(beats), CHUNK_IMAGES)]
@@ -140,7 +144,7 @@ class _Stream:
             return list(pool.map(run, parts))
 
 
-def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], out_dir: Path, options) -> dict:
+def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[list[int]], out_dir: Path, options) -> dict:
     """One design's pipeline in Verilator on every image: outputs as hls4ml's predict gives them, cycles; then its
     toggles per image over the first toggle_images, in a coverage build (one run serves both when that covers
     every image: a small run)."""
@@ -163,11 +167,11 @@ def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], 
     else:
         counted = None
     last = stages[-1]
-    values = network.output_values(last.unit, [beat for run in runs for beat in run.outputs])
+    values = network.output_values(last.unit, [beat for run in runs for beat in run.outputs]).reshape(images, -1)
     outputs = encoding.as_keras_values(hls_model, graph.forward_from(hls_model, last.name, values))
     return {
         'outputs': outputs.reshape(images, -1),
-        'cycles_per_image': steady_cycles(runs),
+        'cycles_per_image': steady_cycles(runs, last.output_beats),
         'latency_cycles': runs[0].produced_at[0] - runs[0].accepted_at[0],
         'toggles': {
             stage.name: scope_toggles(counted.toggles, stage.name) / toggle_images if counted else None for stage in stages
@@ -175,10 +179,12 @@ def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[int], 
     }
 
 
-def steady_cycles(runs: list[verilator.StreamRun]) -> float | None:
-    """Clocks between consecutive output images, averaged over every run (a run's first image is its latency)."""
-    gaps = sum(len(run.produced_at) - 1 for run in runs)
-    return sum(run.produced_at[-1] - run.produced_at[0] for run in runs) / gaps if gaps else None
+def steady_cycles(runs: list[verilator.StreamRun], beats_per_image: int) -> float | None:
+    """Clocks between consecutive images' last output beats, averaged over every run (a run's first image is its
+    latency)."""
+    done = [run.produced_at[beats_per_image - 1 :: beats_per_image] for run in runs]
+    gaps = sum(len(times) - 1 for times in done)
+    return sum(times[-1] - times[0] for times in done) / gaps if gaps else None
 
 
 def _total(values):
@@ -188,9 +194,13 @@ def _total(values):
 
 def max_cycles(stages, shape: Shape, images: int) -> int:
     """A generous bound: every layer evaluating every image alone, every kernel over every position."""
-    if shape is Shape.UNROLLED:
-        return 100 * (images + len(stages)) + 1000
-    per_image = sum(vector_cycles(s.unit.n_kernels * -(-s.unit.n_in // s.unit.tile), s.unit.n_kernels) for s in stages)
+    if shape is Shape.UNROLLED:  # a window or a pixel per clock
+        per_image = max(max(s.unit.windows, network.values_in(s.unit)) for s in stages)
+        return 4 * per_image * (images + len(stages)) + 1000
+    per_image = sum(
+        image_cycles(s.unit.n_kernels * -(-s.unit.n_in // s.unit.tile) * s.unit.windows, s.unit.windows, s.unit.n_kernels)
+        for s in stages
+    )
     return 2 * per_image * (images + 1) + 1000
 
 
@@ -228,11 +238,20 @@ def counted_cycles(stage, shape: Shape, counted_tiles: int, images: int) -> dict
     unit = stage.unit
     if shape is Shape.UNROLLED:
         return {design: unit.windows for design in Design}
-    stock_tiles = unit.n_out * -(-unit.n_in // unit.tile)
+    windows = evaluated_windows(unit)
+    stock_tiles = unit.n_out * -(-unit.n_in // unit.tile) * windows
     return {
-        Design.REUSE: vector_cycles(counted_tiles / images, unit.n_kernels),
-        Design.STOCK: vector_cycles(stock_tiles, unit.n_out),
+        Design.REUSE: image_cycles(counted_tiles / images, windows, unit.n_kernels),
+        Design.STOCK: image_cycles(stock_tiles, windows, unit.n_out),
     }
+
+
+def evaluated_windows(unit) -> int:
+    """Windows a folded unit evaluates per image: every output pixel, or those an absorbed pooling keeps."""
+    if not unit.absorbs_pooling:
+        return unit.windows
+    p = unit.pooling
+    return p.pooled_height * p.pool_height * p.pooled_width * p.pool_width
 
 
 def layer_entry(stage, shape, tiles: int, images, simulated, synthesized) -> dict:

@@ -1,9 +1,13 @@
-"""A converted network as an RTL pipeline: its reuse units in stream order, each one's output beat the next one's
-input beat (every unit buffers one vector while it evaluates the previous one, so no FIFO is needed between them).
+"""A converted network as an RTL pipeline: its reuse units in stream order, each one's output beats the next one's
+input beats (every unit buffers one vector or window while it evaluates the previous one, so no FIFO is needed).
 
-Covered now: dense units only (Input, ReuseDense, and reshapes between them), in either design and shape. What follows the
-last unit in the hls4ml graph (an output scaling) stays in software: ``outputs_as_model`` applies it with the
-Python reference's own step, so the pipeline's outputs compare with QKeras as the C simulation's do.
+Covered: dense and convolution units (Input, ReuseDense, ReuseConv2D with its absorbed pooling, and reshapes
+between them: a Flatten after a convolution passes its pixel beats on, which the dense unit takes n_chan values per
+beat), in either design and shape. A convolution's input is one pixel per beat, as hls4ml's io_stream; a dense
+unit's first input is one vector per beat. What follows the last unit in the hls4ml graph (an output scaling) stays
+in software: ``graph.forward_from`` applies it with the Python reference's own step, so the pipeline's outputs
+compare with QKeras as the C simulation's do. Not covered (UnsupportedNetwork names the layer): pooling or other
+layers hls4ml keeps between units, window reuse (no RTL datapath yet), an unrolled dense unit after a convolution.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ..ir.layers import ReuseConv2D, ReuseUnitLayer
+from ..ir.layers import ReuseUnitLayer
 from ..plan.unit import Design, OutputEncoding, Shape, UnitSpec
 from ..sim import graph
+from .conv import conv_rtl, pixel_beats
 from .dense import FoldedDense, input_width, output_width
 from .unrolled import UnrolledDense
 
@@ -30,35 +35,68 @@ class UnsupportedNetwork(ValueError):
 class Stage:
     name: str
     unit: UnitSpec
+    values_per_beat: int | None = None  # a dense unit fed by a convolution: its channels per pixel beat
+
+    @property
+    def output_beats(self) -> int:
+        """Output beats per image: one per (pooled) output pixel of a convolution, one for a dense unit."""
+        pooling = self.unit.pooling
+        return 1 if pooling is None else pooling.pooled_height * pooling.pooled_width
 
 
 def stages(hls_model) -> list[Stage]:
     """The units of a converted graph in stream order; UnsupportedNetwork names the first layer it cannot build."""
-    found, after_last = [], False
+    found, after_last = [], None
     for layer in list(hls_model.get_layers())[1:]:
-        if isinstance(layer, ReuseConv2D):
-            raise UnsupportedNetwork(
-                f'layer {layer.name!r}: convolutions are not in the RTL pipeline yet (dense units only)'
-            )
         if isinstance(layer, ReuseUnitLayer):
-            if after_last:
-                raise UnsupportedNetwork(f'layer {layer.name!r}: a unit after a layer the pipeline leaves to software')
-            found.append(Stage(layer.name, layer.get_attr('unit')))
+            if after_last is not None:
+                raise UnsupportedNetwork(
+                    f'layer {after_last!r}: the RTL pipeline has no unit for it, and unit {layer.name!r} follows it'
+                )
+            if layer.get_attr('unit').window_reuse:
+                raise UnsupportedNetwork(
+                    f'layer {layer.name!r}: window reuse has no RTL datapath yet; convert with '
+                    'ReusePruningWindowReuse: false'
+                )
+            found.append(_stage(layer, found[-1] if found else None))
         elif not isinstance(layer, graph.RESHAPES):
-            after_last = True  # an output scaling: applied in software after the pipeline
+            after_last = layer.name  # an output scaling, if nothing follows: applied in software after the pipeline
     if not found:
         raise UnsupportedNetwork('the converted graph has no reuse unit to build in RTL')
-    for before, after in zip(found, found[1:]):
-        if before.unit.n_out != after.unit.n_in or not after.unit.input_format.binary:
-            raise UnsupportedNetwork(f'layer {after.name!r}: its input is not the binary output of {before.name!r}')
     return found
 
 
-def unit_rtl(unit: UnitSpec, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
-    """The RTL of one unit in the given shape (unrolled: `lut_cells` as UnrolledDense takes it)."""
-    if Shape(shape) is Shape.UNROLLED:
+def _stage(layer, before: Stage | None) -> Stage:
+    unit = layer.get_attr('unit')
+    if before is None:
+        return Stage(layer.name, unit)
+    if not unit.input_format.binary or before.output_beats * before.unit.n_out != values_in(unit):
+        raise UnsupportedNetwork(f'layer {layer.name!r}: its input is not the binary output of {before.name!r}')
+    if unit.geometry is not None:
+        if unit.geometry.n_chan != before.unit.n_out:
+            raise UnsupportedNetwork(f'layer {layer.name!r}: {unit.geometry.n_chan} channels in, {before.unit.n_out} out')
+        return Stage(layer.name, unit)
+    return Stage(layer.name, unit, values_per_beat=before.unit.n_out if before.output_beats > 1 else None)
+
+
+def values_in(unit: UnitSpec) -> int:
+    """Input values per image: a convolution's input map, a dense unit's vector."""
+    g = unit.geometry
+    return unit.n_in if g is None else g.in_height * g.in_width * g.n_chan
+
+
+def unit_rtl(stage_or_unit, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
+    """The RTL of one stage (or of a unit on its own) in the given shape (unrolled: `lut_cells` as UnrolledDense
+    takes it)."""
+    stage = stage_or_unit if isinstance(stage_or_unit, Stage) else Stage('unit', stage_or_unit)
+    unit, unrolled = stage.unit, Shape(shape) is Shape.UNROLLED
+    if unit.geometry is not None:
+        return conv_rtl(unit, design, shape, lut_cells)
+    if unrolled:
+        if stage.values_per_beat is not None:
+            raise UnsupportedNetwork(f'layer {stage.name!r}: an unrolled dense unit after a convolution (no deserializer)')
         return UnrolledDense(unit, design, lut_cells=lut_cells)
-    return FoldedDense(unit, design)
+    return FoldedDense(unit, design, values_per_beat=stage.values_per_beat)
 
 
 class Pipeline(wiring.Component):
@@ -66,7 +104,7 @@ class Pipeline(wiring.Component):
 
     def __init__(self, stages_: list[Stage], design: Design, shape: Shape, lut_cells: bool = True):
         self.stages, self.design, self.shape = stages_, Design(design), Shape(shape)
-        self.units = [unit_rtl(stage.unit, self.design, self.shape, lut_cells) for stage in stages_]
+        self.units = [unit_rtl(stage, self.design, self.shape, lut_cells) for stage in stages_]
         first, last = self.units[0], self.units[-1]
         super().__init__(
             {
@@ -107,6 +145,16 @@ class Pipeline(wiring.Component):
 
 
 # Beats: vectors to stream words and back
+def image_beats(hls_model, first: Stage, x: np.ndarray) -> list[list[int]]:
+    """Per image, the pipeline's input beats: its pixels for a convolution, its vector for a dense unit."""
+    if first.unit.geometry is not None:
+        maps = graph.unit_input_map(hls_model, x, first.name)
+        pixels = first.unit.geometry.in_height * first.unit.geometry.in_width
+        beats = pixel_beats(first.unit, maps)
+        return [beats[i * pixels : (i + 1) * pixels] for i in range(len(x))]
+    return [[beat] for beat in input_beats(first.unit, graph.unit_inputs(hls_model, x, first.name))]
+
+
 def input_beats(unit: UnitSpec, raw: np.ndarray) -> list[int]:
     """One beat per vector of raw inputs (m, K): value k at bits [k*b, (k+1)*b), a binary input as 1 for +1."""
     width = input_width(unit)

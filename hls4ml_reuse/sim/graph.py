@@ -121,6 +121,16 @@ def forward_from(hls_model, layer_name: str, unit_outputs: np.ndarray) -> np.nda
 
 def unit_inputs(hls_model, x: np.ndarray, layer_name: str) -> np.ndarray:
     """The raw input vectors (one per window, K values each) the unit `layer_name` evaluates for images x."""
+    layer, raw = _unit_input(hls_model, x, layer_name)
+    return conv_windows(layer, raw) if isinstance(layer, ReuseConv2D) else raw.reshape(len(x), -1)
+
+
+def unit_input_map(hls_model, x: np.ndarray, layer_name: str) -> np.ndarray:
+    """The raw values (m, *input shape) that reach the unit `layer_name` for images x: a convolution's pixel map."""
+    return _unit_input(hls_model, x, layer_name)[1]
+
+
+def _unit_input(hls_model, x: np.ndarray, layer_name: str):
     layers = list(hls_model.get_layers())
     frac_bits = input_frac_bits(layers[0])
     raw = np.round(np.ldexp(np.asarray(x, dtype=np.float64), frac_bits)).astype(np.int64)
@@ -129,7 +139,7 @@ def unit_inputs(hls_model, x: np.ndarray, layer_name: str) -> np.ndarray:
         if layer.name == layer_name:
             if not isinstance(layer, ReuseUnitLayer):
                 raise ValueError(f'layer {layer_name!r} is not a reuse unit')
-            return conv_windows(layer, values.raw) if isinstance(layer, ReuseConv2D) else values.raw.reshape(len(x), -1)
+            return layer, values.raw
         values = _step(layer, values, {})
     raise ValueError(f'no layer {layer_name!r} in the model')
 
