@@ -34,7 +34,6 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from ..plan.spanning_tree import ROOT
 from ..plan.thresholds import AT_MOST
@@ -42,6 +41,7 @@ from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
 from ..synth.rtl import datapath
 from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width
 from .window import SlidingWindows
+from .stream import stream_ports
 
 
 def conv_rtl(unit: UnitSpec, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
@@ -163,18 +163,7 @@ class UnrolledConv(wiring.Component):
         fmt = unit.input_format
         value_shape = unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
         self.windows = SlidingWindows(unit.geometry, unit.pooling, value_shape, fmt.binary)
-        super().__init__(
-            {
-                's_axis_tdata': In(unit.geometry.n_chan * self.value_width),
-                's_axis_tvalid': In(1),
-                's_axis_tready': Out(1),
-                's_axis_tlast': In(1),
-                'm_axis_tdata': Out(unit.n_out * self.out_width),
-                'm_axis_tvalid': Out(1),
-                'm_axis_tready': In(1),
-                'm_axis_tlast': Out(1),
-            }
-        )
+        super().__init__(stream_ports(unit.geometry.n_chan * self.value_width, unit.n_out * self.out_width))
 
     def elaborate(self, platform):
         m = Module()

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from .layout import FoldedLayout, index_bits
+from .stream import stream_ports
 
 
 @dataclass
@@ -84,18 +84,7 @@ class FoldedDense(wiring.Component):
         self.zero_skip = unit.zero_skip and not self.stock
         self.value_width = input_width(unit)
         self.out_width = output_width(unit)
-        super().__init__(
-            {
-                's_axis_tdata': In(self.values_per_beat * self.value_width),
-                's_axis_tvalid': In(1),
-                's_axis_tready': Out(1),
-                's_axis_tlast': In(1),
-                'm_axis_tdata': Out(unit.n_out * self.out_width),
-                'm_axis_tvalid': Out(1),
-                'm_axis_tready': In(1),
-                'm_axis_tlast': Out(1),
-            }
-        )
+        super().__init__(stream_ports(self.values_per_beat * self.value_width, unit.n_out * self.out_width))
 
     @property
     def value_shape(self):

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from ..ir.layers import ReuseUnitLayer
 from ..plan.unit import Design, OutputEncoding, Shape, UnitSpec
@@ -25,6 +24,7 @@ from ..sim import graph
 from .conv import conv_rtl, pixel_beats
 from .dense import FoldedDense, input_width, output_width
 from .unrolled import UnrolledDense
+from .stream import stream_ports
 
 
 class UnsupportedNetwork(ValueError):
@@ -106,18 +106,7 @@ class Pipeline(wiring.Component):
         self.stages, self.design, self.shape = stages_, Design(design), Shape(shape)
         self.units = [unit_rtl(stage, self.design, self.shape, lut_cells) for stage in stages_]
         first, last = self.units[0], self.units[-1]
-        super().__init__(
-            {
-                's_axis_tdata': In(len(first.s_axis_tdata)),
-                's_axis_tvalid': In(1),
-                's_axis_tready': Out(1),
-                's_axis_tlast': In(1),
-                'm_axis_tdata': Out(len(last.m_axis_tdata)),
-                'm_axis_tvalid': Out(1),
-                'm_axis_tready': In(1),
-                'm_axis_tlast': Out(1),
-            }
-        )
+        super().__init__(stream_ports(len(first.s_axis_tdata), len(last.m_axis_tdata)))
 
     def elaborate(self, platform):
         m = Module()

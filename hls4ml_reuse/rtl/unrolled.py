@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
 
 from ..plan.thresholds import AT_MOST
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from ..synth.rtl import datapath
 from .dense import input_width, output_width
+from .stream import stream_ports
 
 LATENCY_CYCLES = 2  # input register, output register
 
@@ -28,18 +28,7 @@ class UnrolledDense(wiring.Component):
     def __init__(self, unit: UnitSpec, design: Design = Design.REUSE, lut_cells: bool = True):
         self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
         self.value_width, self.out_width = input_width(unit), output_width(unit)
-        super().__init__(
-            {
-                's_axis_tdata': In(unit.n_in * self.value_width),
-                's_axis_tvalid': In(1),
-                's_axis_tready': Out(1),
-                's_axis_tlast': In(1),
-                'm_axis_tdata': Out(unit.n_out * self.out_width),
-                'm_axis_tvalid': Out(1),
-                'm_axis_tready': In(1),
-                'm_axis_tlast': Out(1),
-            }
-        )
+        super().__init__(stream_ports(unit.n_in * self.value_width, unit.n_out * self.out_width))
 
     def elaborate(self, platform):
         m = Module()
