@@ -23,6 +23,8 @@ from hls4ml_reuse.plan.steiner import steiner_plan
 from hls4ml_reuse.plan.thresholds import Thresholds
 from hls4ml_reuse.plan.unit import ConvGeometry, Design, Folding, InputFormat, Pooling, Shape, UnitSpec
 from hls4ml_reuse.rtl import verilator
+from hls4ml_reuse.plan.stages import smallest_budget
+from hls4ml_reuse.rtl.window import marks_padding
 from hls4ml_reuse.rtl.conv import FoldedConv, UnrolledConv, image_cycles, pixel_beats
 from hls4ml_reuse.rtl.network import output_values
 from hls4ml_reuse.sim.graph import conv_pooled, conv_windows
@@ -240,15 +242,19 @@ def test_verilator_builds_and_runs_it(tmp_path):
 UNROLLED_CASES = [CASES[0], CASES[1], CASES[2], CASES[5]]
 
 
+@pytest.mark.parametrize('tight', [False, True], ids=['stock-depth', 'smallest-budget'])
 @pytest.mark.parametrize('design', list(Design))
 @pytest.mark.parametrize('case', UNROLLED_CASES, ids=lambda case: case.id)
-def test_unrolled_unit_is_exact_at_the_stream_rate(case, design):
-    """One window per clock: an image takes its pixels' clocks (the input stream's rate, one pixel per clock)."""
+def test_unrolled_unit_is_exact_at_the_stream_rate(case, design, tight):
+    """One window per clock: an image takes its pixels' clocks (the input stream's rate, one pixel per clock); at
+    stock's depth and at the smallest LUT-level budget (ours in stages along the plan tree, the tags with them)."""
     folded = build_unit(case)
     unit = replace(folded, folding=Folding(Shape.UNROLLED, folded.tile), early_exit=False, zero_skip=False)
     x = images(unit, IMAGES)
     expected = np.concatenate([reference(unit, Design.STOCK, x[i : i + 1])[0] for i in range(IMAGES)])
-    trace = simulate(UnrolledConv(unit, design, lut_cells=False), pixel_beats(unit, x), len(expected))
+    padded = marks_padding(unit.geometry, unit.pooling, unit.input_format.binary)
+    budget = smallest_budget(unit, design, padded) if tight else None
+    trace = simulate(UnrolledConv(unit, design, lut_cells=False, lut_levels=budget), pixel_beats(unit, x), len(expected))
     assert np.array_equal(output_values(unit, trace.outputs), expected)
     per_image = len(expected) // IMAGES
     ends = [trace.produced_at[(i + 1) * per_image - 1] for i in range(IMAGES)]

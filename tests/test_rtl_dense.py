@@ -16,12 +16,13 @@ from rtl_stream import simulate
 
 from hls4ml_reuse.plan.cost import OperationCost
 from hls4ml_reuse.plan.spanning_tree import plan_reuse
+from hls4ml_reuse.plan.stages import plan_stages, smallest_budget
 from hls4ml_reuse.plan.steiner import steiner_plan
 from hls4ml_reuse.plan.thresholds import Thresholds
 from hls4ml_reuse.plan.unit import Design, Folding, InputFormat, Shape, UnitSpec
 from hls4ml_reuse.rtl.dense import FoldedDense, vector_cycles
 from hls4ml_reuse.rtl.network import input_beats, output_values
-from hls4ml_reuse.rtl.unrolled import LATENCY_CYCLES, UnrolledDense
+from hls4ml_reuse.rtl.unrolled import UnrolledDense, latency_cycles
 from hls4ml_reuse.sim.unit import evaluate, plain_dense
 
 FORMATS = {
@@ -142,16 +143,28 @@ def test_a_wrong_table_is_caught():
     assert not np.array_equal(output_values(unit, trace.outputs), expected_outputs(unit, Design.STOCK, x))
 
 
-@pytest.mark.parametrize('design', list(Design))
-@pytest.mark.parametrize('case', [CASES[0], CASES[2], CASES[4]], ids=lambda case: case.id)
-def test_unrolled_unit_is_exact_one_vector_per_clock(case, design):
-    unit = build_unit(case)
-    unit = UnitSpec(
+def unrolled(unit: UnitSpec) -> UnitSpec:
+    return UnitSpec(
         unit.kernels, unit.plan, unit.input_format, Folding(Shape.UNROLLED, unit.tile), unit.thresholds, False,
         unit.cost, n_outputs=unit.n_out, bipolar_output=unit.bipolar_output,
     )  # fmt: skip
+
+
+@pytest.mark.parametrize('tight', [False, True], ids=['stock-depth', 'smallest-budget'])
+@pytest.mark.parametrize('design', list(Design))
+@pytest.mark.parametrize('case', [CASES[0], CASES[2], CASES[4], Case('binary', 12, 60)], ids=lambda case: case.id)
+def test_unrolled_unit_is_exact_one_vector_per_clock(case, design, tight):
+    """At stock's depth and at the smallest LUT-level budget (ours cut into stages along the plan tree)."""
+    unit = unrolled(build_unit(case))
+    top = UnrolledDense(unit, design, lut_cells=False, lut_levels=smallest_budget(unit, design) if tight else None)
     x = vectors(unit, VECTORS)
-    trace = simulate(UnrolledDense(unit, design, lut_cells=False), input_beats(unit, x), len(x))
+    trace = simulate(top, input_beats(unit, x), len(x))
     assert np.array_equal(output_values(unit, trace.outputs), expected_outputs(unit, design, x))
     assert np.diff(trace.produced_at).tolist() == [1] * (len(x) - 1)
-    assert trace.produced_at[0] - trace.accepted_at[0] == LATENCY_CYCLES
+    assert trace.produced_at[0] - trace.accepted_at[0] == latency_cycles(top.stages)
+
+
+def test_the_smallest_budget_cuts_a_plan_chain_into_stages():
+    """So that the test above runs registered stages (a case whose plan has chains)."""
+    unit = unrolled(build_unit(Case('binary', 12, 60)))
+    assert plan_stages(unit, Design.REUSE, smallest_budget(unit, Design.REUSE)).stages > 2

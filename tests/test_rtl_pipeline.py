@@ -19,7 +19,6 @@ from hls4ml_reuse.cli import main, rtl
 from hls4ml_reuse.cli.targets import Target, resolve
 from hls4ml_reuse.plan.unit import Design
 from hls4ml_reuse.rtl import verilator
-from hls4ml_reuse.rtl.unrolled import LATENCY_CYCLES
 
 pytestmark = pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
 
@@ -72,7 +71,10 @@ def test_unrolled_pipeline_is_exact_at_one_image_per_clock(user_files, tmp_path)
     result = rtl.run(target, options)
     assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
     assert result['cycles_per_image'] == {'reuse': 1, 'stock': 1}
-    assert result['latency_cycles'] == {design: LATENCY_CYCLES * len(WIDTHS) for design in ('reuse', 'stock')}
+    # each layer: its input register, its datapath's register stages (plan/stages.py), its output register
+    stages = {design: [layer['register_stages'][design]['stages'] for layer in result['layers']] for design in Design}
+    assert result['latency_cycles'] == {design: sum(1 + count for count in stages[design]) for design in Design}
+    assert stages['stock'] == [1] * len(WIDTHS)
     assert result['toggles_per_image'] == {'reuse': None, 'stock': None}  # none asked for
     assert rtl.failures(result) == []
 

@@ -167,6 +167,7 @@ def _rtl(args) -> int:
         out_dir=args.out,
         synthesize=not args.no_synth,
         toggle_images=args.toggle_images,
+        lut_levels=args.lut_levels,
         scheduler=args.scheduler,
         workers=args.workers,
     )
@@ -299,6 +300,10 @@ def _add_rtl(commands) -> None:
     rtl.add_argument(
         '--toggle-images', type=int, default=100, metavar='N',
         help='count toggles over the first N images, in a Verilator build of its own (default: 100; 0: none)',
+    )  # fmt: skip
+    rtl.add_argument(
+        '--lut-levels', type=int, metavar='L',
+        help="unrolled: the deepest LUT path a register stage may hold (default: stock's popcount depth, per layer)",
     )  # fmt: skip
     rtl.add_argument('--json', help='write the figures as JSON here')
     rtl.add_argument('--out', default='out/rtl', help='folder for the hls4ml project, the Verilog, models and logs')

@@ -45,6 +45,7 @@ class RtlOptions:
     out_dir: str = 'out/rtl'
     synthesize: bool = True
     toggle_images: int = 100  # images of the toggle-counting run (0: none)
+    lut_levels: int | None = None  # unrolled: the register stages' LUT-level budget (None: stock's depth per layer)
     scheduler: str | None = None
     workers: int = 2
 
@@ -57,6 +58,10 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         raise InputError(f'--stock-images must be at least 1, not {options.stock_images}')
     if options.toggle_images < 0:
         raise InputError(f'--toggle-images must be 0 or more, not {options.toggle_images}')
+    if options.lut_levels is not None and (Shape(options.shape) is not Shape.UNROLLED or options.lut_levels < 1):
+        raise InputError(
+            f'--lut-levels is a positive budget of the unrolled shape, not {options.lut_levels} ({options.shape})'
+        )
     out_dir = Path(options.out_dir).resolve()
     shape = Shape(options.shape)
     config = target.reuse_config(ReusePruningShape=str(shape), ReusePruningWindowReuse=False)  # no RTL for it yet
@@ -64,6 +69,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     counters.require_units(hls_model, target.name)
     try:
         stages = network.stages(hls_model)
+        pipelines = {design: network.Pipeline(stages, design, shape, False, options.lut_levels) for design in Design}
     except network.UnsupportedNetwork as err:
         raise InputError(f'{target.name}: {err}') from err
     x = np.ascontiguousarray(target.x[: options.images])
@@ -72,13 +78,16 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     beats = network.image_beats(hls_model, stages[0], x)
     shown = {Design.REUSE: len(x), Design.STOCK: min(options.stock_images, len(x))}  # stock: 3-4x our cycles
     simulated = {
-        design: simulate(hls_model, stages, design, shape, beats[: shown[design]], out_dir, options) for design in Design
+        design: simulate(hls_model, stages, pipelines[design], beats[: shown[design]], out_dir, options) for design in Design
     }
     mismatches = {
         design: int(np.count_nonzero(run['outputs'] != keras_out[: shown[design]])) for design, run in simulated.items()
     }
     synthesized = synthesize(stages, shape, out_dir, options, progress) if options.synthesize else None
     layers = [layer_entry(stage, shape, counted_tiles[stage.name], len(x), simulated, synthesized) for stage in stages]
+    if shape is Shape.UNROLLED:
+        for index, layer in enumerate(layers):
+            layer['register_stages'] = register_stages(pipelines, index)
     return {
         'model': target.name,
         'shape': str(shape),
@@ -144,11 +153,11 @@ class _Stream:
             return list(pool.map(run, parts))
 
 
-def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[list[int]], out_dir: Path, options) -> dict:
-    """One design's pipeline in Verilator on every image: outputs as hls4ml's predict gives them, cycles; then its
-    toggles per image over the first toggle_images, in a coverage build (one run serves both when that covers
-    every image: a small run)."""
-    top = network.Pipeline(stages, design, shape, lut_cells=False)
+def simulate(hls_model, stages, top: network.Pipeline, beats: list[list[int]], out_dir: Path, options) -> dict:
+    """One design's pipeline (built for simulation: without LUT cells) in Verilator on every image: outputs as
+    hls4ml's predict gives them, cycles; then its toggles per image over the first toggle_images, in a coverage build
+    (one run serves both when that covers every image: a small run)."""
+    design = top.design
     name, images, toggle_images = f'pipeline_{design}', len(beats), min(options.toggle_images, len(beats))
     stream = _Stream(verilator.verilog(top, name), name, top, out_dir / 'verilator' / str(design), stages)
     both_at_once = toggle_images == images <= CHUNK_IMAGES
@@ -177,6 +186,12 @@ def simulate(hls_model, stages, design: Design, shape: Shape, beats: list[list[i
             stage.name: scope_toggles(counted.toggles, stage.name) / toggle_images if counted else None for stage in stages
         },
     }
+
+
+def register_stages(pipelines: dict, index: int) -> dict:
+    """Per design, the unrolled unit's LUT-level budget and its datapath's stages at it (plan/stages.py)."""
+    plans = {design: pipeline.units[index].stages for design, pipeline in pipelines.items()}
+    return {design: {'lut_level_budget': plan.budget, 'stages': plan.stages} for design, plan in plans.items()}
 
 
 def steady_cycles(runs: list[verilator.StreamRun], beats_per_image: int) -> float | None:
@@ -211,7 +226,7 @@ def scope_toggles(toggles: dict[str, int], layer: str) -> int:
 
 def synthesize(stages, shape: Shape, out_dir: Path, options, progress) -> dict:
     jobs = [
-        UnitJob(stage.name, design, stage.unit, shape, str(out_dir / 'synth' / stage.name / str(design)))
+        UnitJob(stage.name, design, stage.unit, shape, str(out_dir / 'synth' / stage.name / str(design)), options.lut_levels)
         for stage in stages
         for design in Design
     ]

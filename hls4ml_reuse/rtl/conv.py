@@ -36,18 +36,22 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 
 from ..plan.spanning_tree import ROOT
+from ..plan.stages import plan_stages
 from ..plan.thresholds import AT_MOST
 from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
-from ..synth.rtl import datapath
+from ..synth.rtl import StageRegisters, datapath
 from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width, stored_shape
 from .window import SlidingWindows
 from .stream import stream_ports
 
 
-def conv_rtl(unit: UnitSpec, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
-    """The RTL of one convolution unit in the given shape (unrolled: `lut_cells` as UnrolledDense takes it)."""
+def conv_rtl(
+    unit: UnitSpec, design: Design, shape: Shape, lut_cells: bool = True, lut_levels: int | None = None
+) -> wiring.Component:
+    """The RTL of one convolution unit in the given shape (unrolled: `lut_cells` and `lut_levels` as UnrolledDense
+    takes them)."""
     if Shape(shape) is Shape.UNROLLED:
-        return UnrolledConv(unit, design, lut_cells=lut_cells)
+        return UnrolledConv(unit, design, lut_cells=lut_cells, lut_levels=lut_levels)
     return FoldedConv(unit, design)
 
 
@@ -115,7 +119,8 @@ class FoldedConv(FoldedDense):
         windows = self.windows
         first, cell = windows.loaded['first'], windows.loaded['cell']
         same = self.flushing & (cell == windows.cell)
-        known = Mux(first, 0, Mux(same, self.pooled, self.seen[cell]))
+        known = Signal(self.unit.n_out, name='known')  # a signal: each bit of the Array's read would be its own mux
+        m.d.comb += known.eq(Mux(first, 0, Mux(same, self.pooled, self.seen[cell])))
         needed = [Cat(*(~known[d] for d in outputs)).any() if outputs else Const(0) for outputs in dependants(self.unit)]
         m.d.sync += self.needed.eq(Cat(*needed))
 
@@ -148,12 +153,13 @@ class UnrolledConv(wiring.Component):
     window per clock, as conv2d_unrolled. Absorbs no pooling; window reuse is a folded lever (the datapath has every
     planned term of a window at once).
 
-    The window register (the generator's x_next) and the output register are its two stages. A binary input has no
+    The window register (the generator's x_next), the datapath's stages (plan/stages.py, as UnrolledDense's; the
+    window's tags travel with them) and the output register are its stages. A binary input has no
     0 for padding: padded positions enter the datapath as +1, and each channel's sum is corrected by what they
     added, a constant per class of border window (which kernel rows and columns lie outside), read from a table.
     """
 
-    def __init__(self, unit: UnitSpec, design: Design = Design.REUSE, lut_cells: bool = True):
+    def __init__(self, unit: UnitSpec, design: Design = Design.REUSE, lut_cells: bool = True, lut_levels: int = None):
         if unit.geometry is None:
             raise ValueError('a convolution unit needs the spec of a convolution (UnitSpec.geometry)')
         if unit.absorbs_pooling:
@@ -161,6 +167,7 @@ class UnrolledConv(wiring.Component):
         self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
         self.value_width, self.out_width = input_width(unit), output_width(unit)
         self.windows = SlidingWindows(unit.geometry, unit.pooling, stored_shape(unit), unit.input_format.binary)
+        self.stages = plan_stages(unit, self.design, lut_levels, padded=self.windows.padded)
         super().__init__(stream_ports(unit.geometry.n_chan * self.value_width, unit.n_out * self.out_width))
 
     def elaborate(self, platform):
@@ -170,27 +177,32 @@ class UnrolledConv(wiring.Component):
         advance, take = Signal(), Signal()
         loaded = windows.elaborate(m, self.s_axis_tdata, self.s_axis_tvalid, self.s_axis_tready, take)
         m.d.comb += [advance.eq(~out_valid | self.m_axis_tready), take.eq(advance & loaded.full)]
-        m.submodules.sums = sums = datapath(unit, self.design, lut_cells=self.lut_cells)
+        m.submodules.sums = sums = datapath(unit, self.design, lut_cells=self.lut_cells, stages=self.stages)
         inputs = [loaded.x[k] for k in range(unit.n_in)]
         if loaded.present is not None:
             inputs = [Mux(loaded.present[k], value, 1) for k, value in enumerate(inputs)]
-        m.d.comb += sums.x.eq(Cat(*inputs))
+        m.d.comb += [sums.x.eq(Cat(*inputs)), sums.enable.eq(advance)]
+        registers, boundaries = StageRegisters(m, advance), self.stages.boundaries
+        tags = {
+            name: registers.delayed(windows.loaded[name], 0, boundaries, name) for name in ('row', 'column', 'image_last')
+        }
         width = unit.sum_width
         values = [sums.y[j * width : (j + 1) * width].as_signed() for j in range(unit.n_out)]
         if loaded.present is not None:
-            values = self.corrected(m, values)
+            values = self.corrected(m, values, tags['row'], tags['column'])
         m.d.comb += [self.m_axis_tdata.eq(out), self.m_axis_tvalid.eq(out_valid), self.m_axis_tlast.eq(out_last)]
+        valid = registers.delayed(loaded.full, 0, boundaries, 'valid')
         with m.If(advance):
-            m.d.sync += [out.eq(Cat(*self.encoded(values))), out_valid.eq(loaded.full)]
-            m.d.sync += out_last.eq(windows.loaded['image_last'])
+            m.d.sync += [out.eq(Cat(*self.encoded(values))), out_valid.eq(valid), out_last.eq(tags['image_last'])]
         return m
 
-    def corrected(self, m: Module, values: list) -> list:
-        """Each channel's sum less what the window's padded positions, entered as +1, added to it."""
+    def corrected(self, m: Module, values: list, row, column) -> list:
+        """Each channel's sum less what the window's padded positions (by its output `row` and `column`), entered
+        as +1, added to it."""
         unit, windows = self.unit, self.windows
         rows, columns = padding_classes(unit.geometry, windows.rows, windows.columns)
-        row_class = Array(Const(c) for c in rows.of)[windows.loaded['row']]
-        column_class = Array(Const(c) for c in columns.of)[windows.loaded['column']]
+        row_class = Array(Const(c) for c in rows.of)[row]
+        column_class = Array(Const(c) for c in columns.of)[column]
         signs = np.where(unit.kernels[: unit.n_out], 1, -1).reshape(unit.n_out, unit.geometry.filt_height, -1)
         width = unit.sum_width + 1
         fixed = []

@@ -85,26 +85,33 @@ def values_in(unit: UnitSpec) -> int:
     return unit.n_in if g is None else g.in_height * g.in_width * g.n_chan
 
 
-def unit_rtl(stage_or_unit, design: Design, shape: Shape, lut_cells: bool = True) -> wiring.Component:
-    """The RTL of one stage (or of a unit on its own) in the given shape (unrolled: `lut_cells` as UnrolledDense
-    takes it)."""
+def unit_rtl(
+    stage_or_unit, design: Design, shape: Shape, lut_cells: bool = True, lut_levels: int | None = None
+) -> wiring.Component:
+    """The RTL of one stage (or of a unit on its own) in the given shape (unrolled: `lut_cells` and the stages'
+    `lut_levels` budget as UnrolledDense takes them)."""
     stage = stage_or_unit if isinstance(stage_or_unit, Stage) else Stage('unit', stage_or_unit)
     unit, unrolled = stage.unit, Shape(shape) is Shape.UNROLLED
-    if unit.geometry is not None:
-        return conv_rtl(unit, design, shape, lut_cells)
-    if unrolled:
-        if stage.values_per_beat is not None:
-            raise UnsupportedNetwork(f'layer {stage.name!r}: an unrolled dense unit after a convolution (no deserializer)')
-        return UnrolledDense(unit, design, lut_cells=lut_cells)
+    if unrolled and stage.values_per_beat is not None and unit.geometry is None:
+        raise UnsupportedNetwork(f'layer {stage.name!r}: an unrolled dense unit after a convolution (no deserializer)')
+    try:
+        if unit.geometry is not None:
+            return conv_rtl(unit, design, shape, lut_cells, lut_levels)
+        if unrolled:
+            return UnrolledDense(unit, design, lut_cells=lut_cells, lut_levels=lut_levels)
+    except ValueError as err:  # a LUT-level budget this layer cannot meet
+        raise UnsupportedNetwork(f'layer {stage.name!r} ({design}): {err}') from err
     return FoldedDense(unit, design, values_per_beat=stage.values_per_beat)
 
 
 class Pipeline(wiring.Component):
     """The units of `stages` chained stream to stream, ours or the stock twin, in one shape."""
 
-    def __init__(self, stages_: list[Stage], design: Design, shape: Shape, lut_cells: bool = True):
+    def __init__(
+        self, stages_: list[Stage], design: Design, shape: Shape, lut_cells: bool = True, lut_levels: int | None = None
+    ):
         self.stages, self.design, self.shape = stages_, Design(design), Shape(shape)
-        self.units = [unit_rtl(stage, self.design, self.shape, lut_cells) for stage in stages_]
+        self.units = [unit_rtl(stage, self.design, self.shape, lut_cells, lut_levels) for stage in stages_]
         first, last = self.units[0], self.units[-1]
         super().__init__(stream_ports(len(first.s_axis_tdata), len(last.m_axis_tdata)))
 

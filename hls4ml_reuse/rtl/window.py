@@ -47,6 +47,11 @@ def can_pad(geometry: ConvGeometry, rows: int, columns: int) -> bool:
     return bool(g.pad_top or g.pad_left or bottom or right)
 
 
+def marks_padding(geometry: ConvGeometry, pooling: Pooling, binary: bool) -> bool:
+    """Whether the windows carry `present` bits: a binary input (no 0 to pad with) and a window reaching outside."""
+    return binary and can_pad(geometry, *evaluated_region(geometry, pooling))
+
+
 def add_modulo(value, constant: int, modulus: int):
     """(value + constant) mod modulus for value in [0, modulus): one adder and one compare."""
     constant %= modulus
@@ -69,7 +74,7 @@ class SlidingWindows:
         self.value_width = value_shape.width
         self.rows, self.columns = evaluated_region(geometry, pooling)
         self.ring_rows = ring_rows(geometry, self.rows)
-        self.padded = binary and can_pad(geometry, self.rows, self.columns)
+        self.padded = marks_padding(geometry, pooling, binary)
         self.cells = self.columns // pooling.pool_width
         # Row counters that wrap: differences of them, taken as signed, stay within half their range
         self.count_width = (2 * geometry.in_height + self.ring_rows + geometry.filt_height).bit_length() + 1

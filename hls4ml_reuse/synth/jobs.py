@@ -100,6 +100,7 @@ class UnitJob:
     unit: UnitSpec
     shape: Shape
     work_dir: str
+    lut_levels: int | None = None  # unrolled: the register stages' budget (rtl/unrolled.py)
 
     @property
     def label(self) -> str:
@@ -129,7 +130,9 @@ def run_unit_job(job: UnitJob) -> UnitResult:
 
     work_dir = Path(job.work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
-    (work_dir / 'design.il').write_text(rtlil.convert(unit_rtl(job.unit, job.design, job.shape), name='top'))
+    (work_dir / 'design.il').write_text(
+        rtlil.convert(unit_rtl(job.unit, job.design, job.shape, lut_levels=job.lut_levels), name='top')
+    )
     synthesized = yosys.synthesize(work_dir)
     return UnitResult(
         job.layer, job.design, yosys.resources(synthesized), synthesized.cells, synthesized.seconds, str(work_dir)

@@ -37,6 +37,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..plan.spanning_tree import ROOT
 from ..plan.sum_tree import Term, added, balanced_sum, counter_groups, counter_luts, positive_first
+from ..plan.stages import StagePlan
 from ..plan.unit import Design, UnitSpec
 
 ZERO = Term(0, 0, value=Const(0, 1))
@@ -111,23 +112,27 @@ class _Trees:
 class _Datapath(wiring.Component):
     """Ports and product terms shared by both designs."""
 
-    def __init__(self, unit: UnitSpec, share_luts: bool = False, lut_cells: bool = True):
-        self.unit, self.share_luts, self.lut_cells = unit, share_luts, lut_cells
+    def __init__(self, unit: UnitSpec, share_luts: bool = False, lut_cells: bool = True, stages: StagePlan = None):
+        self.unit, self.share_luts, self.lut_cells, self.stages = unit, share_luts, lut_cells, stages
         self.kernels = np.asarray(unit.kernels, dtype=bool)  # outputs first, then any virtual (Steiner) kernels
         self.fmt, self.n_in, self.n_out, self.out_width = unit.input_format, unit.n_in, unit.n_out, unit.sum_width
-        super().__init__({'x': In(self.n_in * self.fmt.width), 'y': Out(self.n_out * self.out_width)})
+        ports = {'x': In(self.n_in * self.fmt.width), 'y': Out(self.n_out * self.out_width)}
+        super().__init__(ports | ({'enable': In(1)} if stages is not None else {}))
+
+    def registers(self, m: Module) -> StageRegisters:
+        return StageRegisters(m, self.enable if self.stages is not None else None)
 
     def agreements(self, trees: _Trees, j: int, positions, name: str) -> Term:
         """Binary inputs: how many x[k] equal w_j[k] over `positions` (the XNORs are folded into the counters)."""
         positions = [int(k) for k in positions]
         return trees.popcount(positions, [int(self.kernels[j, k]) for k in positions], name)
 
-    def terms(self, j: int, positions) -> list[Term]:
-        """Fixed-point inputs: +-x[k] as tree leaves."""
+    def terms(self, x, j: int, positions) -> list[Term]:
+        """Fixed-point inputs: +-x[k] (of the inputs `x`, as a stage reads them) as tree leaves."""
         w, lo, hi = self.fmt.width, self.fmt.low, self.fmt.high
         leaves = []
         for k in (int(k) for k in positions):
-            raw = self.x[k * w : (k + 1) * w]
+            raw = x[k * w : (k + 1) * w]
             leaves.append(Term(lo, hi, not self.kernels[j, k], raw.as_signed() if self.fmt.signed else raw))
         return leaves
 
@@ -158,7 +163,7 @@ class StockDatapath(_Datapath):
             if self.fmt.binary:
                 sums.append(self.from_agreements(self.agreements(trees, j, everywhere, f'k{j}').value))
             else:
-                sums.append(self.signed_value(trees.signed_sum(self.terms(j, everywhere), f'k{j}')))
+                sums.append(self.signed_value(trees.signed_sum(self.terms(trees.x, j, everywhere), f'k{j}')))
         self.drive_outputs(m, sums)
         return m
 
@@ -171,55 +176,80 @@ class ReuseDatapath(_Datapath):
     ``a_c = +-a_p + 2*count + constant`` is exact there because a lies in [0, K].
     """
 
-    def __init__(self, unit: UnitSpec, share_luts: bool = False, lut_cells: bool = True):
-        super().__init__(unit, share_luts, lut_cells)
+    def __init__(self, unit: UnitSpec, share_luts: bool = False, lut_cells: bool = True, stages: StagePlan = None):
+        super().__init__(unit, share_luts, lut_cells, stages)
         self.plan = unit.plan
 
     def elaborate(self, platform):
         m = Module()
-        trees = _Trees(m, self.x, self.share_luts, self.lut_cells)
-        values = {}
+        registers = self.registers(m)
+        stage = self.stages.stage if self.stages is not None else np.zeros(self.unit.n_kernels, dtype=int)
+        last = int(stage.max())
+        trees = [_Trees(m, registers.delayed(self.x, 0, t, 'x'), self.share_luts, self.lut_cells) for t in range(last + 1)]
+        values = {}  # kernel -> (its value, the stage computing it)
         for j in (int(j) for j in self.plan.order):
             positions = np.flatnonzero(self.plan.mask[j])
             child = self._binary_child if self.fmt.binary else self._fixed_child
-            values[j] = child(trees, j, positions, values)
-        sums = [self.from_agreements(values[j]) if self.fmt.binary else values[j] for j in range(self.n_out)]
+            parent, t = int(self.plan.parent[j]), int(stage[j])
+            base = None if parent == ROOT else registers.delayed(*values[parent], t, f'a{parent}')
+            values[j] = child(trees[t], j, positions, base), t
+        outputs = [registers.delayed(*values[j], last, f'a{j}') for j in range(self.n_out)]
+        sums = [self.from_agreements(value) if self.fmt.binary else value for value in outputs]
         self.drive_outputs(m, sums)
         return m
 
-    def _binary_child(self, trees: _Trees, j: int, positions, values: dict):
+    def _binary_child(self, trees: _Trees, j: int, positions, parent_value):
         """Agreements of kernel j (a root: its count; a child: from its parent's)."""
         count = self.agreements(trees, j, positions, f'k{j}')
-        parent = int(self.plan.parent[j])
-        if parent == ROOT:
+        if parent_value is None:
             return count.value
         # Over its m positions a child gains 2*count - m agreements (the complement form starts from K - a_p).
         modulus = 1 << self.n_in.bit_length()
         if self.plan.negate[j]:
-            value = (self.n_in - len(positions)) % modulus - values[parent] + count.value * 2
+            value = (self.n_in - len(positions)) % modulus - parent_value + count.value * 2
         else:
-            value = values[parent] + count.value * 2 + (-len(positions)) % modulus
+            value = parent_value + count.value * 2 + (-len(positions)) % modulus
         return trees.wire(value, 0, modulus - 1, f'a{j}').value
 
-    def _fixed_child(self, trees: _Trees, j: int, positions, values: dict):
+    def _fixed_child(self, trees: _Trees, j: int, positions, parent_value):
         """Raw sum of kernel j, modulo 2^W (exact: |y| < 2^(W-1))."""
-        total = trees.signed_sum(self.terms(j, positions), f'k{j}')
-        parent = int(self.plan.parent[j])
-        if parent == ROOT:
+        total = trees.signed_sum(self.terms(trees.x, j, positions), f'k{j}')
+        if parent_value is None:
             return self.signed_value(total)
-        base = -values[parent] if self.plan.negate[j] else values[parent]
+        base = -parent_value if self.plan.negate[j] else parent_value
         delta = -total.value * 2 if total.negative else total.value * 2
         half = 1 << (self.out_width - 1)
         return trees.wire(base + delta, -half, half - 1, f'y{j}_sum').value
 
 
+class StageRegisters:
+    """Copies of a value registered across stage boundaries (each boundary's register loads when `enable`), made
+    once per value and stage."""
+
+    def __init__(self, module: Module, enable):
+        self.module, self.enable, self.copies = module, enable, {}
+
+    def delayed(self, value, computed_in: int, stage: int, name: str):
+        """`value`, computed in stage `computed_in`, as stage `stage` reads it."""
+        copies = self.copies.setdefault(id(value), [value])
+        while len(copies) <= stage - computed_in:
+            register = Signal.like(value, name=f'{name}_s{computed_in + len(copies)}')
+            with self.module.If(self.enable):
+                self.module.d.sync += register.eq(copies[-1])
+            copies.append(register)
+        return copies[stage - computed_in]
+
+
 DATAPATHS = {Design.REUSE: ReuseDatapath, Design.STOCK: StockDatapath}
 
 
-def datapath(unit: UnitSpec, design: Design, share_luts: bool = False, lut_cells: bool = True) -> _Datapath:
+def datapath(
+    unit: UnitSpec, design: Design, share_luts: bool = False, lut_cells: bool = True, stages: StagePlan = None
+) -> _Datapath:
     """The unrolled datapath of `unit`'s raw sums, ours or our model of stock's; without `lut_cells` its counting
-    LUTs are written as logic of the same truth tables (for simulation), not as instantiated LUT cells."""
-    return DATAPATHS[Design(design)](unit, share_luts, lut_cells)
+    LUTs are written as logic of the same truth tables (for simulation), not as instantiated LUT cells. Without
+    `stages` it is combinational; with them (plan/stages.py) registered at their boundaries, loading on `enable`."""
+    return DATAPATHS[Design(design)](unit, share_luts, lut_cells, stages)
 
 
 def to_rtlil(design: _Datapath) -> str:
