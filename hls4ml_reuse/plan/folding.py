@@ -443,7 +443,7 @@ def load_folded() -> dict:
 
 def _nonnegative_least_squares(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least squares with every coefficient >= 0: refit without the most negative one until none is."""
-    active = list(range(a.shape[1]))
+    active = [column for column in range(a.shape[1]) if a[:, column].any()]  # a structure absent everywhere: 0
     while True:
         solution = np.zeros(a.shape[1])
         solution[active] = np.linalg.lstsq(a[:, active], y, rcond=None)[0]
@@ -464,5 +464,6 @@ def fit_folded(data: dict | None = None) -> dict:
             y = np.array([u['resources'][resource] for u in units], float)
             a = np.array([[folded_terms(u['features'])[n] for n in names] for u in units], float)
             solution = _nonnegative_least_squares(a / y[:, None], np.ones(len(y)))
-            constants[design][resource] = {n: round(float(v), 3) for n, v in zip(names, solution) if v > 0}
+            rounded = {n: round(float(v), 3) for n, v in zip(names, solution)}
+            constants[design][resource] = {n: v for n, v in rounded.items() if v > 0}
     return constants
