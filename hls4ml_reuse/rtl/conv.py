@@ -178,10 +178,9 @@ class UnrolledConv(wiring.Component):
         loaded = windows.elaborate(m, self.s_axis_tdata, self.s_axis_tvalid, self.s_axis_tready, take)
         m.d.comb += [advance.eq(~out_valid | self.m_axis_tready), take.eq(advance & loaded.full)]
         m.submodules.sums = sums = datapath(unit, self.design, lut_cells=self.lut_cells, stages=self.stages)
-        inputs = [loaded.x[k] for k in range(unit.n_in)]
-        if loaded.present is not None:
-            inputs = [Mux(loaded.present[k], value, 1) for k, value in enumerate(inputs)]
-        m.d.comb += [sums.x.eq(Cat(*inputs)), sums.enable.eq(advance)]
+        # a binary input (one bit a value) outside the image enters as +1: its bit set
+        inputs = loaded.x if loaded.present is None else loaded.x | ~loaded.present
+        m.d.comb += [sums.x.eq(inputs), sums.enable.eq(advance)]
         registers, boundaries = StageRegisters(m, advance), self.stages.boundaries
         tags = {
             name: registers.delayed(windows.loaded[name], 0, boundaries, name) for name in ('row', 'column', 'image_last')

@@ -42,7 +42,7 @@ from .stream import stream_ports
 class Loaded:
     """A vector being loaded for the evaluation: its inputs, whether it is whole, and what it brings along."""
 
-    x: Value | list  # its n_in inputs as stored: one word (value k at bits [k*b, (k+1)*b)), or a list of values
+    x: Value  # its n_in inputs as stored, one word: value k at bits [k*b, (k+1)*b)
     full: Signal  # set once the vector is whole; cleared when the evaluation takes it
     present: Signal | None = None  # a bit per input: 0 where a convolution's window lies outside the image
     tags: list = field(default_factory=list)  # (loaded, current) signal pairs copied when it is taken
@@ -144,10 +144,10 @@ class FoldedDense(wiring.Component):
         # value k at bits [k*b, (k+1)*b): lanes index x with word_select, a binary multiplexer tree, which Yosys maps
         # as well as a case per position and Verilator compiles to a shift (a case per position took gigabytes to
         # build), and a vector moves as one word (a concatenation of K values cost Verilator O(K^2) word copies per
-        # clock: the dense loader writes one word; the window generator still gathers a list).
+        # clock).
         take = Signal()  # the evaluation takes the loaded vector this clock
         loaded = self.load(m, take)
-        x_next = loaded.x if isinstance(loaded.x, Value) else Cat(*loaded.x)
+        x_next = loaded.x
         next_full = loaded.full
         x = Signal(n_in * self.value_width)
         present = None if loaded.present is None else Signal.like(loaded.present, name='present')

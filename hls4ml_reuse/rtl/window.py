@@ -118,7 +118,9 @@ class SlidingWindows:
         bottom = Signal(signed(width))
         m.d.comb += bottom.eq(Mux(top + g.filt_height - 1 > g.in_height - 1, g.in_height - 1, top + g.filt_height - 1))
         arrived = (received - image_base - bottom)[:width].as_signed() > 0
-        x_next = [Signal(self.value_shape, name=f'x_next{k}') for k in range(g.window)]
+        # one word, value k at bits [k*b, (k+1)*b) as the core's x: a list of K signals joined costs Verilator
+        # O(K^2) word copies every clock
+        x_next = Signal(g.window * self.value_width, name='x_next')
         # all present from reset: a position no window pads stays a constant 1, which synthesis drops
         present = Signal(g.window, name='present_next', init=(1 << g.window) - 1) if self.padded else None
         tags = _Tags(self, row, column)
@@ -146,13 +148,15 @@ class SlidingWindows:
                 m.d.comb += in_column.eq(left + kw)
                 inside = Signal(name=f'gather_inside{kh}_{kw}')
                 m.d.comb += inside.eq(row_inside & (in_column >= 0) & (in_column < g.in_width))
-                pixel = row_bits.word_select(in_column[: max(1, (g.in_width - 1).bit_length())], pixel_bits)
-                for c in range(g.n_chan):
-                    k = (kh * g.filt_width + kw) * g.n_chan + c
-                    value = pixel[c * self.value_width : (c + 1) * self.value_width]
-                    m.d.sync += x_next[k].eq(Mux(inside, value, 0))
-                    if present is not None:
-                        m.d.sync += present[k].eq(inside)
+                # in a signal: read once per window position (as an expression, each channel's slice re-selects
+                # the row, and Verilator evaluates every copy each clock)
+                pixel = Signal(pixel_bits, name=f'gather_pixel{kh}_{kw}')
+                m.d.comb += pixel.eq(row_bits.word_select(in_column[: max(1, (g.in_width - 1).bit_length())], pixel_bits))
+                # the pixel's channels are the window's values (kh * filt_width + kw) * n_chan + c, c = 0 ...
+                position = kh * g.filt_width + kw
+                m.d.sync += x_next.word_select(position, pixel_bits).eq(Mux(inside, pixel, 0))
+                if present is not None:
+                    m.d.sync += present.word_select(position, g.n_chan).eq(Mux(inside, (1 << g.n_chan) - 1, 0))
 
     def advance(self, m, row, column, top, left, top_slot, image_base, image_slot, tags):
         """To the next window in raster order over the evaluated outputs, and after an image's last, the next image."""
