@@ -16,8 +16,10 @@ import pytest
 from models import binary_cnn, binary_mlp, conv, maxpool, raw_conv, sparse_pixels
 
 from hls4ml_reuse.cli import main, rtl
+from hls4ml_reuse.cli.datasets import InputError
 from hls4ml_reuse.cli.targets import Target, resolve
 from hls4ml_reuse.plan.unit import Design
+from hls4ml_reuse.report import tables
 from hls4ml_reuse.rtl import verilator
 
 pytestmark = pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
@@ -67,16 +69,29 @@ def test_folded_pipeline_is_exact_and_takes_its_counted_cycles(user_files, tmp_p
 
 def test_unrolled_pipeline_is_exact_at_one_image_per_clock(user_files, tmp_path):
     target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
-    options = rtl.RtlOptions(shape='unrolled', images=IMAGES, out_dir=str(tmp_path), synthesize=False, toggle_images=0)
+    options = rtl.RtlOptions(
+        shape='unrolled', images=IMAGES, out_dir=str(tmp_path), toggle_images=0, synth_layers=['fc2'], workers=1
+    )
     result = rtl.run(target, options)
     assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
     assert result['cycles_per_image'] == {'reuse': 1, 'stock': 1}
+    synthesized = [layer['name'] for layer in result['layers'] if layer['reuse'] is not None]
+    assert synthesized == ['fc2'] and result['layers'][2]['stock']['lut'] > 0
+    assert result['totals'] is None  # not every layer synthesized
+    assert 'not every layer synthesized' in tables.rtl_table(result)
     # each layer: its input register, its datapath's register stages (plan/stages.py), its output register
     stages = {design: [layer['register_stages'][design]['stages'] for layer in result['layers']] for design in Design}
     assert result['latency_cycles'] == {design: sum(1 + count for count in stages[design]) for design in Design}
     assert stages['stock'] == [1] * len(WIDTHS)
     assert result['toggles_per_image'] == {'reuse': None, 'stock': None}  # none asked for
     assert rtl.failures(result) == []
+
+
+def test_an_unknown_layer_to_synthesize_is_named(user_files, tmp_path):
+    target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
+    options = rtl.RtlOptions(images=2, out_dir=str(tmp_path), synth_layers=['fc1', 'fc9'])
+    with pytest.raises(InputError, match=r'--synth-layers: fc9 not among the units of mine: fc0, fc1, fc2'):
+        rtl.run(target, options)
 
 
 def test_any_difference_is_a_failure():

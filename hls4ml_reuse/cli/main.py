@@ -168,6 +168,7 @@ def _rtl(args) -> int:
         synthesize=not args.no_synth,
         toggle_images=args.toggle_images,
         lut_levels=args.lut_levels,
+        synth_layers=args.synth_layers.split(',') if args.synth_layers else None,
         scheduler=args.scheduler,
         workers=args.workers,
     )
@@ -297,6 +298,9 @@ def _add_rtl(commands) -> None:
         '--stock-images', type=int, default=1000, metavar='M', help='the first M of them for the stock twin (default: 1000)'
     )
     rtl.add_argument('--no-synth', action='store_true', help='simulate only: no Yosys synthesis')
+    rtl.add_argument(
+        '--synth-layers', metavar='NAMES', help='synthesize only these layers, comma-separated (default: every layer)'
+    )
     rtl.add_argument(
         '--toggle-images', type=int, default=100, metavar='N',
         help='count toggles over the first N images, in a Verilator build of its own (default: 100; 0: none)',

@@ -46,6 +46,7 @@ class RtlOptions:
     synthesize: bool = True
     toggle_images: int = 100  # images of the toggle-counting run (0: none)
     lut_levels: int | None = None  # unrolled: the register stages' LUT-level budget (None: stock's depth per layer)
+    synth_layers: list[str] | None = None  # the layers to synthesize (None: all)
     scheduler: str | None = None
     workers: int = 2
 
@@ -69,6 +70,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     counters.require_units(hls_model, target.name)
     try:
         stages = network.stages(hls_model)
+        _check_synth_layers(options.synth_layers, stages, target.name)
         pipelines = {design: network.Pipeline(stages, design, shape, False, options.lut_levels) for design in Design}
     except network.UnsupportedNetwork as err:
         raise InputError(f'{target.name}: {err}') from err
@@ -103,10 +105,17 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         'toggles_per_image': {design: _total(layer['toggles_per_image'][design] for layer in layers) for design in Design},
         'images_per_kj_estimate': {design: None for design in Design},
         'energy_unavailable': ENERGY_UNAVAILABLE,
-        'totals': totals(layers) if synthesized else None,
+        'totals': totals(layers) if all(layer[str(Design.REUSE)] for layer in layers) else None,  # every layer's
         'layers': layers,
         'tool': f'{tool_description()}; {verilator.version()}',
     }
+
+
+def _check_synth_layers(chosen: list[str] | None, stages, model: str) -> None:
+    names = [stage.name for stage in stages]
+    unknown = [name for name in chosen or [] if name not in names]
+    if unknown:
+        raise InputError(f'--synth-layers: {", ".join(unknown)} not among the units of {model}: {", ".join(names)}')
 
 
 def csim_tiles(hls_model, stages, x: np.ndarray) -> dict[str, int]:
@@ -142,7 +151,8 @@ class _Stream:
     def run_chunks(self, beats: list[list[int]], workers: int, bar) -> list[verilator.StreamRun]:
         """Contiguous chunks of the images, `workers` Verilator processes at a time (the model built once, first)."""
         verilator.build(self.text, self.name, self.work_dir.resolve())
-        parts = [beats[start : start + CHUNK_IMAGES] for start in range(0, len(beats), CHUNK_IMAGES)]
+        size = max(1, min(CHUNK_IMAGES, -(-len(beats) // max(1, workers))))  # few images: one chunk per worker
+        parts = [beats[start : start + size] for start in range(0, len(beats), size)]
 
         def run(part):
             result = self.run(part)
@@ -225,9 +235,10 @@ def scope_toggles(toggles: dict[str, int], layer: str) -> int:
 
 
 def synthesize(stages, shape: Shape, out_dir: Path, options, progress) -> dict:
+    chosen = [stage for stage in stages if options.synth_layers is None or stage.name in options.synth_layers]
     jobs = [
         UnitJob(stage.name, design, stage.unit, shape, str(out_dir / 'synth' / stage.name / str(design)), options.lut_levels)
-        for stage in stages
+        for stage in chosen
         for design in Design
     ]
     results = run_jobs(jobs, options.scheduler, progress, options.workers)
@@ -283,12 +294,11 @@ def layer_entry(stage, shape, tiles: int, images, simulated, synthesized) -> dic
         'estimate_cycles': estimate['cycles'],
     }
     for design in Design:
-        if synthesized is None:
-            entry[str(design)] = None
-            continue
-        result = synthesized[stage.name, design]
-        entry[str(design)] = {key: result.resources[key] for key in RESOURCE_KEYS} | {'cells': result.cells}
-    if synthesized is not None:
+        result = (synthesized or {}).get((stage.name, design))
+        entry[str(design)] = None if result is None else {key: result.resources[key] for key in RESOURCE_KEYS}
+        if result is not None:
+            entry[str(design)]['cells'] = result.cells
+    if entry[str(Design.REUSE)] is not None:
         entry['estimate_error'] = {
             design: estimate['lut'][design] / entry[str(design)]['lut'] - 1 if entry[str(design)]['lut'] else None
             for design in Design

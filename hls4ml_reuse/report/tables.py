@@ -216,12 +216,13 @@ def rtl_table(result: dict) -> str:
         pair = result[key]
         lines.append(f"{label:<38}{_or_dash(pair['reuse'], fmt):>12}{_or_dash(pair['stock'], fmt):>12}")
     lines.append(f"energy: {result['energy_unavailable']}")
-    if result['totals'] is None:
+    synthesized = [layer for layer in result['layers'] if layer['reuse'] is not None]
+    if not synthesized:
         return '\n'.join(lines + ['not synthesized (--no-synth)'])
     header = f"{'layer':<10}{'design':<7}{'LUT':>9}{'FF':>9}{'CARRY4':>8}{'RAMB36':>8}{'RAMB18':>8}{'DSP':>5}{'levels':>8}"
     header += f"{'LUT est.':>10}{'error':>8}{'cycles':>10}"
     lines += ['', header, '-' * len(header)]
-    for layer in result['layers']:
+    for layer in synthesized:
         for design in ('reuse', 'stock'):
             r = layer[design]
             lines.append(
@@ -229,6 +230,8 @@ def rtl_table(result: dict) -> str:
                 f"{r['dsp']:>5}{r['lut_levels']:>8}{layer['estimate_lut'][design]:>10,.0f}"
                 f"{_signed(layer['estimate_error'][design]):>8}{layer['counted_cycles'][design]:>10,.0f}"
             )
+    if result['totals'] is None:
+        return '\n'.join(lines + ['total: not every layer synthesized (--synth-layers)'])
     for design in ('reuse', 'stock'):
         t = result['totals'][design]
         lines.append(
