@@ -105,7 +105,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         'toggles_per_image': {design: _total(layer['toggles_per_image'][design] for layer in layers) for design in Design},
         'images_per_kj_estimate': {design: None for design in Design},
         'energy_unavailable': ENERGY_UNAVAILABLE,
-        'totals': totals(layers) if all(layer[str(Design.REUSE)] for layer in layers) else None,  # every layer's
+        'totals': totals(layers) if all(layer[str(Design.REUSE)] for layer in layers) else None,  # all synthesized
         'layers': layers,
         'tool': f'{tool_description()}; {verilator.version()}',
     }
@@ -295,9 +295,10 @@ def layer_entry(stage, shape, tiles: int, images, simulated, synthesized) -> dic
     }
     for design in Design:
         result = (synthesized or {}).get((stage.name, design))
-        entry[str(design)] = None if result is None else {key: result.resources[key] for key in RESOURCE_KEYS}
-        if result is not None:
-            entry[str(design)]['cells'] = result.cells
+        if result is None:  # not synthesized (--no-synth, --synth-layers)
+            entry[str(design)] = None
+            continue
+        entry[str(design)] = {key: result.resources[key] for key in RESOURCE_KEYS} | {'cells': result.cells}
     if entry[str(Design.REUSE)] is not None:
         entry['estimate_error'] = {
             design: estimate['lut'][design] / entry[str(design)]['lut'] - 1 if entry[str(design)]['lut'] else None

@@ -147,8 +147,7 @@ class FoldedDense(wiring.Component):
         # clock).
         take = Signal()  # the evaluation takes the loaded vector this clock
         loaded = self.load(m, take)
-        x_next = loaded.x
-        next_full = loaded.full
+        x_next, next_full = loaded.x, loaded.full
         x = Signal(n_in * self.value_width)
         present = None if loaded.present is None else Signal.like(loaded.present, name='present')
         next_ready = Signal()  # x_next is loaded and its non-zero inputs are listed

@@ -156,7 +156,7 @@ class SlidingWindows:
                 position = kh * g.filt_width + kw
                 m.d.sync += x_next.word_select(position, pixel_bits).eq(Mux(inside, pixel, 0))
                 if present is not None:
-                    m.d.sync += present.word_select(position, g.n_chan).eq(Mux(inside, (1 << g.n_chan) - 1, 0))
+                    m.d.sync += present.word_select(position, g.n_chan).eq(inside.replicate(g.n_chan))
 
     def advance(self, m, row, column, top, left, top_slot, image_base, image_slot, tags):
         """To the next window in raster order over the evaluated outputs, and after an image's last, the next image."""
