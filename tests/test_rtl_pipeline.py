@@ -25,6 +25,7 @@ from hls4ml_reuse.rtl import verilator
 pytestmark = pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
 
 IMAGES = 12
+FIRST_IMAGE = 3  # the unrolled run starts here, as one part of a long run split over several would
 WIDTHS = [16, 12, 5]  # two thresholded layers, then raw sums
 
 
@@ -70,9 +71,11 @@ def test_folded_pipeline_is_exact_and_takes_its_counted_cycles(user_files, tmp_p
 def test_unrolled_pipeline_is_exact_at_one_image_per_clock(user_files, tmp_path):
     target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
     options = rtl.RtlOptions(
-        shape='unrolled', images=IMAGES, out_dir=str(tmp_path), toggle_images=0, synth_layers=['fc2'], workers=1
-    )
+        shape='unrolled', images=IMAGES, first_image=FIRST_IMAGE, out_dir=str(tmp_path), toggle_images=0,
+        synth_layers=['fc2'], workers=1,
+    )  # fmt: skip
     result = rtl.run(target, options)
+    assert (result['first_image'], result['images']) == (FIRST_IMAGE, IMAGES - FIRST_IMAGE)  # the rest of the set
     assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
     assert result['cycles_per_image'] == {'reuse': 1, 'stock': 1}
     synthesized = [layer['name'] for layer in result['layers'] if layer['reuse'] is not None]
@@ -91,6 +94,14 @@ def test_an_unknown_layer_to_synthesize_is_named(user_files, tmp_path):
     target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
     options = rtl.RtlOptions(images=2, out_dir=str(tmp_path), synth_layers=['fc1', 'fc9'])
     with pytest.raises(InputError, match=r'--synth-layers: fc9 not among the units of mine: fc0, fc1, fc2'):
+        rtl.run(target, options)
+
+
+@pytest.mark.parametrize('first_image', [-1, IMAGES])
+def test_a_first_image_outside_the_test_set_is_refused(user_files, tmp_path, first_image):
+    target = resolve(str(user_files / 'mine.h5'), data=str(user_files / 'images.npz'))
+    options = rtl.RtlOptions(images=2, first_image=first_image, out_dir=str(tmp_path))
+    with pytest.raises(InputError, match=rf'--first-image must be in \[0, {IMAGES}\) for mine, not {first_image}'):
         rtl.run(target, options)
 
 

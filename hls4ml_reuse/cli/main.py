@@ -163,6 +163,7 @@ def _rtl(args) -> int:
     options = rtl.RtlOptions(
         shape=args.shape,
         images=args.images,
+        first_image=args.first_image,
         stock_images=args.stock_images,
         out_dir=args.out,
         synthesize=not args.no_synth,
@@ -294,6 +295,10 @@ def _add_rtl(commands) -> None:
     _add_target(rtl)
     rtl.add_argument('--shape', choices=SHAPES, default='folded', help="the units' shape (default: folded)")
     rtl.add_argument('--images', type=int, default=1000, help='test images to simulate (default: 1000)')
+    rtl.add_argument(
+        '--first-image', type=int, default=0, metavar='K',
+        help='start at test image K, to split a long run over several (default: 0)',
+    )  # fmt: skip
     rtl.add_argument(
         '--stock-images', type=int, default=1000, metavar='M', help='the first M of them for the stock twin (default: 1000)'
     )

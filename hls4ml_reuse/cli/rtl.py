@@ -41,6 +41,7 @@ ENERGY_UNAVAILABLE = 'no energy estimate yet: the per-toggle energy constants ar
 class RtlOptions:
     shape: Shape = Shape.FOLDED
     images: int = 1000
+    first_image: int = 0  # where in the test set the images start (a long run split over several)
     stock_images: int = 1000  # the first M of them for the stock twin
     out_dir: str = 'out/rtl'
     synthesize: bool = True
@@ -57,6 +58,8 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         raise InputError(f'--images must be at least 1, not {options.images}')
     if options.stock_images < 1:
         raise InputError(f'--stock-images must be at least 1, not {options.stock_images}')
+    if not 0 <= options.first_image < len(target.x):
+        raise InputError(f'--first-image must be in [0, {len(target.x)}) for {target.name}, not {options.first_image}')
     if options.toggle_images < 0:
         raise InputError(f'--toggle-images must be 0 or more, not {options.toggle_images}')
     if options.lut_levels is not None and (Shape(options.shape) is not Shape.UNROLLED or options.lut_levels < 1):
@@ -74,7 +77,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         pipelines = {design: network.Pipeline(stages, design, shape, False, options.lut_levels) for design in Design}
     except network.UnsupportedNetwork as err:
         raise InputError(f'{target.name}: {err}') from err
-    x = np.ascontiguousarray(target.x[: options.images])
+    x = np.ascontiguousarray(target.x[options.first_image : options.first_image + options.images])
     keras_out = target.model.predict(x, batch_size=250, verbose=0).reshape(len(x), -1)
     counted_tiles = csim_tiles(hls_model, stages, x)
     beats = network.image_beats(hls_model, stages[0], x)
@@ -95,6 +98,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         'shape': str(shape),
         'levers_off': ['window_reuse'],  # the RTL convolution has no window-reuse datapath yet
         'images': len(x),
+        'first_image': options.first_image,
         'stock_images': shown[Design.STOCK],
         'toggle_images': min(options.toggle_images, len(x)),
         'mismatches': mismatches[Design.REUSE],
