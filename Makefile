@@ -45,10 +45,14 @@ fuzz: $(STAMP)
 
 # The RTL twin's long runs (issue 17): mlp-mnist whole in Verilator, folded on all 10,000 test images (the stock
 # twin, 3.7x our cycles, on the first 1,000) with each layer synthesized whole (Yosys) for ours and the stock twin,
-# and unrolled on 1,000. About an hour on 2 cores, most of it Verilator builds and fc0's synthesis.
+# and unrolled on 1,000 (fc1, fc2 and logits synthesized: a stock unrolled fc0 is too big for Yosys here). About an
+# hour on 2 cores, most of it Verilator builds and fc0's synthesis. Then cnv-mnist folded on 1,000 test images (the
+# stock twin on 20), each layer synthesized: about 3 hours more (~20 s an image in Verilator for ours, ~75 for
+# stock); `rtl --first-image K --images N` runs a part of it.
 rtl: $(STAMP)
 	$(BIN)/hls4ml-reuse rtl mlp-mnist --shape folded --images 10000 --out out/rtl-mlp-folded --json out/rtl-mlp-mnist-folded.json
-	$(BIN)/hls4ml-reuse rtl mlp-mnist --shape unrolled --images 1000 --no-synth --out out/rtl-mlp-unrolled --json out/rtl-mlp-mnist-unrolled.json
+	$(BIN)/hls4ml-reuse rtl mlp-mnist --shape unrolled --images 1000 --synth-layers fc1,fc2,logits --out out/rtl-mlp-unrolled --json out/rtl-mlp-mnist-unrolled.json
+	$(BIN)/hls4ml-reuse rtl cnv-mnist --shape folded --images 1000 --stock-images 20 --toggle-images 4 --out out/rtl-cnv-folded --json out/rtl-cnv-mnist-folded.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check hls4ml_reuse examples tests
