@@ -1,6 +1,6 @@
 """Python reference of the planned unit (DESIGN.md sections 2 and 5.1): bit-exact with a plain dot product."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -292,6 +292,39 @@ def test_zero_skipping_keeps_outputs_and_counts_only_nonzero_inputs(case, zero_f
         assert counts.inputs == int((nonzero[:, None, :] & mask[None]).sum())
         walked = np.minimum(nonzero.sum(axis=1)[:, None], mask.sum(axis=1)[None])
         assert counts.tiles == int((-(-walked // case.tile)).sum())
+
+
+def banked(unit, zero_skip):
+    folding = replace(unit.folding, banked=True)
+    return UnitSpec(
+        unit.kernels, unit.plan, unit.input_format, folding, unit.thresholds, unit.early_exit, zero_skip=zero_skip
+    )
+
+
+def busiest_bank(walked, tile):
+    """(m, n) of walks (bool (m, n, K)): the entries of the most loaded bank (positions k of k mod tile)."""
+    banks = np.arange(walked.shape[-1]) % tile
+    return np.stack([walked[..., banks == b].sum(axis=-1) for b in range(tile)], axis=-1).max(axis=-1)
+
+
+@settings(max_examples=120, deadline=None)
+@given(case=cases(), zero_fraction=st.sampled_from([0.0, 0.5, 1.0]), zero_skip=st.booleans())
+def test_banked_lanes_keep_outputs_at_a_row_per_entry_of_the_busiest_bank(case, zero_fraction, zero_skip):
+    """Banked lanes (lane i reads only positions k = i mod tile): the gathered outputs; without early exit, a row
+    per entry of the walk's busiest bank, the walk being the planned positions or, zero skipping, the sample's
+    non-zero inputs (the firmware's list of them) where their busiest bank is lighter."""
+    x = sparse(case, zero_fraction) if case.input_type is not BINARY else case.x_raw
+    y_plain = plain_dense(case.kernels, x)
+    thresholds = random_thresholds(case.rng, y_plain, case.kernels.shape[1], case.input_type.bound)
+    for early_exit, chosen in ((True, thresholds), (False, None)):
+        gathered = unit_for(case, chosen, early_exit=early_exit)
+        (y_gathered, _), (y_banked, counts) = evaluate(gathered, x), evaluate(banked(gathered, zero_skip), x)
+        assert np.array_equal(y_banked, y_gathered)
+    mask = gathered.plan.mask[None]
+    rows = np.broadcast_to(busiest_bank(mask, case.tile), (len(x), len(mask[0])))
+    if zero_skip:
+        rows = np.minimum(rows, busiest_bank(x[:, None, :] != 0, case.tile))
+    assert counts.tiles == int(rows.sum())
 
 
 @settings(max_examples=120, deadline=None)

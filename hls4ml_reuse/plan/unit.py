@@ -104,13 +104,16 @@ class InputFormat:
 
 @dataclass(frozen=True)
 class Folding:
-    """How the unit is laid out in time: the shape and, folded, its `tile` lanes (positions per clock).
+    """How the unit is laid out in time: the shape and, folded, its `tile` lanes (positions per clock) and how
+    they reach their inputs: gathered (lane i reads any position) or banked (lane i reads only bank i, the
+    positions k with k mod tile == i: stock's lane multiplexer, at a clock per row of the busiest bank).
 
     Per-layer parallelism (several kernels per clock, issue 20) belongs here too.
     """
 
     shape: Shape = Shape.FOLDED
     tile: int = 8
+    banked: bool = False
 
     def __post_init__(self):
         if self.tile not in TILES:
@@ -187,6 +190,8 @@ class UnitSpec:
     def __post_init__(self):
         if self.window_reuse or self.unrolled:  # values reused by the next window; or everything evaluated
             object.__setattr__(self, 'early_exit', False)
+        if self.banked and self.window_reuse:
+            raise ValueError('banked lanes walk planned positions by bank; window reuse walks the changed inputs')
         if self.geometry is not None and self.pooling is None:
             object.__setattr__(self, 'pooling', Pooling.none(self.geometry))
 
@@ -221,6 +226,23 @@ class UnitSpec:
     @property
     def unrolled(self) -> bool:
         return self.folding.shape is Shape.UNROLLED
+
+    @property
+    def banked(self) -> bool:
+        return self.folding.banked and not self.unrolled
+
+    def rows_of(self, positions: np.ndarray) -> np.ndarray:
+        """The tile row (clock) of each entry of a walk over ascending `positions`: gathered, runs of `tile`
+        entries; banked, its rank among the walk's positions in its bank (lane = position mod tile)."""
+        positions = np.asarray(positions)
+        if not self.banked:
+            return np.arange(len(positions)) // self.tile
+        return rank_in_bank(positions[None, :] % self.tile, self.tile)[0]
+
+    def bank_loads(self, walked: np.ndarray) -> np.ndarray:
+        """(m, tile): how many of each row's walked positions (bool (m, K)) fall in each bank."""
+        banks = np.arange(walked.shape[1]) % self.tile
+        return np.stack([walked[:, banks == b].sum(axis=1) for b in range(self.tile)], axis=1)
 
     # Formats and widths
     @property
@@ -259,3 +281,12 @@ class UnitSpec:
 
     def may_exit(self, j: int) -> bool:
         return j < self.n_out and self.thresholded and self.early_exit and not self.plan.has_children[j]
+
+
+def rank_in_bank(banks: np.ndarray, tile: int) -> np.ndarray:
+    """(m, n): for each entry, how many entries before it in its row share its bank."""
+    ranks = np.zeros(banks.shape, dtype=np.int64)
+    for bank in range(tile):
+        in_bank = banks == bank
+        ranks[in_bank] = (np.cumsum(in_bank, axis=1) - 1)[in_bank]
+    return ranks

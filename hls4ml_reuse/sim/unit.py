@@ -24,7 +24,7 @@ from ..plan.unit import UnitSpec
 class Counts:
     inputs: int = 0  # input values that entered an accumulation
     word_adds: int = 0  # deltas applied to a parent's value
-    tiles: int = 0  # tiles of gathered positions evaluated (cycles of a folded unit)
+    tiles: int = 0  # tile rows evaluated (cycles of a folded unit)
 
     def __iadd__(self, other: Counts) -> Counts:
         self.inputs += other.inputs
@@ -130,34 +130,67 @@ def evaluate_window_change(unit: UnitSpec, change: np.ndarray, y_previous: np.nd
 
 
 class _Walk:
-    """What one channel walks on each sample, tile by tile (hls4ml_reuse_walk.h).
+    """What one channel walks on each sample, row by row (hls4ml_reuse_walk.h): a row is a folded unit's clock.
 
-    Its planned positions; with zero skipping, the sample's non-zero inputs instead where those are fewer, adding
-    the planned ones. Either way the tiles cut the walked entries in order, so each tile holds a run of planned
-    positions, and the partial sum after tile t is a prefix sum over them.
+    Its planned positions; with zero skipping, the sample's non-zero inputs instead where those are fewer (banked:
+    where they take fewer rows), adding the planned ones. Gathered lanes cut the walked entries into rows of `tile`
+    in order; banked lanes take each entry in its bank's lane (position mod tile), one row per rank in the bank. A
+    walked zero takes the row of the next non-zero input of its walk; it adds nothing and is not counted.
     """
 
     def __init__(self, unit: UnitSpec, j: int, x_raw: np.ndarray):
-        m, tile = len(x_raw), unit.tile
+        self.unit = unit
         planned = np.flatnonzero(unit.plan.mask[j])
         inputs = x_raw[:, planned]
-        nonzero = x_raw != 0
-        n_nonzero = nonzero.sum(axis=1)
-        over_nonzero = unit.zero_skip & (n_nonzero < planned.size)
-        self.length = np.where(over_nonzero, n_nonzero, planned.size)  # entries walked per sample
-        # The tile of each planned position: by its place among the planned positions, or among the non-zero inputs
-        # (a zero takes the tile of the next non-zero input; it adds nothing and is not counted).
-        nonzero_before = (np.cumsum(nonzero, axis=1) - nonzero)[:, planned]
-        place = np.where(over_nonzero[:, None], nonzero_before, np.arange(planned.size))
-        tile_of = place // tile
+        planned_rows = unit.rows_of(planned)
+        self.n_tiles = int(planned_rows.max()) + 1 if planned.size else 0  # rows of the longest walk
+        self.length = np.full(len(x_raw), planned.size)  # entries walked per sample
+        self.rows = np.full(len(x_raw), self.n_tiles)
+        row_of = np.broadcast_to(planned_rows, inputs.shape)
+        self._loads = unit.bank_loads(unit.plan.mask[j][None, :]) if unit.banked else None  # entries per bank
+        if unit.zero_skip:
+            row_of = self._over_nonzero(x_raw != 0, planned, row_of)
         counted = inputs != 0 if unit.zero_skip else np.ones(inputs.shape, dtype=bool)
         products = inputs * np.where(unit.kernels[j, planned], 1, -1)
-        self.n_tiles = -(-planned.size // tile)  # at most
-        self.inputs = _per_tile(tile_of, counted, m, self.n_tiles)  # (m, n_tiles): inputs each tile adds
-        self._sums = np.cumsum(_per_tile(tile_of, products, m, self.n_tiles), axis=1)
+        m = len(x_raw)
+        self.inputs = _per_tile(row_of, counted, m, self.n_tiles)  # (m, n_tiles): inputs each row adds
+        self._sums = np.cumsum(_per_tile(row_of, products, m, self.n_tiles), axis=1)
+
+    def _over_nonzero(self, nonzero: np.ndarray, planned: np.ndarray, row_of: np.ndarray) -> np.ndarray:
+        """Switch the samples whose non-zero inputs make the shorter walk to it; the planned positions' rows."""
+        unit, tile = self.unit, self.unit.tile
+        n_nonzero = nonzero.sum(axis=1)
+        if unit.banked:
+            loads = unit.bank_loads(nonzero)
+            rows = loads.max(axis=1)
+            over = rows < self.n_tiles
+            before = _nonzero_before_in_bank(nonzero, tile)
+            self._loads = np.where(over[:, None], loads, self._loads)
+        else:
+            rows = -(-n_nonzero // tile)
+            over = n_nonzero < planned.size
+            before = (np.cumsum(nonzero, axis=1) - nonzero) // tile
+        self.length = np.where(over, n_nonzero, self.length)
+        self.rows = np.where(over, rows, self.rows)
+        return np.where(over[:, None], before[:, planned], row_of)
+
+    def walked_through(self, t: int) -> np.ndarray:
+        """Entries walked in rows 0..t, per sample."""
+        if self._loads is None:
+            return np.minimum(self.length, (t + 1) * self.unit.tile)
+        return np.minimum(self._loads, t + 1).sum(axis=1)
 
     def partial_after(self, t: int) -> np.ndarray:
         return self._sums[:, t]
+
+
+def _nonzero_before_in_bank(nonzero: np.ndarray, tile: int) -> np.ndarray:
+    """(m, K): the non-zero inputs before each position in its bank (positions k, k + tile, ... of k mod tile)."""
+    before = np.zeros(nonzero.shape, dtype=np.int64)
+    for bank in range(tile):
+        column = nonzero[:, bank::tile]
+        before[:, bank::tile] = np.cumsum(column, axis=1) - column
+    return before
 
 
 def _per_tile(tile_of: np.ndarray, values: np.ndarray, m: int, n_tiles: int) -> np.ndarray:
@@ -189,13 +222,13 @@ class _Channel:
         if self.is_child:
             counts.word_adds += int(self.active.sum())
         for t in range(walk.n_tiles):
-            in_tile = self.active & (walk.length > t * self.unit.tile)
+            in_tile = self.active & (walk.rows > t)
             if not in_tile.any():
                 break
             counts.tiles += int(in_tile.sum())
             counts.inputs += int(walk.inputs[in_tile, t].sum())
             self.partial[in_tile] = walk.partial_after(t)[in_tile]
-            self.remaining[in_tile] = np.maximum(walk.length - (t + 1) * self.unit.tile, 0)[in_tile]
+            self.remaining[in_tile] = (walk.length - walk.walked_through(t))[in_tile]
             self._settle()
 
     def _settle(self) -> None:
