@@ -47,10 +47,11 @@ class Case:
     zero_skip: bool = False
     steiner: bool = False
     bipolar: bool = False
+    banked: bool = False  # lane i reads only window positions k = i mod 8
 
     @property
     def id(self):
-        flags = [f for f in ('thresholded', 'pool', 'zero_skip', 'steiner', 'bipolar') if getattr(self, f)]
+        flags = [f for f in ('thresholded', 'pool', 'zero_skip', 'steiner', 'bipolar', 'banked') if getattr(self, f)]
         shape = f'{self.size}x{self.size}x{self.n_chan}-{self.n_out}'
         return '-'.join([self.inputs, shape, f'stride{self.stride}', self.padding, *flags])
 
@@ -68,6 +69,8 @@ CASES = [
     Case(
         'binary', 7, 2, 2, stride=2, padding='valid'
     ),  # evaluates faster than rows load: the ring must run ahead of the windows
+    Case('binary', 6, 3, 6, pool=True, banked=True),
+    Case('unsigned', 7, 2, 5, stride=2, padding='same', thresholded=False, steiner=True, banked=True),
 ]
 
 
@@ -96,7 +99,7 @@ def build_unit(case: Case, seed=0) -> UnitSpec:
     out = geometry.out_height
     pooling = Pooling(2, 2, out // 2, out // 2) if case.pool else None
     return UnitSpec(
-        all_kernels, plan, fmt, Folding(tile=8), thresholds, True, cost, n_outputs=case.n_out,
+        all_kernels, plan, fmt, Folding(tile=8, banked=case.banked), thresholds, True, cost, n_outputs=case.n_out,
         zero_skip=case.zero_skip, bipolar_output=case.bipolar, geometry=geometry, pooling=pooling,
     )  # fmt: skip
 

@@ -43,10 +43,11 @@ class Case:
     steiner: bool = False
     bipolar: bool = False
     early_exit: bool = True
+    banked: bool = False  # lane i reads only positions k = i mod tile
 
     @property
     def id(self):
-        flags = [f for f in ('thresholded', 'zero_skip', 'steiner', 'bipolar') if getattr(self, f)]
+        flags = [f for f in ('thresholded', 'zero_skip', 'steiner', 'bipolar', 'banked') if getattr(self, f)]
         return '-'.join(
             [self.inputs, f'{self.n}x{self.k}', f'tile{self.tile}', *flags] + ([] if self.early_exit else ['no-exit'])
         )
@@ -60,6 +61,11 @@ CASES = [
     Case('unsigned', 4, 36, tile=16, thresholded=False, zero_skip=True),
     Case('signed', 5, 40, early_exit=False),
     Case('signed', 6, 33, zero_skip=True, steiner=True),
+    Case('binary', 6, 24, banked=True),
+    Case('binary', 6, 40, thresholded=False, steiner=True, banked=True),
+    Case('binary', 5, 70, tile=16, bipolar=True, banked=True),
+    Case('signed', 5, 40, early_exit=False, banked=True),
+    Case('unsigned', 4, 6, banked=True),  # fewer inputs than lanes
 ]
 VECTORS = 10
 
@@ -82,7 +88,7 @@ def build_unit(case: Case, seed=0) -> UnitSpec:
         spread = case.k * fmt.bound // 4
         thresholds = Thresholds(value=rng.integers(-spread, spread, case.n), mode=rng.integers(0, 2, case.n))
     return UnitSpec(
-        all_kernels, plan, fmt, Folding(tile=case.tile), thresholds, case.early_exit, cost,
+        all_kernels, plan, fmt, Folding(tile=case.tile, banked=case.banked), thresholds, case.early_exit, cost,
         n_outputs=case.n, zero_skip=case.zero_skip, bipolar_output=case.bipolar,
     )  # fmt: skip
 

@@ -86,6 +86,9 @@ class FoldedDense(wiring.Component):
         if unit.n_in % self.values_per_beat:
             raise ValueError(f'{unit.n_in} inputs do not split into beats of {self.values_per_beat}')
         self.zero_skip = unit.zero_skip and not self.stock
+        self.banked = self.layout.banked
+        if self.banked and self.zero_skip:
+            raise ValueError('banked lanes have no RTL walk over the non-zero inputs yet: build without zero skipping')
         self.value_width = input_width(unit)
         self.out_width = output_width(unit)
         super().__init__(stream_ports(self.values_per_beat * self.value_width, unit.n_out * self.out_width))
@@ -291,13 +294,20 @@ class FoldedDense(wiring.Component):
                 tile_sum = self.tile_sum(m, x, entries, lists, walk_read, t, left, over_nonzero, present)
                 new_partial, value = Signal(acc), Signal(acc)
                 rest, rest_bound = Signal(range(n_in + 1)), Signal(range(unit.sum_bound + 1))
-                tile_bound = tile * unit.input_bound
-                m.d.comb += [
-                    new_partial.eq(partial + tile_sum),
-                    value.eq(base + scaled(new_partial)),
-                    rest.eq(Mux(left > tile, left - tile, 0)),
-                    rest_bound.eq(Mux(left_bound > tile_bound, left_bound - tile_bound, 0)),
-                ]
+                m.d.comb += [new_partial.eq(partial + tile_sum), value.eq(base + scaled(new_partial))]
+                if self.banked:  # a row walks its valid entries, as few as one
+                    walked = Signal(range(tile + 1), name='row_entries')
+                    m.d.comb += walked.eq(sum(entry.valid for entry in entries))
+                    m.d.comb += [
+                        rest.eq(left - walked),
+                        rest_bound.eq(left_bound - times_constant(walked, unit.input_bound)),
+                    ]
+                else:
+                    tile_bound = tile * unit.input_bound
+                    m.d.comb += [
+                        rest.eq(Mux(left > tile, left - tile, 0)),
+                        rest_bound.eq(Mux(left_bound > tile_bound, left_bound - tile_bound, 0)),
+                    ]
                 early, early_bit = settled(value, scaled(rest_bound))
                 with m.If((row.exits & early) | (rest == 0)):
                     finish(value, row.exits & early, early_bit)
@@ -328,6 +338,11 @@ class FoldedDense(wiring.Component):
             in_walk = lane < left
             if self.stock:  # in-order: position t * tile + lane, its weight from the row
                 m.d.comb += [position.eq(t * tile + lane), weight.eq(entries[lane].weight), active.eq(in_walk)]
+            elif self.banked:  # bank `lane`: position slot * tile + lane, a multiplexer as narrow as stock's
+                if lane >= unit.n_in:
+                    continue
+                m.d.comb += [position.eq(entries[lane].slot * tile + lane), weight.eq(entries[lane].weight)]
+                m.d.comb += active.eq(entries[lane].valid)
             elif self.zero_skip:
                 listed = lists[lane][1].data
                 walk = walk_read.data

@@ -2,7 +2,9 @@
 
 The HLS firmware reads a concatenated position table at any offset; an RTL lane bank reads one row per clock, so
 here every step's planned positions are cut into rows of `tile` entries (the last one padded), each entry the
-position and the kernel's weight bit there. Step rows follow the plan's evaluation order and carry what a step
+position and the kernel's weight bit there. Banked lanes (lane i reads only positions k with k mod tile = i) take
+a kernel's planned positions bank by bank instead: row r holds, in lane i, the r-th planned position of bank i as
+its slot k // tile (the lane supplies k mod tile), or no entry (valid 0) where bank i has fewer. Step rows follow the plan's evaluation order and carry what a step
 needs: its kernel, parent, flags, first tile row, threshold. Stock's twin has every kernel as a root, in channel
 order, over every position (`root_plan`), so one row layout serves both designs.
 """
@@ -54,7 +56,14 @@ class FoldedLayout:
     def n_steps(self) -> int:
         return self.plan.n_kernels
 
+    @property
+    def banked(self) -> bool:
+        return self.unit.banked and not self.in_order
+
     def tiles_of(self, j: int) -> int:
+        """Rows of kernel j's walk over its planned positions: ceil(n / tile), or banked, its busiest bank's load."""
+        if self.banked:
+            return int(self.unit.bank_loads(self.plan.mask[j][None, :]).max())
         return -(-int(self.plan.n_positions[j]) // self.unit.tile)
 
     @property
@@ -85,6 +94,9 @@ class FoldedLayout:
     def entry_layout(self) -> data.StructLayout:
         if self.in_order:
             return data.StructLayout({'weight': unsigned(1)})
+        if self.banked:
+            slots = -(-self.unit.n_in // self.unit.tile)
+            return data.StructLayout({'slot': unsigned(index_bits(slots)), 'weight': unsigned(1), 'valid': unsigned(1)})
         return data.StructLayout({'position': unsigned(index_bits(self.unit.n_in)), 'weight': unsigned(1)})
 
     @property
@@ -118,18 +130,34 @@ class FoldedLayout:
         return rows
 
     def tile_rows(self) -> list[list[dict]]:
-        tile, rows = self.unit.tile, []
+        rows = []
         for j in self.plan.order:
-            positions = np.flatnonzero(self.plan.mask[int(j)])
-            for start in range(0, len(positions), tile):
-                entries = [self._entry(int(j), int(k)) for k in positions[start : start + tile]]
-                rows.append(entries + [self._entry(None, 0)] * (tile - len(entries)))
-        return rows or [[self._entry(None, 0)] * tile]
+            rows += self._banked_rows(int(j)) if self.banked else self._gathered_rows(int(j))
+        return rows or [[self._entry(None, 0)] * self.unit.tile]
+
+    def _gathered_rows(self, j: int) -> list[list[dict]]:
+        tile, positions = self.unit.tile, np.flatnonzero(self.plan.mask[j])
+        rows = []
+        for start in range(0, len(positions), tile):
+            entries = [self._entry(j, int(k)) for k in positions[start : start + tile]]
+            rows.append(entries + [self._entry(None, 0)] * (tile - len(entries)))
+        return rows
+
+    def _banked_rows(self, j: int) -> list[list[dict]]:
+        tile, positions = self.unit.tile, np.flatnonzero(self.plan.mask[j])
+        rows = [[self._entry(None, 0)] * tile for _ in range(self.tiles_of(j))]
+        for k, row in zip(positions, self.unit.rows_of(positions)):
+            rows[int(row)][int(k) % tile] = self._entry(j, int(k))
+        return rows
 
     def _entry(self, j: int | None, k: int) -> dict:
         """Kernel j's weight at position k (a padding entry when j is None: its lane is idle)."""
         weight = 0 if j is None else int(self.unit.kernels[j, k])
-        return {'weight': weight} if self.in_order else {'position': k, 'weight': weight}
+        if self.in_order:
+            return {'weight': weight}
+        if self.banked:
+            return {'slot': k // self.unit.tile, 'weight': weight, 'valid': int(j is not None)}
+        return {'position': k, 'weight': weight}
 
     def walk_rows(self) -> list[dict]:
         """Per step, its kernel's weights and planned positions as K-bit masks: a walk over the non-zero inputs
