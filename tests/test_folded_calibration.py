@@ -11,6 +11,7 @@ count (rtl/dense.py vector_cycles: the flush included).
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -123,9 +124,12 @@ def rom_bits(shape, rows) -> np.ndarray:
 @pytest.mark.parametrize(
     'recipe', [collect.GRID[1], collect.GRID[6], collect.LIVE, collect.Recipe('binary', 9, 40, thresholded=False)]
 )
-def test_tables_are_the_rtl_tables(recipe, design):
+@pytest.mark.parametrize('banked', [False, True], ids=['gathered', 'banked'])
+def test_tables_are_the_rtl_tables(recipe, design, banked):
     """plan/ mirrors rtl/layout.py without importing it: the same shapes and the same bits."""
     unit = collect.grid_unit(recipe)
+    if banked:  # its RTL has no zero skipping
+        unit = replace(unit, folding=replace(unit.folding, banked=True), zero_skip=False)
     layout = FoldedLayout.of(unit, stock=design is Design.STOCK)
     tables = folding.folded_tables(unit, design)
     assert tables['steps'][:2] == (layout.n_steps, layout.step_layout.size)

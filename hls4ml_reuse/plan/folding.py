@@ -7,7 +7,7 @@ goes into an accumulator. What differs is how a lane reaches its input:
   multiplexer per lane;
 - ours, gathered (the firmware's synth_tile_sums, the RTL twin's FoldedDense): a lane reads any planned position:
   a K:1 multiplexer per lane, tile times stock's;
-- ours, banked (a variant, not built): inputs stored in `tile` banks by position modulo tile, lane i reading only
+- ours, banked (unit.banked; built in RTL, not yet in HLS): inputs stored in `tile` banks by position modulo tile, lane i reading only
   bank i, so its multiplexer is stock's; a kernel then needs as many clocks as its most loaded bank holds
   planned positions, instead of ceil(planned / tile).
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,8 @@ FLUSH_CYCLES = 1  # per window, beyond its steps and tiles: the outputs to the o
 
 def folded_variants(unit) -> dict:
     """LUTs and static cycles per image of stock, ours gathered and ours banked, for one unit: LUTs from the
-    structural model of the whole unit (folded_resources), banked as gathered with stock's lane multiplexers."""
+    structural model of the whole unit (folded_resources); banked as its RTL is built: without zero skipping or
+    window reuse."""
     k, tile, n, windows = unit.n_in, unit.tile, unit.n_out, unit.windows
     mask = unit.plan.mask
     planned = mask.sum(axis=1)
@@ -60,10 +62,15 @@ def folded_variants(unit) -> dict:
             'cycles': (int(np.ceil(planned / tile).sum()) + steps + FLUSH_CYCLES) * windows,
         },
         FoldedVariant.BANKED: {
-            'lut': estimate_from_features(ours | {'banked': 1})['lut'],
+            'lut': folded_resources(banked_variant(unit), Design.REUSE)['lut'],
             'cycles': (int(bank_loads(mask, tile).max(axis=1).sum()) + steps + FLUSH_CYCLES) * windows,
         },
     }
+
+
+def banked_variant(unit):
+    """The unit with banked lanes, as the RTL builds them (no walk over the non-zero inputs, no window reuse)."""
+    return replace(unit, folding=replace(unit.folding, banked=True), zero_skip=False, window_reuse=False)
 
 
 def pipeline_variants(per_layer: dict[str, dict], clock_mhz: float) -> dict:
@@ -104,8 +111,10 @@ def folded_tables(unit, design) -> dict:
         steps, tile_rows, entry = unit.n_out, unit.n_out * -(-k // tile), 1
     else:
         steps = unit.n_kernels
-        tile_rows = max(1, int(sum(-(-int(p) // tile) for p in unit.plan.n_positions)))
-        entry = index_bits(k) + 1  # position and weight
+        tile_rows = max(1, int(walk_rows(unit).sum()))
+        entry = (
+            index_bits(-(-k // tile)) + 2 if unit.banked else index_bits(k) + 1
+        )  # slot, weight, valid; or position, weight
     step_width = (
         2 * index_bits(steps)  # kernel, parent
         + 4  # child, negate, exits, output
@@ -124,6 +133,14 @@ def folded_tables(unit, design) -> dict:
             for column in range(tile):  # the non-zero list, two banks
                 tables[f'nonzero{column}'] = (2 * rows, index_bits(k), False)
     return tables
+
+
+def walk_rows(unit) -> np.ndarray:
+    """Per kernel, the tile rows of its walk over its planned positions (rtl/layout.py tiles_of): ceil(n / tile),
+    or banked, the load of its busiest bank."""
+    if unit.banked:
+        return bank_loads(unit.plan.mask, unit.tile).max(axis=1)
+    return -(-unit.plan.n_positions // unit.tile)
 
 
 # ROM contents, bit for bit as rtl/layout.py packs them (Amaranth struct layouts: first field in the low bits), so
@@ -152,7 +169,7 @@ def step_rom(unit, design) -> np.ndarray:
         positions = unit.plan.n_positions
         exits = np.array([unit.may_exit(j) for j in range(unit.n_kernels)], dtype=bool)
     steps = len(order)
-    tiles = -(-positions[order] // tile)
+    tiles = -(-positions[order] // tile) if Design(design) is Design.STOCK else walk_rows(unit)[order]
     tile_rows = max(1, int(tiles.sum()))
     thresholded = np.array([unit.thresholds is not None and j < unit.n_out for j in order])
     threshold = np.array([int(unit.thresholds.value[j]) if t else 0 for j, t in zip(order, thresholded)])
@@ -181,6 +198,8 @@ def tile_rom(unit, design) -> np.ndarray:
         padded = np.zeros((unit.n_out, -(-k // tile) * tile), dtype=bool)
         padded[:, :k] = unit.kernels[: unit.n_out]
         return padded.reshape(-1, tile)
+    if unit.banked:
+        return _banked_tile_rom(unit)
     ib = index_bits(k)
     rows = []
     for j in unit.plan.order:
@@ -190,6 +209,22 @@ def tile_rom(unit, design) -> np.ndarray:
         rows.append(entries.reshape(-1, tile))
     entries = np.concatenate(rows) if rows else np.zeros((1, tile), dtype=np.int64)
     return _pack([(entries[:, lane], ib + 1) for lane in range(tile)])
+
+
+def _banked_tile_rom(unit) -> np.ndarray:
+    """Banked tile rows: row r, lane i holds the r-th planned position k of bank i as slot k // tile, its weight and
+    valid = 1 (rtl/layout.py _banked_rows); an empty lane is all zeros."""
+    tile = unit.tile
+    slot_bits = index_bits(-(-unit.n_in // tile))
+    rows = []
+    for j, n_rows in zip(unit.plan.order, walk_rows(unit)[unit.plan.order]):
+        positions = np.flatnonzero(unit.plan.mask[j])
+        entries = np.zeros((n_rows, tile), dtype=np.int64)
+        weight = unit.kernels[j, positions].astype(np.int64)
+        entries[unit.rows_of(positions), positions % tile] = positions // tile | weight << slot_bits | 1 << slot_bits + 1
+        rows.append(entries)
+    entries = np.concatenate(rows) if rows else np.zeros((1, tile), dtype=np.int64)
+    return _pack([(entries[:, lane], slot_bits + 2) for lane in range(tile)])
 
 
 def walk_rom(unit, design=None) -> np.ndarray:  # design: ours only; taken as step_rom and tile_rom take it
@@ -284,6 +319,7 @@ def folded_features(unit, design) -> dict:
         'sum_bound': unit.sum_bound,
         'thresholded': int(unit.thresholded),
         'zero_skip': int(unit.zero_skip and not stock),
+        **({'banked': 1} if unit.banked and not stock else {}),  # only where set: no calibration unit is banked yet
         'tile_rows': tables['tiles'][0],
         **rom_features(unit, design, tables),
         'step_width': tables['steps'][1],
