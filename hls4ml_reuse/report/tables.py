@@ -127,7 +127,7 @@ def _folded_variant_lines(result: dict) -> list[str]:
     for name, label in (
         ('stock', 'stock, in-order tiles'),
         ('gathered', 'ours, gathered (built)'),
-        ('banked', 'ours, banked inputs'),
+        ('banked', 'ours, banked inputs (RTL only)'),
     ):
         v = pipeline[name]
         lines.append(f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{v['images_per_s_per_lut']:>14.3f}")
