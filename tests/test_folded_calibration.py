@@ -128,8 +128,8 @@ def rom_bits(shape, rows) -> np.ndarray:
 def test_tables_are_the_rtl_tables(recipe, design, banked):
     """plan/ mirrors rtl/layout.py without importing it: the same shapes and the same bits."""
     unit = collect.grid_unit(recipe)
-    if banked:  # its RTL has no zero skipping
-        unit = replace(unit, folding=replace(unit.folding, banked=True), zero_skip=False)
+    if banked:
+        unit = replace(unit, folding=replace(unit.folding, banked=True))
     layout = FoldedLayout.of(unit, stock=design is Design.STOCK)
     tables = folding.folded_tables(unit, design)
     assert tables['steps'][:2] == (layout.n_steps, layout.step_layout.size)

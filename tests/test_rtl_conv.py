@@ -71,6 +71,8 @@ CASES = [
     ),  # evaluates faster than rows load: the ring must run ahead of the windows
     Case('binary', 6, 3, 6, pool=True, banked=True),
     Case('unsigned', 7, 2, 5, stride=2, padding='same', thresholded=False, steiner=True, banked=True),
+    Case('unsigned', 6, 2, 6, zero_skip=True, banked=True),
+    Case('unsigned', 7, 3, 5, padding='valid', pool=True, zero_skip=True, banked=True),
 ]
 
 

@@ -8,7 +8,7 @@ channel. With random stalls on both streams the outputs stay exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -66,6 +66,10 @@ CASES = [
     Case('binary', 5, 70, tile=16, bipolar=True, banked=True),
     Case('signed', 5, 40, early_exit=False, banked=True),
     Case('unsigned', 4, 6, banked=True),  # fewer inputs than lanes
+    Case('unsigned', 5, 30, zero_skip=True, banked=True),
+    Case('unsigned', 4, 36, tile=16, thresholded=False, zero_skip=True, banked=True),
+    Case('signed', 6, 33, zero_skip=True, steiner=True, banked=True),
+    Case('unsigned', 4, 13, zero_skip=True, banked=True),  # a bank one slot short
 ]
 VECTORS = 10
 
@@ -99,7 +103,9 @@ def vectors(unit: UnitSpec, m: int, seed=1) -> np.ndarray:
     if fmt.binary:
         return np.where(rng.random((m, unit.n_in)) < 0.5, 1, -1)
     x = rng.integers(fmt.low, fmt.high, (m, unit.n_in), endpoint=True)
-    return np.where(rng.random(x.shape) < 0.5, 0, x)  # zeros for zero skipping to skip
+    x = np.where(x == 0, 1, x)
+    zeros = np.linspace(0, 0.8, m)[rng.permutation(m), None]  # some vectors dense, most with zeros to skip
+    return np.where(rng.random(x.shape) < zeros, 0, x)
 
 
 def expected_outputs(unit: UnitSpec, design: Design, x: np.ndarray) -> np.ndarray:
@@ -127,6 +133,16 @@ def test_outputs_and_cycles_equal_the_reference(case, design):
     loading = 2 + (-(-unit.n_in // unit.tile) if case.zero_skip and design is Design.REUSE else 0)
     assert min(cycles) > loading, 'the case must be compute-bound for its intervals to be its evaluations'
     assert np.diff(trace.produced_at).tolist() == cycles[1:]
+
+
+@pytest.mark.parametrize('case', [c for c in CASES if c.zero_skip], ids=lambda case: case.id)
+def test_zero_skipping_cases_walk_the_non_zero_inputs_on_some_vectors_only(case):
+    """Both walks are exercised: some vectors' non-zero inputs take fewer rows than a planned walk, others not."""
+    unit = build_unit(case)
+    x = vectors(unit, VECTORS)
+    planned_only = replace(unit, zero_skip=False)
+    differs = [evaluate(unit, v[None])[1].tiles != evaluate(planned_only, v[None])[1].tiles for v in x]
+    assert any(differs) and not all(differs)
 
 
 @pytest.mark.parametrize('design', list(Design))

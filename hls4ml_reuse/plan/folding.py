@@ -7,9 +7,10 @@ goes into an accumulator. What differs is how a lane reaches its input:
   multiplexer per lane;
 - ours, gathered (the firmware's synth_tile_sums, the RTL twin's FoldedDense): a lane reads any planned position:
   a K:1 multiplexer per lane, tile times stock's;
-- ours, banked (unit.banked; built in RTL, not yet in HLS): inputs stored in `tile` banks by position modulo tile, lane i reading only
-  bank i, so its multiplexer is stock's; a kernel then needs as many clocks as its most loaded bank holds
-  planned positions, instead of ceil(planned / tile).
+- ours, banked (unit.banked; built in RTL, not yet in HLS): inputs stored in `tile` banks by position modulo tile,
+  lane i reading only bank i, so its multiplexer is stock's; a kernel then needs as many clocks as its most
+  loaded bank holds planned positions, instead of ceil(planned / tile); zero skipping lists each bank's non-zero
+  inputs in its own column.
 
 Resources (folded_resources) are a structural model of the whole unit as rtl/dense.py builds it -- input
 registers, lane multiplexers, tables, accumulator, bounds and compare, output registers, control -- each
@@ -45,8 +46,7 @@ FLUSH_CYCLES = 1  # per window, beyond its steps and tiles: the outputs to the o
 
 def folded_variants(unit) -> dict:
     """LUTs and static cycles per image of stock, ours gathered and ours banked, for one unit: LUTs from the
-    structural model of the whole unit (folded_resources); banked as its RTL is built: without zero skipping or
-    window reuse."""
+    structural model of the whole unit (folded_resources); banked as its RTL is built: without window reuse."""
     k, tile, n, windows = unit.n_in, unit.tile, unit.n_out, unit.windows
     mask = unit.plan.mask
     planned = mask.sum(axis=1)
@@ -69,8 +69,8 @@ def folded_variants(unit) -> dict:
 
 
 def banked_variant(unit):
-    """The unit with banked lanes, as the RTL builds them (no walk over the non-zero inputs, no window reuse)."""
-    return replace(unit, folding=replace(unit.folding, banked=True), zero_skip=False, window_reuse=False)
+    """The unit with banked lanes, as the RTL builds them (no window reuse: it walks changed inputs, not banks)."""
+    return replace(unit, folding=replace(unit.folding, banked=True), window_reuse=False)
 
 
 def pipeline_variants(per_layer: dict[str, dict], clock_mhz: float) -> dict:
@@ -115,8 +115,10 @@ def folded_tables(unit, design) -> dict:
         entry = (
             index_bits(-(-k // tile)) + 2 if unit.banked else index_bits(k) + 1
         )  # slot, weight, valid; or position, weight
+    rows = -(-k // tile)
     step_width = (
-        2 * index_bits(steps)  # kernel, parent
+        (counter_bits(rows) if walks_rows(unit, design) else 0)  # rows of its planned walk
+        + 2 * index_bits(steps)  # kernel, parent
         + 4  # child, negate, exits, output
         + k.bit_length()  # length
         + unit.sum_bound.bit_length()  # length_bound
@@ -129,10 +131,14 @@ def folded_tables(unit, design) -> dict:
         tables['values'] = (steps, unit.accum_width, False)  # every kernel's value, for its children
         if unit.zero_skip:
             tables['walks'] = (steps, 2 * k, True)  # weights and planned positions as K-bit masks
-            rows = -(-k // tile)
-            for column in range(tile):  # the non-zero list, two banks
-                tables[f'nonzero{column}'] = (2 * rows, index_bits(k), False)
+            for column in range(tile):  # the non-zero list, two halves: positions, or banked, slots
+                tables[f'nonzero{column}'] = (2 * rows, index_bits(rows) if unit.banked else index_bits(k), False)
     return tables
+
+
+def walks_rows(unit, design) -> bool:
+    """Banked with zero skipping: a step row holds its planned walk's rows (rtl/layout.py walks_rows)."""
+    return unit.banked and unit.zero_skip and Design(design) is not Design.STOCK
 
 
 def walk_rows(unit) -> np.ndarray:
@@ -174,8 +180,10 @@ def step_rom(unit, design) -> np.ndarray:
     thresholded = np.array([unit.thresholds is not None and j < unit.n_out for j in order])
     threshold = np.array([int(unit.thresholds.value[j]) if t else 0 for j, t in zip(order, thresholded)])
     at_most = np.array([bool(t) and unit.thresholds.mode[j] == AT_MOST for j, t in zip(order, thresholded)])
+    rows = [(tiles, counter_bits(-(-k // tile)))] if walks_rows(unit, design) else []
     return _pack(
-        [
+        rows
+        + [
             (order, index_bits(steps)),  # kernel
             (np.maximum(parent[order], 0), index_bits(steps)),  # parent
             (parent[order] != -1, 1),  # child
@@ -345,8 +353,9 @@ def feature_tables(f: dict) -> dict:
         if f['zero_skip']:
             tables['walks'] = (f['steps'], 2 * f['k'], True)
             rows = -(-f['k'] // f['tile'])
+            entry = index_bits(rows) if f.get('banked', 0) else index_bits(f['k'])
             for column in range(f['tile']):
-                tables[f'nonzero{column}'] = (2 * rows, index_bits(f['k']), False)
+                tables[f'nonzero{column}'] = (2 * rows, entry, False)
     return tables
 
 
@@ -378,7 +387,9 @@ def folded_terms(f: dict) -> dict:
         'results': f['n_out'],  # results[row.kernel]: a write enable per output register
         'result_bits': f['n_out'] * f['output_width'],  # ... and its data, per bit
         # _NonzeroList: the loaded vector's non-zero flags, and each column's write select over a clock's entries
-        'listing': f['zero_skip'] * (k * -(-w // LUT_INPUTS) + tile * tile * index_bits(k)),
+        # (banked: none, a bank takes one input of a clock's group, but a count per bank)
+        'listing': f['zero_skip']
+        * (k * -(-w // LUT_INPUTS) + (tile * counter_bits(rows) if in_order else tile * tile * index_bits(k))),
         'control': 1,  # the state machine and the stream handshakes
         # flip-flops
         'ff_inputs': 2 * k * w,  # x_next and x
@@ -387,7 +398,8 @@ def folded_terms(f: dict) -> dict:
         'ff_state': 2 * acc  # base, partial; left, left_bound, step, t
         + counter_bits(k) + counter_bits(f['sum_bound']) + counter_bits(f['steps']) + counter_bits(rows)
         + f['zero_skip'] * (  # counts of the evaluated and the listed vector, the listing group, the column reads
-            2 * (counter_bits(k) + counter_bits(f['sum_bound'])) + counter_bits(rows) + tile * index_bits(k)
+            2 * (counter_bits(k) + counter_bits(f['sum_bound'])) + counter_bits(rows)
+            + tile * (3 * counter_bits(rows) if in_order else index_bits(k))  # banked: its counts and slot reads
         ),
     }  # fmt: skip
 

@@ -87,8 +87,6 @@ class FoldedDense(wiring.Component):
             raise ValueError(f'{unit.n_in} inputs do not split into beats of {self.values_per_beat}')
         self.zero_skip = unit.zero_skip and not self.stock
         self.banked = self.layout.banked
-        if self.banked and self.zero_skip:
-            raise ValueError('banked lanes have no RTL walk over the non-zero inputs yet: build without zero skipping')
         self.value_width = input_width(unit)
         self.out_width = output_width(unit)
         super().__init__(stream_ports(self.values_per_beat * self.value_width, unit.n_out * self.out_width))
@@ -165,7 +163,9 @@ class FoldedDense(wiring.Component):
                 m.d.sync += next_ready.eq(0)
 
         list_rows = -(-n_in // tile)  # rows of `tile` entries: a walk's tiles
-        nonzero = _NonzeroList(unit, list_rows) if self.zero_skip else None
+        nonzero = None
+        if self.zero_skip:
+            nonzero = (_BankedNonzeroLists if self.banked else _NonzeroList)(unit, list_rows)
         if nonzero is not None:
             nonzero.elaborate(m, x_next, next_full, next_ready, take)
         lists = [] if nonzero is None else nonzero.ports
@@ -271,8 +271,9 @@ class FoldedDense(wiring.Component):
                 m.d.comb += step_base.eq(Mux(row.child, Mux(row.negate, -parent, parent), 0))
                 length, length_bound = Signal(range(n_in + 1)), Signal(range(unit.sum_bound + 1))
                 walk_nonzero = Signal()
-                if self.zero_skip:
-                    m.d.comb += walk_nonzero.eq(nonzero.count < row.length)
+                if self.zero_skip:  # the shorter walk: fewer entries, or banked, fewer rows
+                    shorter = nonzero.busiest < row.rows if self.banked else nonzero.count < row.length
+                    m.d.comb += walk_nonzero.eq(shorter)
                 m.d.comb += length.eq(Mux(walk_nonzero, nonzero.count, row.length) if nonzero else row.length)
                 m.d.comb += length_bound.eq(
                     Mux(walk_nonzero, nonzero.count_bound, row.length_bound) if nonzero else row.length_bound
@@ -291,13 +292,14 @@ class FoldedDense(wiring.Component):
                     m.d.sync += over_nonzero.eq(walk_nonzero)
                     m.next = 'TILE'
             with m.State('TILE'):
-                tile_sum = self.tile_sum(m, x, entries, lists, walk_read, t, left, over_nonzero, present)
+                banks = self.banked_lanes(m, entries, lists, walk_read, nonzero, t, over_nonzero)
+                tile_sum = self.tile_sum(m, x, entries, lists, walk_read, t, left, over_nonzero, present, banks)
                 new_partial, value = Signal(acc), Signal(acc)
                 rest, rest_bound = Signal(range(n_in + 1)), Signal(range(unit.sum_bound + 1))
                 m.d.comb += [new_partial.eq(partial + tile_sum), value.eq(base + scaled(new_partial))]
                 if self.banked:  # a row walks its valid entries, as few as one
                     walked = Signal(range(tile + 1), name='row_entries')
-                    m.d.comb += walked.eq(sum(entry.valid for entry in entries))
+                    m.d.comb += walked.eq(sum(lane.walked for lane in banks))
                     m.d.comb += [
                         rest.eq(left - walked),
                         rest_bound.eq(left_bound - times_constant(walked, unit.input_bound)),
@@ -326,7 +328,32 @@ class FoldedDense(wiring.Component):
                         m.next = 'IDLE'
         return m
 
-    def tile_sum(self, m, x, entries, lists, walk_read, t, left, over_nonzero, present=None):
+    def banked_lanes(self, m, entries, lists, walk_read, nonzero, t, over_nonzero) -> list[BankedLane]:
+        """Banked: each lane's entry this clock, from the tile row or, walking the non-zero inputs, row t of its
+        bank's list; weight and planned bit are then looked up among its bank's K / tile positions only."""
+        if not self.banked:
+            return []
+        lanes = []
+        for lane in range(min(self.unit.tile, self.unit.n_in)):
+            entry = entries[lane]
+            slot = Signal.like(entry.slot, name=f'lane{lane}_slot')
+            weight, walked, adds = (Signal(name=f'lane{lane}_{n}') for n in ('weight', 'walked', 'adds'))
+            if nonzero is None:
+                m.d.comb += [slot.eq(entry.slot), weight.eq(entry.weight), walked.eq(entry.valid), adds.eq(entry.valid)]
+            else:
+                listed, walk, tile = lists[lane][1].data, walk_read.data, self.unit.tile
+                listed_walked = t < nonzero.counts[lane]
+                planned = walk.planned[lane::tile].bit_select(listed, 1)
+                m.d.comb += [
+                    slot.eq(Mux(over_nonzero, listed, entry.slot)),
+                    weight.eq(Mux(over_nonzero, walk.weights[lane::tile].bit_select(listed, 1), entry.weight)),
+                    walked.eq(Mux(over_nonzero, listed_walked, entry.valid)),
+                    adds.eq(Mux(over_nonzero, listed_walked & planned, entry.valid)),
+                ]
+            lanes.append(BankedLane(slot, weight, walked, adds))
+        return lanes
+
+    def tile_sum(self, m, x, entries, lists, walk_read, t, left, over_nonzero, present=None, banks=()):
         """The sum of this clock's lanes: each adds or subtracts one input of the walk (none where `present`, the
         window's mask of positions inside the image, is 0)."""
         unit, tile = self.unit, self.unit.tile
@@ -341,8 +368,8 @@ class FoldedDense(wiring.Component):
             elif self.banked:  # bank `lane`: position slot * tile + lane, a multiplexer as narrow as stock's
                 if lane >= unit.n_in:
                     continue
-                m.d.comb += [position.eq(entries[lane].slot * tile + lane), weight.eq(entries[lane].weight)]
-                m.d.comb += active.eq(entries[lane].valid)
+                bank = banks[lane]
+                m.d.comb += [position.eq(bank.slot * tile + lane), weight.eq(bank.weight), active.eq(bank.adds)]
             elif self.zero_skip:
                 listed = lists[lane][1].data
                 walk = walk_read.data
@@ -358,6 +385,16 @@ class FoldedDense(wiring.Component):
         total = Signal(signed(self.unit.accum_width), name='tile_sum')
         m.d.comb += total.eq(sum(terms[1:], terms[0]))
         return total
+
+
+@dataclass
+class BankedLane:
+    """A banked lane's entry this clock: its position is slot * tile + lane."""
+
+    slot: Signal
+    weight: Signal
+    walked: Signal  # an entry of the walk: it counts against the entries left
+    adds: Signal  # it enters the sum: walked, and a planned position
 
 
 class _NonzeroList:
@@ -412,3 +449,62 @@ class _NonzeroList:
         with m.If(take):
             m.d.sync += [self.count.eq(listed), self.count_bound.eq(listed_bound), listed.eq(0), listed_bound.eq(0)]
             m.d.sync += [group.eq(0), self.bank.eq(load_bank), load_bank.eq(~load_bank)]
+
+
+class _BankedNonzeroLists:
+    """Zero skipping over banked lanes: the loaded vector's non-zero inputs of each bank (positions k = b mod tile)
+    listed in ascending order as slots k // tile, in bank b's own column memory, so a lane reads only its bank.
+
+    One clock lists one group of `tile` consecutive inputs, one per bank: each bank appends at most one slot. Row t
+    of a walk is entry t of every bank's list (valid where the bank has more than t). Two halves per column: the
+    vector being evaluated reads one while the next one is listed into the other.
+    """
+
+    def __init__(self, unit: UnitSpec, rows: int):
+        self.unit, self.rows = unit, rows
+        n_in, tile = unit.n_in, unit.tile
+        self.count = Signal(range(n_in + 1), name='nonzero_count')  # of the vector being evaluated
+        self.count_bound = Signal(range(unit.sum_bound + 1), name='nonzero_bound')  # count * B
+        self.counts = [Signal(range(rows + 1), name=f'nonzero_count{b}') for b in range(tile)]  # per bank
+        self.busiest = Signal(range(rows + 1), name='nonzero_busiest')  # rows of the walk over them
+        self.bank = Signal(name='nonzero_half')  # the evaluated vector's half of every column
+        self.columns = [Memory(shape=unsigned(index_bits(rows)), depth=2 * rows, init=[]) for _ in range(tile)]
+        self.writes = [column.write_port() for column in self.columns]
+        self.ports = [(write, column.read_port()) for write, column in zip(self.writes, self.columns)]
+
+    def elaborate(self, m: Module, x_next, next_full, next_ready, take):
+        unit, tile, rows = self.unit, self.unit.tile, self.rows
+        for b, column in enumerate(self.columns):
+            m.submodules[f'nonzero{b}'] = column
+        load_half = Signal(name='listing_half')
+        group = Signal(range(rows + 1), name='listing_group')  # inputs group * tile ... + tile - 1 this clock
+        listing = [Signal(range(rows + 1), name=f'listing_count{b}') for b in range(tile)]
+        listed_bound = Signal(range(unit.sum_bound + 1), name='listed_bound')
+        width = len(x_next) // unit.n_in
+        padding = (rows * tile - unit.n_in) * width
+        padded = Cat(x_next, Const(0, padding)) if padding else x_next  # zeros past the last input
+        inputs = Signal(tile * width, name='listing_inputs')  # this clock's group: input b in bank b
+        m.d.comb += inputs.eq(padded.word_select(group, tile * width))
+        flags = [inputs.word_select(b, width) != 0 for b in range(tile)]
+        found = Signal(range(tile + 1), name='listing_found')
+        m.d.comb += found.eq(sum(flags))
+        with m.If(next_full & ~next_ready):
+            for b, write in enumerate(self.writes):
+                m.d.comb += [write.addr.eq(load_half * rows + listing[b]), write.data.eq(group), write.en.eq(flags[b])]
+                m.d.sync += listing[b].eq(listing[b] + flags[b])
+            m.d.sync += [listed_bound.eq(listed_bound + times_constant(found, unit.input_bound)), group.eq(group + 1)]
+            with m.If(group == rows - 1):
+                m.d.sync += next_ready.eq(1)
+        with m.If(take):
+            m.d.sync += [counted.eq(listed) for counted, listed in zip(self.counts, listing)]
+            m.d.sync += [self.count.eq(sum(listing)), self.count_bound.eq(listed_bound), self.busiest.eq(_largest(listing))]
+            m.d.sync += [listed.eq(0) for listed in listing] + [listed_bound.eq(0)]
+            m.d.sync += [group.eq(0), self.bank.eq(load_half), load_half.eq(~load_half)]
+
+
+def _largest(values: list) -> Value:
+    """The largest of `values`, as a tree of comparisons."""
+    while len(values) > 1:
+        pairs = [Mux(a > b, a, b) for a, b in zip(values[::2], values[1::2])]
+        values = pairs + values[len(pairs) * 2 :]
+    return values[0]

@@ -72,10 +72,17 @@ class FoldedLayout:
 
     # Layouts
     @property
+    def walks_rows(self) -> bool:
+        """Banked with zero skipping: a step compares its planned walk's rows with the non-zero inputs' rows."""
+        return self.banked and self.unit.zero_skip
+
+    @property
     def step_layout(self) -> data.StructLayout:
         unit = self.unit
+        rows = {'rows': unsigned((-(-unit.n_in // unit.tile)).bit_length())} if self.walks_rows else {}
         return data.StructLayout(
             {
+                **rows,  # its planned walk's rows (banked zero skipping only)
                 'kernel': unsigned(index_bits(self.n_steps)),
                 'parent': unsigned(index_bits(self.n_steps)),  # meaningful for children only
                 'child': unsigned(1),
@@ -113,6 +120,7 @@ class FoldedLayout:
             thresholded = thresholds is not None and j < self.unit.n_out
             rows.append(
                 {
+                    **({'rows': self.tiles_of(j)} if self.walks_rows else {}),
                     'kernel': j,
                     'parent': max(parent, 0),
                     'child': int(parent != ROOT),
