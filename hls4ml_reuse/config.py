@@ -22,6 +22,11 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
   ``tile`` lanes walk the plan tile by tile, with the levers above. Unrolled: every planned term has its
   own adder input, the plan and weights are constants, one window per clock (PIPELINE II=1); it evaluates
   everything, so early exit, pool exit, zero skipping and window reuse do not apply to it.
+- ``ReusePruningLanes`` (``gathered`` or ``banked``, default ``gathered``): how a folded unit's ``tile`` lanes reach
+  their inputs. Gathered: lane i reads any planned position, the fewest clocks (ceil(planned / tile) a kernel) at a
+  K:1 multiplexer per lane. Banked: lane i reads only the positions k with k mod tile == i, stock hls4ml's
+  multiplexer, at a clock per planned position of the kernel's busiest bank. Banked lanes walk planned positions by
+  bank, so they leave window reuse off (setting both on one layer is refused).
 - ``ReusePruningBipolarOutput`` (bool, default False): a thresholded unit that is a model output writes
   -1/+1 (``int<2>``) instead of hls4ml's own encoding of binary activations, one bit with 1 = +1 and 0 = -1
   (``uint<1>``, what stock hls4ml writes). Inside the network, bits always travel between layers.
@@ -41,6 +46,7 @@ TYPO_DISTANCE = 2  # edits (after lower-casing, '_' and '-' removed) that still 
 SHAPES = tuple(Shape)
 TYPO_PREFIX = 'reusepr'  # any key starting so (same normalization) is meant as ours
 ALLOWED_TILES = TILES
+GATHERED, BANKED = LANES = ('gathered', 'banked')
 
 
 class ReusePruningConfigError(ValueError):
@@ -58,6 +64,7 @@ class LayerSettings:
     zero_skip: bool = True  # fixed-point inputs: only non-zero inputs enter the sums
     window_reuse: bool = True  # binary convolutions: a window from its left neighbour's values
     shape: Shape = Shape.FOLDED  # FOLDED (tile lanes, levers) or UNROLLED (every planned term, II=1)
+    lanes: str = GATHERED  # folded lanes: GATHERED (any position) or BANKED (lane i reads positions i mod tile)
     bipolar_output: bool = False  # a thresholded model output as -1/+1, not hls4ml's 0/1 bits
 
     def for_shape(self) -> LayerSettings:
@@ -76,6 +83,7 @@ _FIELDS = {
     'ReusePruningZeroSkip': 'zero_skip',
     'ReusePruningWindowReuse': 'window_reuse',
     'ReusePruningShape': 'shape',
+    'ReusePruningLanes': 'lanes',
     'ReusePruningBipolarOutput': 'bipolar_output',
 }
 
@@ -94,6 +102,12 @@ def _parse_shape(where, key, value):
     return Shape(value.strip().lower())
 
 
+def _parse_lanes(where, key, value):
+    if not isinstance(value, str) or value.strip().lower() not in LANES:
+        raise ReusePruningConfigError(f'{where}: {key} must be one of {", ".join(LANES)}, got {value!r}')
+    return value.strip().lower()
+
+
 def _parse_tile(where, key, value):
     if isinstance(value, bool) or not isinstance(value, (int, str)) or str(value).strip() not in map(str, ALLOWED_TILES):
         raise ReusePruningConfigError(f'{where}: {key} must be one of {ALLOWED_TILES}, got {value!r}')
@@ -109,6 +123,7 @@ _PARSERS = {
     'zero_skip': _parse_bool,
     'window_reuse': _parse_bool,
     'shape': _parse_shape,
+    'lanes': _parse_lanes,
     'bipolar_output': _parse_bool,
 }
 
@@ -207,6 +222,14 @@ class ReusePruningSettings:
         for section in (self.layer_types.get(layer_class, {}), self.layer_names.get(layer_name, {})):
             forced = forced or section.get('enabled', False)
             values.update(section)
+        if values.get('lanes') == BANKED:  # banked lanes walk banks; window reuse walks the changed inputs
+            if values.get('window_reuse', False):
+                raise ReusePruningConfigError(
+                    f'layer {layer_name!r}: ReusePruningLanes: banked and ReusePruningWindowReuse: true cannot both '
+                    'apply (banked lanes walk planned positions bank by bank, window reuse walks the inputs that '
+                    'changed); set ReusePruningWindowReuse: false or ReusePruningLanes: gathered'
+                )
+            values['window_reuse'] = False
         return LayerSettings(forced=forced, **values).for_shape()
 
 

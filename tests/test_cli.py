@@ -214,6 +214,9 @@ def test_bench_turns_levers_off_by_name():
     assert bench_settings(build_parser().parse_args(['bench', 'mlp-mnist', '--no-early-exit'])) == {
         'ReusePruningEarlyExit': False
     }
+    assert bench_settings(build_parser().parse_args(['bench', 'mlp-mnist', '--lanes', 'banked'])) == {
+        'ReusePruningLanes': 'banked'
+    }
     with pytest.raises(SystemExit):
         build_parser().parse_args(['bench', 'mlp-mnist', '--without', 'steinr'])
 

@@ -36,6 +36,8 @@ def test_forced_only_when_set_on_the_layer():
         ({'ReusePruningWindowReuse': 2}, 'must be true or false'),
         ({'ReusePruningShape': 'unroled'}, 'must be one of folded, unrolled'),
         ({'ReusePruningBipolarOutput': 'pm1'}, 'must be true or false'),
+        ({'ReusePruningLanes': 'bank'}, 'must be one of gathered, banked'),
+        ({'ReusePruningLane': 'banked'}, 'did you mean ReusePruningLanes'),
     ],
 )
 def test_bad_keys_and_values_name_layer_and_key(section, message):
@@ -54,6 +56,16 @@ def test_unrolled_shape_turns_off_the_levers_that_skip_work():
     assert unrolled.shape == 'unrolled' and folded.shape == 'folded'
     assert not (unrolled.early_exit or unrolled.pool_exit or unrolled.zero_skip or unrolled.window_reuse)
     assert unrolled.steiner and folded.early_exit and folded.window_reuse
+
+
+def test_banked_lanes_leave_window_reuse_off_and_refuse_it_when_asked_for():
+    config = {'Model': {'ReusePruning': True}, 'LayerName': {'conv1': {'ReusePruningLanes': 'Banked'}}}
+    banked, gathered = settings_for(config, 'conv1', 'Conv2D'), settings_for(config, 'conv2', 'Conv2D')
+    assert banked.lanes == 'banked' and not banked.window_reuse
+    assert gathered.lanes == 'gathered' and gathered.window_reuse
+    config['Model']['ReusePruningWindowReuse'] = True
+    with pytest.raises(ReusePruningConfigError, match="layer 'conv1'.*ReusePruningWindowReuse: false"):
+        settings_for(config, 'conv1', 'Conv2D')
 
 
 def test_outputs_are_hls4ml_bits_unless_bipolar_is_asked_for():

@@ -84,6 +84,13 @@ CASES = {
         {},
     ),
 }
+BANKED = {'ReusePruningLanes': 'banked'}
+CASES.update(  # banked lanes (window reuse then off), with padding, pool exit and a tile wider than some windows
+    {
+        f'banked-{name}': (*CASES[name][:3], {**CASES[name][3], **BANKED})
+        for name in ('same-stride2-odd-k27', 'same-stride2-even-tile16', 'pool-3x3-negative-scales', 'pool-odd-size')
+    }
+)
 
 
 @pytest.mark.parametrize('name', list(CASES))
@@ -94,7 +101,16 @@ def test_conv_units_equal_qkeras_and_reference(name, out_dir):
     check_exact(model, hls_model, images(model, seed=4))
 
 
-@pytest.mark.parametrize('name', ['same-stride2-odd-k27', 'negative-and-zero-bn-scale', 'pool-3x3-negative-scales'])
+@pytest.mark.parametrize(
+    'name',
+    [
+        'same-stride2-odd-k27',
+        'negative-and-zero-bn-scale',
+        'pool-3x3-negative-scales',
+        'banked-same-stride2-odd-k27',
+        'banked-pool-3x3-negative-scales',
+    ],
+)
 def test_zero_skipping_on_sparse_images(name, out_dir):
     """Mostly-zero images: the first conv skips its zero inputs (and padding), exactly, counted as the reference."""
     shape, spec, scale_signs, settings = CASES[name]
@@ -203,24 +219,27 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
 
 
 @pytest.mark.parametrize(
-    'spec, sparse, shape',
+    'spec, sparse, shape, lanes',
     [
-        pytest.param(CNN, False, 'folded', id='pool-exit'),
-        pytest.param(CNN, True, 'folded', id='pool-exit-zero-skip'),
-        pytest.param(WINDOW_CNN, False, 'folded', id='window-reuse'),
-        pytest.param(WINDOW_CNN, False, 'unrolled', id='unrolled'),
+        pytest.param(CNN, False, 'folded', 'gathered', id='pool-exit'),
+        pytest.param(CNN, True, 'folded', 'gathered', id='pool-exit-zero-skip'),
+        pytest.param(WINDOW_CNN, False, 'folded', 'gathered', id='window-reuse'),
+        pytest.param(WINDOW_CNN, False, 'unrolled', 'gathered', id='unrolled'),
+        pytest.param(CNN, True, 'folded', 'banked', id='banked-pool-exit-zero-skip'),
+        pytest.param(WINDOW_CNN, False, 'folded', 'banked', id='banked-same-padding'),
     ],
 )
-def test_synthesizable_path_equals_fast_path(spec, sparse, shape, out_dir):
+def test_synthesizable_path_equals_fast_path(spec, sparse, shape, lanes, out_dir):
     """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters.
 
     CNN pools after a pixel convolution (pool exit, zero skipping); WINDOW_CNN has 'same' binary convolutions with
     window reuse (changes into and out of padding).
     """
     model = binary_cnn((10, 10, 2), spec, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
-    config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningShape=shape)
+    config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningShape=shape, ReusePruningLanes=lanes)
     hls_model = conversion.convert(model, config, out_dir)
     assert all(layer.get_attr('unrolled') == (shape == 'unrolled') for layer in reuse_units(hls_model))
+    assert all(layer.get_attr('banked') == (lanes == 'banked') for layer in reuse_units(hls_model))
     x = images(model, n=30, seed=14, sparse=sparse)
     runs = []
     for _ in range(2):

@@ -1,5 +1,5 @@
 """The dense, Conv2D and max-pooling headers compile cleanly with strict warnings, as C++11 (Vivado HLS' dialect), on both tile-sum paths
-and in their __SYNTHESIS__ branch, folded and unrolled; a config may pin either tile-sum policy or either shape, and both give the
+and in their __SYNTHESIS__ branch, folded (gathered and banked lanes) and unrolled; a config may pin either tile-sum policy or either shape, and both give the
 same outputs."""
 
 import shutil
@@ -47,6 +47,16 @@ struct binary_synth_config : binary_config {
     template <class CONFIG_T> using tile_sums = hls4ml_reuse::synth_tile_sums<CONFIG_T>;
 };
 
+// Banked lanes (lane i reads positions i mod tile), with zero skipping on the fixed-point one: the same outputs
+struct fixed_banked_config : fixed_config {
+    static const bool banked = true, zero_skip = true;
+    static const unsigned n_positions = 3 * 3 * 8, counter_id = 7;  // 3 rows of 8 slots per kernel
+};
+struct binary_banked_config : binary_config {
+    static const bool banked = true;
+    static const unsigned n_positions = 2 * 2 * 64, counter_id = 8;
+};
+
 struct conv_config : hls4ml_reuse::conv2d_reuse_config {  // 5x5x2, 3x3 'same', 2x2 max pooling absorbed
     static const unsigned n_in = 18, n_out = 4, n_kernels = 4, n_positions = 72, tile = 16;
     static const bool thresholded = true;
@@ -90,6 +100,7 @@ template <class CONFIG_T> struct tables {
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_FLAGS] = 0;
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_POSITIONS] = CONFIG_T::n_in;
             plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_OFFSET] = n * CONFIG_T::n_in;
+            plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_ROWS] = hls4ml_reuse::n_tiles(CONFIG_T::n_in, CONFIG_T::tile);
             thresholds[n] = 0;
             at_most[n] = 0;
         }
@@ -141,14 +152,20 @@ template <class CONFIG_T, class in_T, class out_T> out_T run() {
     static typename CONFIG_T::plan_t plan[CONFIG_T::n_kernels * hls4ml_reuse::PLAN_ROW];
     static typename CONFIG_T::threshold_t thresholds[CONFIG_T::n_out];
     static ap_uint<1> at_most[CONFIG_T::n_out];
-    for (unsigned i = 0; i < CONFIG_T::n_kernels * CONFIG_T::n_in; i++) {
-        bits[i] = 1;
-        positions[i] = i % CONFIG_T::n_in;  // every kernel a root over all positions
+    const unsigned rows = hls4ml_reuse::n_slots(CONFIG_T::n_in, CONFIG_T::tile);
+    const unsigned entries = CONFIG_T::banked ? rows * CONFIG_T::tile : CONFIG_T::n_in;  // per kernel
+    for (unsigned i = 0; i < CONFIG_T::n_kernels * CONFIG_T::n_in; i++) bits[i] = 1;
+    for (unsigned n = 0; n < CONFIG_T::n_kernels; n++) {  // every kernel a root over all positions
+        for (unsigned e = 0; e < entries; e++) {
+            const unsigned row = e / CONFIG_T::tile, lane = e % CONFIG_T::tile;  // banked: slot `row` of bank `lane`
+            positions[n * entries + e] = !CONFIG_T::banked ? e : row * CONFIG_T::tile + lane < CONFIG_T::n_in ? row : rows;
+        }
     }
     for (unsigned n = 0; n < CONFIG_T::n_out; n++) {
         plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_KERNEL] = n;
         plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_POSITIONS] = CONFIG_T::n_in;
-        plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_OFFSET] = n * CONFIG_T::n_in;
+        plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_OFFSET] = n * entries;
+        plan[n * hls4ml_reuse::PLAN_ROW + hls4ml_reuse::PLAN_ROWS] = rows;
     }
     hls::stream<in_T> in;
     hls::stream<out_T> out;
@@ -172,6 +189,8 @@ int main() {
     return run_both<fixed_config, fixed_synth_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
            run_both<binary_config, binary_synth_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
            run_both<binary_config, binary_unrolled_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
+           run_both<fixed_config, fixed_banked_config, nnet::array<ap_ufixed<8, 0>, 20>, nnet::array<ap_fixed<16, 8>, 3> >() +
+           run_both<binary_config, binary_banked_config, nnet::array<ap_uint<1>, 70>, nnet::array<ap_int<2>, 2> >() +
            run_conv<conv_config, nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >(2 * 2) +
            run_conv<conv_unrolled_config, nnet::array<ap_uint<1>, 2>, nnet::array<ap_uint<1>, 4> >(5 * 5) +
            run_pool<nnet::array<ap_fixed<8, 6>, 2> >();

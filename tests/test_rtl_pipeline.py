@@ -120,11 +120,14 @@ def cnn_target(name, spec, shape, seed):
     return Target(name, model, x, None, 'ufixed<8,0>', 8)
 
 
-def test_folded_cnn_pipeline_is_exact_and_takes_its_counted_cycles(tmp_path):
+@pytest.mark.parametrize('lanes', ['gathered', 'banked'])
+def test_folded_cnn_pipeline_is_exact_and_takes_its_counted_cycles(lanes, tmp_path):
+    """Banked too: the HLS firmware's counted rows (its C simulation) bound the banked RTL's clocks as gathered ones."""
     spec = [conv(4, 3), maxpool(2), conv(6, 3, padding='same'), ('flatten',), ('dense', 3)]
     target = cnn_target('cnn', spec, (8, 8, 1), seed=51)
-    options = rtl.RtlOptions(images=CNN_IMAGES, out_dir=str(tmp_path), synthesize=False)
+    options = rtl.RtlOptions(lanes=lanes, images=CNN_IMAGES, out_dir=str(tmp_path), synthesize=False)
     result = rtl.run(target, options)
+    assert result['lanes'] == lanes
     assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
     assert [layer['name'] for layer in result['layers']] == ['conv0', 'conv1', 'logits']
     counted = {design: [layer['counted_cycles'][design] for layer in result['layers']] for design in Design}

@@ -27,6 +27,7 @@ unit_config_fields = """    static const unsigned n_in = {n_in};
     static const unsigned n_kernels = {n_kernels};
     static const unsigned n_positions = {n_positions};
     static const unsigned tile = {tile};
+    static const bool banked = {banked};
     static const bool binary_input = {binary_input};
     static const int input_frac_bits = {input_frac_bits};
     static const unsigned input_bound = {input_bound};

@@ -23,7 +23,7 @@ logging.getLogger('tensorflow').setLevel(logging.ERROR)
 warnings.filterwarnings('ignore', message=r'The `keras\.constraints\.serialize\(\)` API', category=UserWarning)
 warnings.filterwarnings('ignore', message=r'The initializer \w+ is unseeded', category=UserWarning)
 
-from ..config import SHAPES, ReusePruningConfigError  # noqa: E402
+from ..config import LANES, SHAPES, ReusePruningConfigError  # noqa: E402
 from ..ir.constants import TILES  # noqa: E402
 from ..sim.counters import NoReuseUnitError  # noqa: E402
 from .datasets import InputError  # noqa: E402
@@ -63,6 +63,8 @@ def bench_settings(args) -> dict:
         settings['ReusePruningTile'] = args.tile
     if args.shape is not None:
         settings['ReusePruningShape'] = args.shape
+    if args.lanes is not None:
+        settings['ReusePruningLanes'] = args.lanes
     return settings
 
 
@@ -128,7 +130,8 @@ def _report(args) -> int:
     from ..report.tables import hardware_table
     from . import report
 
-    result = report.run(_target(args), args.images, args.out)
+    settings = {} if args.lanes is None else {'ReusePruningLanes': args.lanes}
+    result = report.run(_target(args), args.images, args.out, settings)
     _publish(args, hardware_table(result), result, plot_layer_costs)
     return 0
 
@@ -162,6 +165,7 @@ def _rtl(args) -> int:
 
     options = rtl.RtlOptions(
         shape=args.shape,
+        lanes=args.lanes,
         images=args.images,
         first_image=args.first_image,
         stock_images=args.stock_images,
@@ -227,6 +231,7 @@ def _add_bench(commands) -> None:
         choices=SHAPES,
         help='ReusePruningShape: the firmware shape (default folded); unrolled evaluates every planned term',
     )
+    _add_lanes(bench)
     bench.add_argument('--no-early-exit', action='store_true', help='ReusePruningEarlyExit: false (as --without early-exit)')
     bench.add_argument(
         '--without',
@@ -254,6 +259,7 @@ def _add_build(commands) -> None:
 def _add_report(commands) -> None:
     cost = commands.add_parser('report', help='hardware cost model per layer and for the pipeline, ours beside stock')
     _add_target(cost)
+    _add_lanes(cost)
     cost.add_argument('--images', type=int, default=1000, help="test images for the folded shape's average cycles")
     cost.add_argument('--json', help='write the figures as JSON here')
     cost.add_argument('--plot', help='draw LUTs and cycles per layer (PNG) here')
@@ -294,6 +300,7 @@ def _add_rtl(commands) -> None:
     )
     _add_target(rtl)
     rtl.add_argument('--shape', choices=SHAPES, default='folded', help="the units' shape (default: folded)")
+    _add_lanes(rtl, default='gathered')
     rtl.add_argument('--images', type=int, default=1000, help='test images to simulate (default: 1000)')
     rtl.add_argument(
         '--first-image', type=int, default=0, metavar='K',
@@ -321,6 +328,15 @@ def _add_rtl(commands) -> None:
     )
     rtl.add_argument('--workers', type=int, default=2, metavar='W', help='processes of the local cluster')
     rtl.set_defaults(func=_rtl)
+
+
+def _add_lanes(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    parser.add_argument(
+        '--lanes',
+        choices=LANES,
+        default=default,
+        help="ReusePruningLanes: folded lanes that read any position (gathered) or only their bank's (banked)",
+    )
 
 
 def _add_synth_run_options(synth: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from ..config import GATHERED
 from ..plan import hardware
 from ..plan.unit import Design, Shape
 from ..rtl import network, verilator
@@ -40,6 +41,7 @@ ENERGY_UNAVAILABLE = 'no energy estimate yet: the per-toggle energy constants ar
 @dataclass
 class RtlOptions:
     shape: Shape = Shape.FOLDED
+    lanes: str = GATHERED  # folded lanes (ReusePruningLanes): gathered or banked
     images: int = 1000
     first_image: int = 0  # where in the test set the images start (a long run split over several)
     stock_images: int = 1000  # the first M of them for the stock twin
@@ -68,7 +70,9 @@ def run(target, options: RtlOptions, progress=print) -> dict:
         )
     out_dir = Path(options.out_dir).resolve()
     shape = Shape(options.shape)
-    config = target.reuse_config(ReusePruningShape=str(shape), ReusePruningWindowReuse=False)  # no RTL for it yet
+    config = target.reuse_config(  # window reuse: no RTL for it yet
+        ReusePruningShape=str(shape), ReusePruningLanes=options.lanes, ReusePruningWindowReuse=False
+    )
     hls_model = target.convert(config, str(out_dir / 'hls4ml'))
     counters.require_units(hls_model, target.name)
     try:
@@ -96,6 +100,7 @@ def run(target, options: RtlOptions, progress=print) -> dict:
     return {
         'model': target.name,
         'shape': str(shape),
+        'lanes': options.lanes,
         'levers_off': ['window_reuse'],  # the RTL convolution has no window-reuse datapath yet
         'images': len(x),
         'first_image': options.first_image,

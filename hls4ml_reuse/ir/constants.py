@@ -5,7 +5,14 @@ The config template writes SHARED_WITH_FIRMWARE into every generated layer confi
 tests/test_shared_constants.py checks the headers' enums against this module.
 """
 
-PLAN_FIELDS = ('kernel', 'parent', 'flags', 'positions', 'offset')  # one plan-table row: hls4ml_reuse_tables.h plan_field
+PLAN_FIELDS = (
+    'kernel',
+    'parent',
+    'flags',
+    'positions',
+    'offset',
+    'rows',
+)  # a plan-table row: hls4ml_reuse_tables.h plan_field
 PLAN_ROW = len(PLAN_FIELDS)
 FLAG_NEGATE = 1  # the child starts from its parent's value negated (complement form)
 FLAG_EXIT = 2  # a thresholded leaf: may stop early

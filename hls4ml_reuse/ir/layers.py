@@ -27,6 +27,7 @@ def unit_attributes(unit: UnitSpec) -> dict:
         'n_out': unit.n_out,
         'n_kernels': unit.n_kernels,
         'tile': unit.tile,
+        'banked': unit.banked,
         'binary_input': fmt.binary,
         'input_frac_bits': fmt.frac_bits,
         'input_bound': fmt.bound,
@@ -57,6 +58,7 @@ class ReuseUnitLayer(Layer):
         Attribute('n_out', description='N: output channels'),
         Attribute('n_kernels', description='kernels evaluated: the N output channels, then virtual (Steiner) ones'),
         ChoiceAttribute('tile', TILES, configurable=False, description='positions per tile'),
+        Attribute('banked', value_type=bool, description='lane i reads only the positions k with k mod tile == i'),
         Attribute('binary_input', value_type=bool, description='inputs are bits (1 = +1), not fixed point'),
         Attribute('input_frac_bits', description='raw input = x * 2^input_frac_bits'),
         Attribute('input_bound', description='largest |raw input|'),
@@ -80,13 +82,12 @@ class ReuseUnitLayer(Layer):
         self.add_output_variable(self.output_shape(), precision=self.get_attr('result_precision'))
         bit = IntegerPrecisionType(width=1, signed=False)
         self.add_weights_variable('reuse_kernels', var_name='rk{index}', precision=bit, data=unit.kernels.reshape(-1))
-        positions, offsets = position_table(unit.plan)
+        positions, offsets = position_table(unit)
         self.set_attr('n_positions', len(positions))
         position_t = index_type(unit.n_in, 16)
         self.add_weights_variable('reuse_positions', var_name='rq{index}', precision=position_t, data=positions)
-        may_exit = np.array([unit.may_exit(j) for j in range(unit.n_kernels)])
         largest_entry = max(len(positions), unit.n_in, unit.n_kernels + 1, FLAG_NEGATE | FLAG_EXIT)
-        plan = plan_table(unit.plan, may_exit, offsets)
+        plan = plan_table(unit, offsets)
         self.add_weights_variable('reuse_plan', var_name='rp{index}', precision=index_type(largest_entry, 32), data=plan)
         self._add_threshold_tables(unit, bit)
 

@@ -11,7 +11,7 @@ from hls4ml.model.layers import ApplyAlpha, BatchNormalization
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType
 
-from ..config import ReusePruningConfigError, settings_of
+from ..config import BANKED, ReusePruningConfigError, settings_of
 from ..plan.cost import OperationCost
 from ..plan.spanning_tree import plan_reuse
 from ..plan.steiner import steiner_plan
@@ -315,7 +315,7 @@ class ConvertBinaryUnit(OptimizerPass):
             kernels=kernels,
             plan=plan if plan is not None else plan_reuse(weights.kernels, cost),
             input_format=fmt,
-            folding=Folding(settings.shape, settings.tile),
+            folding=Folding(settings.shape, settings.tile, banked=settings.lanes == BANKED),
             thresholds=thresholds,
             early_exit=settings.early_exit,
             cost=cost,

@@ -7,7 +7,7 @@ goes into an accumulator. What differs is how a lane reaches its input:
   multiplexer per lane;
 - ours, gathered (the firmware's synth_tile_sums, the RTL twin's FoldedDense): a lane reads any planned position:
   a K:1 multiplexer per lane, tile times stock's;
-- ours, banked (unit.banked; built in RTL, not yet in HLS): inputs stored in `tile` banks by position modulo tile,
+- ours, banked (unit.banked, ReusePruningLanes: banked; in HLS and RTL): inputs stored in `tile` banks by position modulo tile,
   lane i reading only bank i, so its multiplexer is stock's; a kernel then needs as many clocks as its most
   loaded bank holds planned positions, instead of ceil(planned / tile); zero skipping lists each bank's non-zero
   inputs in its own column.
@@ -51,7 +51,7 @@ def folded_variants(unit) -> dict:
     mask = unit.plan.mask
     planned = mask.sum(axis=1)
     steps = unit.n_kernels  # one add or compare per kernel
-    ours = folded_features(unit, Design.REUSE)
+    ours = folded_features(gathered_variant(unit), Design.REUSE)
     return {
         FoldedVariant.STOCK: {
             'lut': folded_resources(unit, Design.STOCK)['lut'],
@@ -66,6 +66,11 @@ def folded_variants(unit) -> dict:
             'cycles': (int(bank_loads(mask, tile).max(axis=1).sum()) + steps + FLUSH_CYCLES) * windows,
         },
     }
+
+
+def gathered_variant(unit):
+    """The unit with gathered lanes (a banked unit keeps window reuse off)."""
+    return replace(unit, folding=replace(unit.folding, banked=False))
 
 
 def banked_variant(unit):
@@ -142,11 +147,8 @@ def walks_rows(unit, design) -> bool:
 
 
 def walk_rows(unit) -> np.ndarray:
-    """Per kernel, the tile rows of its walk over its planned positions (rtl/layout.py tiles_of): ceil(n / tile),
-    or banked, the load of its busiest bank."""
-    if unit.banked:
-        return bank_loads(unit.plan.mask, unit.tile).max(axis=1)
-    return -(-unit.plan.n_positions // unit.tile)
+    """Per kernel, the tile rows of its walk over its planned positions (rtl/layout.py tiles_of)."""
+    return unit.planned_rows()
 
 
 # ROM contents, bit for bit as rtl/layout.py packs them (Amaranth struct layouts: first field in the low bits), so

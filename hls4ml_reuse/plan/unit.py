@@ -239,6 +239,13 @@ class UnitSpec:
             return np.arange(len(positions)) // self.tile
         return rank_in_bank(positions[None, :] % self.tile, self.tile)[0]
 
+    def planned_rows(self) -> np.ndarray:
+        """Per kernel, the rows (clocks of a folded unit) of its walk over its planned positions: ceil(n / tile), or
+        banked, the load of its busiest bank."""
+        if self.banked:
+            return self.bank_loads(self.plan.mask).max(axis=1)
+        return -(-self.plan.n_positions // self.tile)
+
     def bank_loads(self, walked: np.ndarray) -> np.ndarray:
         """(m, tile): how many of each row's walked positions (bool (m, K)) fall in each bank."""
         banks = np.arange(walked.shape[1]) % self.tile

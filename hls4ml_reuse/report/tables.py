@@ -124,17 +124,19 @@ def _folded_variant_lines(result: dict) -> list[str]:
     if not pipeline:
         return []
     lines = ['', f"folded, every planned term (static), per variant:{'LUT':>12}{'cycles/image':>14}{'images/s/LUT':>14}"]
+    converted = result.get('lanes', [])
     for name, label in (
         ('stock', 'stock, in-order tiles'),
-        ('gathered', 'ours, gathered (built)'),
-        ('banked', 'ours, banked inputs (RTL only)'),
+        ('gathered', 'ours, gathered lanes'),
+        ('banked', 'ours, banked lanes'),
     ):
         v = pipeline[name]
+        label += ' (converted)' if converted == [name] else ''
         lines.append(f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{v['images_per_s_per_lut']:>14.3f}")
     if pipeline['gathered']['images_per_s_per_lut'] < pipeline['stock']['images_per_s_per_lut']:
         lines.append(
-            '  gathered tiles lose to stock per LUT (each lane multiplexes all K inputs); banked inputs keep '
-            "stock's multiplexers"
+            '  gathered lanes lose to stock per LUT (each multiplexes all K inputs); banked lanes keep '
+            "stock's multiplexers (ReusePruningLanes: banked)"
         )
     return lines
 
@@ -197,10 +199,16 @@ def _signed(fraction) -> str:
     return '-' if fraction is None else f'{fraction:+.0%}'
 
 
+def _shape_label(result: dict) -> str:
+    """'folded shape, banked lanes', or the shape alone (unrolled; or a JSON written before lanes were chosen)."""
+    lanes = result.get('lanes') if result['shape'] == 'folded' else None
+    return f"{result['shape']} shape" + (f', {lanes} lanes' if lanes else '')
+
+
 def rtl_table(result: dict) -> str:
     """The RTL twin: Verilator's exactness, cycles and toggles, then Yosys' resources per layer, ours beside stock."""
     lines = [
-        f"{result['model']} in RTL, {result['shape']} shape, {result['images']} images (the stock twin on the first "
+        f"{result['model']} in RTL, {_shape_label(result)}, {result['images']} images (the stock twin on the first "
         f"{result['stock_images']}): {result['tool']}",
         "the stock twin is our model of hls4ml's architecture, built the same way (not Vivado's output)",
         '',

@@ -87,6 +87,13 @@ template <class CONFIG_T> struct packed_groups {
         return total;
     }
 
+    // How many positions the group holds.
+    HLS4ML_REUSE_POPCNT unsigned size(unsigned group) const {
+        unsigned n = 0;
+        for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++) n += __builtin_popcountll(mask[e]);
+        return n;
+    }
+
     HLS4ML_REUSE_POPCNT long long sum(const fast_input<CONFIG_T> &x, unsigned group) const {
         long long total = 0;
         for (unsigned e = first_entry[group]; e < first_entry[group + 1]; e++)
@@ -105,13 +112,14 @@ template <class CONFIG_T> struct packed_groups {
 };
 
 // C-simulation copies of a layer's tables, built once. For binary inputs, every kernel that may exit early has a
-// packed group per tile (early exit checks after each); every other kernel is one packed group, summed in one go
-// (the same sum, counted as the same tiles).
+// packed group per row of its walk (early exit checks after each); every other kernel is one packed group, summed in
+// one go (the same sum, counted as the same rows).
 template <class CONFIG_T> struct fast_tables {
     signed char w[CONFIG_T::n_kernels * CONFIG_T::n_in]; // +-1
-    unsigned short positions[CONFIG_T::n_positions];
-    unsigned first_tile[CONFIG_T::n_kernels]; // per kernel that may exit: the group of its first tile
-    unsigned whole[CONFIG_T::n_kernels];      // per other kernel: the group of all its positions
+    unsigned short positions[CONFIG_T::n_positions];     // gathered: each kernel's planned positions, ascending
+    unsigned short row_positions[CONFIG_T::n_in];        // banked: one row's positions, or a kernel's, ascending
+    unsigned first_tile[CONFIG_T::n_kernels];            // per kernel that may exit: the group of its first tile
+    unsigned whole[CONFIG_T::n_kernels];                 // per other kernel: the group of all its positions
     packed_groups<CONFIG_T> tiles, kernels;
     bool ready = false;
 
@@ -122,17 +130,27 @@ template <class CONFIG_T> struct fast_tables {
         }
         for (unsigned step = 0; step < CONFIG_T::n_kernels; step++) {
             const plan_step row = tables.step(step);
-            for (unsigned i = 0; i < row.n_positions; i++) positions[row.offset + i] = tables.position(row, i);
-            if (CONFIG_T::binary_input) pack(row);
+            if (!CONFIG_T::binary_input) continue;
+            if (CONFIG_T::banked) {
+                pack_banked(tables, row);
+            } else {
+                for (unsigned i = 0; i < row.n_positions; i++) positions[row.offset + i] = tables.position(row, i);
+                pack(row);
+            }
         }
         ready = true;
     }
 
-    // Sum and position count of tile t of a step's kernel (binary inputs).
+    // Sum and position count of row t of a step's walk (binary inputs: every entry counts).
     long long tile_sum(const fast_input<CONFIG_T> &x, const plan_step &row, unsigned t, unsigned &count) const {
-        const unsigned first = t * CONFIG_T::tile;
-        count = (first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions) - first;
-        return tiles.sum(x, first_tile[row.kernel] + t);
+        const unsigned group = first_tile[row.kernel] + t;
+        if (CONFIG_T::banked) {
+            count = tiles.size(group);
+        } else {
+            const unsigned first = t * CONFIG_T::tile;
+            count = (first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions) - first;
+        }
+        return tiles.sum(x, group);
     }
 
     // Sum over all of a step's planned positions (binary inputs): what the tile loop adds up when it cannot stop early.
@@ -170,6 +188,33 @@ template <class CONFIG_T> struct fast_tables {
             const unsigned last = first + CONFIG_T::tile < row.n_positions ? first + CONFIG_T::tile : row.n_positions;
             tiles.add(kernel_positions, first, last, w_row);
         }
+    }
+
+    // Banked lanes: as pack, with a row's entries (one per bank) or all the kernel's, ascending for packing by word.
+    void pack_banked(const reuse_tables<CONFIG_T> &tables, const plan_step &row) {
+        const signed char *w_row = &w[row.kernel * CONFIG_T::n_in];
+        const bool by_rows = may_exit<CONFIG_T>(row.flags);
+        unsigned n = 0;
+        if (by_rows) first_tile[row.kernel] = tiles.n_groups;
+        for (unsigned r = 0; r < row.n_rows; r++) {
+            if (by_rows) n = 0;
+            for (unsigned i = 0; i < CONFIG_T::tile; i++) {
+                unsigned k;
+                if (tables.lane_position(row, r, i, k)) row_positions[n++] = k;
+            }
+            if (by_rows) tiles.add(sorted(row_positions, n), 0, n, w_row);
+        }
+        if (!by_rows) whole[row.kernel] = kernels.add(sorted(row_positions, n), 0, n, w_row);
+    }
+
+    static const unsigned short *sorted(unsigned short *values, unsigned n) {
+        for (unsigned i = 1; i < n; i++) { // insertion sort: rows are short, a kernel's are sorted once
+            const unsigned short v = values[i];
+            unsigned j = i;
+            for (; j > 0 && values[j - 1] > v; j--) values[j] = values[j - 1];
+            values[j] = v;
+        }
+        return values;
     }
 };
 
@@ -220,13 +265,15 @@ template <class CONFIG_T> struct fast_tile_sums {
         return copies().kernel_change_sum(input(), previous(), row, count);
     }
 
-    // The sum over tile t of a step's walk, and how many inputs it added: packed XNOR-popcounts for binary inputs,
-    // the synthesizable walk for fixed-point ones.
+    // The sum over row t of a step's walk, how many inputs it added and how many entries it walked: packed
+    // XNOR-popcounts for binary inputs (every entry counts), the synthesizable walk for fixed-point ones.
     static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
                         const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
-                        unsigned &count) {
-        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count);
-        return copies().tile_sum(input(), row, t, count);
+                        unsigned &count, unsigned &walked) {
+        if (!CONFIG_T::binary_input) return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count, walked);
+        const accum_t sum = copies().tile_sum(input(), row, t, count);
+        walked = count;
+        return sum;
     }
 
   private:

@@ -12,7 +12,15 @@
 namespace hls4ml_reuse {
 
 // Plan table row layout, one row per evaluation step (constants.py PLAN_FIELDS, PLAN_ROW).
-enum plan_field { PLAN_KERNEL = 0, PLAN_PARENT = 1, PLAN_FLAGS = 2, PLAN_POSITIONS = 3, PLAN_OFFSET = 4, PLAN_ROW = 5 };
+enum plan_field {
+    PLAN_KERNEL = 0,
+    PLAN_PARENT = 1,
+    PLAN_FLAGS = 2,
+    PLAN_POSITIONS = 3,
+    PLAN_OFFSET = 4,
+    PLAN_ROWS = 5,
+    PLAN_ROW = 6
+};
 
 // Plan step flags (constants.py FLAG_NEGATE, FLAG_EXIT).
 enum plan_flag { FLAG_NEGATE = 1, FLAG_EXIT = 2 };
@@ -22,6 +30,9 @@ constexpr bool implemented_tile(unsigned tile) { return tile == 8 || tile == 16 
 
 constexpr unsigned n_tiles(unsigned k, unsigned tile) { return (k + tile - 1) / tile; }
 
+// Banked lanes: inputs per bank (bank i holds positions i, i + tile, ...), the slots of a bank.
+constexpr unsigned n_slots(unsigned k, unsigned tile) { return n_tiles(k, tile); }
+
 // One plan row, read once per evaluation step.
 struct plan_step {
     unsigned kernel;      // the output channel evaluated at this step
@@ -29,6 +40,7 @@ struct plan_step {
     unsigned flags;       // FLAG_NEGATE and FLAG_EXIT
     unsigned n_positions; // number of its planned positions
     unsigned offset;      // where they start in the position table
+    unsigned n_rows; // rows (clocks) of its walk over them: ceil(n_positions / tile), or banked, its busiest bank's load
 };
 
 // Whether a step may stop early: a thresholded leaf with early exit on (Python sets FLAG_EXIT on leaves only).
@@ -61,7 +73,8 @@ template <class CONFIG_T> class reuse_tables {
 
     /**
      * \param weights     kernels, [n_kernels][n_in] bits (1 = +1): the output channels, then virtual kernels
-     * \param positions   every kernel's planned positions, ascending, concatenated in plan order
+     * \param positions   every kernel's planned positions, ascending, concatenated in plan order; banked lanes
+     *                    (CONFIG_T::banked), every kernel's rows of `tile` slots (see lane_position)
      * \param plan        [n_kernels][PLAN_ROW] evaluation steps, in order (see plan_step)
      * \param thresholds  raw threshold per channel (thresholded layers)
      * \param at_most     1 where the channel's bit is [y <= t] (negative BatchNorm scale), else [y >= t]
@@ -76,7 +89,9 @@ template <class CONFIG_T> class reuse_tables {
     // Plan row s (evaluation step s), decoded.
     plan_step step(unsigned s) const {
 #pragma HLS INLINE
-        const plan_step row = {kernel(s), parent(s), field(s, PLAN_FLAGS), field(s, PLAN_POSITIONS), field(s, PLAN_OFFSET)};
+        const plan_step row = {
+            kernel(s),          parent(s), field(s, PLAN_FLAGS), field(s, PLAN_POSITIONS), field(s, PLAN_OFFSET),
+            field(s, PLAN_ROWS)};
         return row;
     }
 
@@ -92,10 +107,19 @@ template <class CONFIG_T> class reuse_tables {
         return field(s, PLAN_PARENT);
     }
 
-    // The i-th planned position (an input index) of a step's kernel.
+    // The i-th planned position (an input index) of a step's kernel (gathered lanes).
     unsigned position(const plan_step &row, unsigned i) const {
 #pragma HLS INLINE
         return positions_[row.offset + i];
+    }
+
+    // Banked lanes: whether lane i has an entry in row r of a step's walk over its planned positions, and its position
+    // k (k mod tile == i). The table holds a slot k / tile per row and lane, n_slots where the lane's bank is spent.
+    bool lane_position(const plan_step &row, unsigned r, unsigned i, unsigned &k) const {
+#pragma HLS INLINE
+        const unsigned slot = positions_[row.offset + r * CONFIG_T::tile + i];
+        k = slot * CONFIG_T::tile + i;
+        return slot != n_slots(CONFIG_T::n_in, CONFIG_T::tile);
     }
 
     // Weight k of kernel n: true for +1.

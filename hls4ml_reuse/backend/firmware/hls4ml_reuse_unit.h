@@ -6,14 +6,14 @@
 //
 // Output channels are evaluated in plan order. A root sums all K positions; a child starts from its parent's
 // value (negated in the complement form) and adds twice the sum of its own weight times the input over only its
-// planned positions, gathered into tiles of `tile`:
+// planned positions, `tile` of them a row (gathered, or banked: one per bank):
 //     y_child = (negate ? -y_parent : y_parent) + 2 * sum_{k in mask} w_child[k] * x[k].
-// A thresholded channel without children may stop after any tile, and before the first one (the inclusion
+// A thresholded channel without children may stop after any row, and before the first one (the inclusion
 // test), as soon as its side of the threshold is certain.
 //
 // All arithmetic is on raw integers: a fixed-point input x is used as x * 2^input_frac_bits, binary inputs and
 // weights are single bits with 1 = +1, and a padded input is 0. With zero skipping (fixed-point inputs), a step
-// walks the window's non-zero inputs instead of its planned positions when they are fewer (hls4ml_reuse_walk.h).
+// walks the window's non-zero inputs instead of its planned positions when that walk is shorter (hls4ml_reuse_walk.h).
 
 #include "ap_fixed.h"
 #include "ap_int.h"
@@ -64,12 +64,13 @@ template <class CONFIG_T> struct synth_tile_sums {
         return walk_sum<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, count);
     }
 
-    // The sum over tile t of a step's walk, and how many inputs it added (hls4ml_reuse_walk.h).
+    // The sum over row t of a step's walk, how many inputs it added and how many entries it walked
+    // (hls4ml_reuse_walk.h).
     static accum_t tile(const reuse_tables<CONFIG_T> &tables, const raw_t x[CONFIG_T::n_in],
                         const nonzero_inputs<CONFIG_T> &nonzero, const plan_step &row, const step_walk &walk, unsigned t,
-                        unsigned &count) {
+                        unsigned &count, unsigned &walked) {
 #pragma HLS INLINE
-        return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count);
+        return walk_tile<CONFIG_T, accum_t>(tables, x, nonzero, row, walk, t, count, walked);
     }
 };
 
@@ -88,6 +89,7 @@ struct reuse_unit_config {
     static const unsigned n_kernels = 1;   // kernels evaluated: the n_out output channels, then virtual (Steiner) ones
     static const unsigned n_positions = 1; // length of the position table (>= 1)
     static const unsigned tile = 8;        // positions per tile: one of implemented_tile()
+    static const bool banked = false;      // lane i reads only bank i (positions k mod tile == i); else any position
 
     // Arithmetic
     static const bool binary_input = true;    // inputs are bits (1 = +1) rather than fixed point
@@ -219,13 +221,13 @@ accum_of<CONFIG_T> reuse_step(const raw_of<CONFIG_T> x[CONFIG_T::n_in], const no
     // No check between tiles: a policy may sum the kernel in one go (counted as its tiles).
     unsigned summed;
     const bool whole_kernel = !exits && tile_sums_of<CONFIG_T>::sum_whole(tables, row, partial, summed);
-    if (whole_kernel) ops.add(summed, n_tiles(walk.length, CONFIG_T::tile));
-TileLoop:
+    if (whole_kernel) ops.add(summed, walk.rows);
+TileLoop: // a banked walk has at most n_slots rows, the same bound
     for (unsigned t = 0; t < n_tiles(CONFIG_T::n_in, CONFIG_T::tile); t++) {
-        if (done || whole_kernel || t * CONFIG_T::tile >= walk.length) break;
-        unsigned count;
-        partial += tile_sums_of<CONFIG_T>::tile(tables, x, nonzero, row, walk, t, count);
-        remaining = walk.length > (t + 1) * CONFIG_T::tile ? walk.length - (t + 1) * CONFIG_T::tile : 0;
+        if (done || whole_kernel || t >= walk.rows) break;
+        unsigned count, walked;
+        partial += tile_sums_of<CONFIG_T>::tile(tables, x, nonzero, row, walk, t, count, walked);
+        remaining -= walked;
         ops.add(count, 1);
         if (exits) {
             done = settled(acc_T(base + scale * partial), acc_T(scale * remaining * CONFIG_T::input_bound), y_limit,
@@ -283,6 +285,7 @@ void reuse_vector(const raw_of<CONFIG_T> x[CONFIG_T::n_in], res_T res[CONFIG_T::
     static_assert(implemented_tile(CONFIG_T::tile), "tile must be one of TILES (ir/constants.py): 8, 16, 32 or 64");
     static_assert(!(CONFIG_T::zero_skip && CONFIG_T::binary_input), "zero_skip is for fixed-point inputs only");
     static_assert(!(CONFIG_T::window_reuse && CONFIG_T::early_exit), "a reused window's values must be exact");
+    static_assert(!(CONFIG_T::window_reuse && CONFIG_T::banked), "window reuse walks the changed inputs, not banks");
     tile_sums_of<CONFIG_T>::load(tables, x);
     nonzero_inputs<CONFIG_T> nonzero;
     list_nonzero<CONFIG_T>(x, nonzero, CONFIG_T::zero_skip);
