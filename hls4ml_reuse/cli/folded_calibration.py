@@ -4,12 +4,14 @@
 
 A grid of FoldedDense units (random binary kernels planned with plan_reuse or steiner_plan, thresholds on most,
 binary or unsigned 8-bit inputs with and without zero skipping, K 32..512, n 8..256, tiles 8 and 16, both
-designs) plus mlp-mnist's logits and fc1, one Yosys run at a time (the machine is shared): 32 runs, 32 minutes
-of Yosys on the reference machine. Each result is cached under --out as it finishes, so a run can be stopped and
-resumed; --only synthesizes the units named and writes nothing else. Stored per unit and design: how to rebuild
-its spec (a grid recipe, or the name of a shipped layer whose spec is stored under layers), the cost model's
-features (plan/folding.py folded_features) and the resources Yosys reported. mlp-mnist's fc0 (784 inputs, 7
-minutes of Yosys) is a hold-out: its figures are the rtl command's (FC0_MEASURED), not regenerated here.
+designs; and ours with banked lanes) plus mlp-mnist's logits and fc1, gathered and banked, one Yosys run at a time
+(the machine is shared): 47 runs, about 50 minutes of Yosys on the reference machine. Each result is cached under
+--out as it finishes, so a run can be stopped and resumed, and a unit already in the data file is not synthesized
+again (delete its entry to redo it); --only synthesizes the units named and writes nothing else. Stored per unit
+and design: how to rebuild its spec (a grid recipe, or the name of a shipped layer whose spec is stored under
+layers), the cost model's features (plan/folding.py folded_features) and the resources Yosys reported.
+mlp-mnist's fc0 (784 inputs, 7 minutes of Yosys), gathered and banked, is a hold-out: its figures are the rtl
+command's (FC0_MEASURED), not regenerated here.
 The fitted constants are printed at the end: paste them into folding.FOLDED_CONSTANTS.
 """
 
@@ -21,7 +23,7 @@ import json
 import sys
 import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,11 +38,16 @@ from ..plan.unit import Design, Folding, InputFormat, UnitSpec
 
 FORMATS = {'binary': InputFormat.bits(), 'unsigned': InputFormat(binary=False, frac_bits=8, width=8)}
 MLP_LAYERS = ('logits', 'fc1')
+MLP_LANES = ('gathered', 'banked')
 RESOURCES = ('lut', 'ff', 'carry4', 'bram18', 'bram36', 'dsp', 'lutram', 'muxf7', 'muxf8')
 
 # mlp-mnist fc0 (784 x 8-bit inputs, zero skipping, tile 8), ours, synthesized with the rtl command (Yosys 0.70,
-# 7 min): a hold-out of the fit, far outside the grid's K. Its stock twin was not measured.
-FC0_MEASURED = {Design.REUSE: {'lut': 37646, 'ff': 13276, 'bram36': 42, 'bram18': 3}}
+# 7 min): a hold-out of the fit, far outside the grid's K. Its stock twin was not measured. Banked: `rtl mlp-mnist
+# --lanes banked` (results/rtl/mlp-mnist-folded-banked-images-0-9999.json).
+FC0_MEASURED = {
+    'gathered': {'lut': 37646, 'ff': 13276, 'bram36': 42, 'bram18': 3},
+    'banked': {'lut': 9756, 'ff': 13381, 'bram36': 42, 'bram18': 3},
+}
 HOLD_OUT_TOLERANCE = 0.10
 
 
@@ -57,10 +64,11 @@ class Recipe:
     steiner: bool = False
     flip: float = 0.5  # kernels: a random base with each bit flipped at this rate (0.5: independent kernels)
     seed: int = 0
+    banked: bool = False  # banked lanes (ours only: the stock twin's lanes are in order either way)
 
     @property
     def id(self) -> str:
-        flags = [f for f in ('thresholded', 'zero_skip', 'steiner') if getattr(self, f)]
+        flags = [f for f in ('thresholded', 'zero_skip', 'steiner', 'banked') if getattr(self, f)]
         return '-'.join([self.inputs, f'{self.n}x{self.k}', f'tile{self.tile}', *flags, f'flip{self.flip}'])
 
 
@@ -80,6 +88,8 @@ GRID = [
     Recipe('unsigned', 16, 256, tile=16, zero_skip=True),
     Recipe('binary', 64, 512),
 ]
+# Banked lanes (ReusePruningLanes: banked), ours only: the same shapes, fitted to constants of their own
+GRID += [replace(recipe, banked=True) for recipe in GRID[1:]]
 
 
 LIVE = Recipe('binary', 12, 48, flip=0.2, seed=3)  # synthesized by the test in about 20 s (not in the grid)
@@ -98,7 +108,7 @@ def grid_unit(recipe: Recipe) -> UnitSpec:
         spread = recipe.k * fmt.bound // 4
         thresholds = Thresholds(value=rng.integers(-spread, spread, recipe.n), mode=rng.integers(0, 2, recipe.n))
     return UnitSpec(
-        all_kernels, plan, fmt, Folding(tile=recipe.tile), thresholds, True, cost,
+        all_kernels, plan, fmt, Folding(tile=recipe.tile, banked=recipe.banked), thresholds, True, cost,
         n_outputs=recipe.n, zero_skip=recipe.zero_skip,
     )  # fmt: skip
 
@@ -125,6 +135,7 @@ def spec_to_json(unit: UnitSpec) -> dict:
         },
         'input_format': asdict(unit.input_format),
         'tile': unit.tile,
+        'banked': unit.banked,
         'thresholds': None if thresholds is None else {
             'value': thresholds.value.tolist(), 'mode': thresholds.mode.tolist(),
         },
@@ -145,14 +156,15 @@ def spec_from_json(stored: dict) -> UnitSpec:
     t = stored['thresholds']
     thresholds = None if t is None else Thresholds(value=np.array(t['value']), mode=np.array(t['mode']))
     return UnitSpec(
-        _flags(stored['kernels']), plan, InputFormat(**stored['input_format']), Folding(tile=stored['tile']),
+        _flags(stored['kernels']), plan, InputFormat(**stored['input_format']),
+        Folding(tile=stored['tile'], banked=stored.get('banked', False)),
         thresholds, stored['early_exit'], OperationCost(**stored['cost']), n_outputs=stored['n_outputs'],
         zero_skip=stored['zero_skip'], bipolar_output=stored['bipolar_output'],
     )  # fmt: skip
 
 
 @lru_cache(maxsize=None)
-def mlp_units(out_dir: Path) -> dict[str, UnitSpec]:
+def mlp_units(out_dir: Path, lanes: str = 'gathered') -> dict[str, UnitSpec]:
     """mlp-mnist's folded units as the rtl command converts them (converted, not compiled as conversion.convert
     also does: the specs are made by the conversion's passes)."""
     import hls4ml
@@ -162,10 +174,10 @@ def mlp_units(out_dir: Path) -> dict[str, UnitSpec]:
     from .targets import resolve
 
     target = resolve('mlp-mnist')
-    config = target.reuse_config(ReusePruningShape=str(Shape.FOLDED))
+    config = target.reuse_config(ReusePruningShape=str(Shape.FOLDED), ReusePruningLanes=lanes)
     hls_model = hls4ml.converters.convert_from_keras_model(
         target.model, hls_config=config, io_type='io_stream', backend='Vivado', part=target.part,
-        clock_period=target.clock_period_ns, output_dir=str(out_dir / 'mlp-mnist'),
+        clock_period=target.clock_period_ns, output_dir=str(out_dir / f'mlp-mnist-{lanes}'),
     )  # fmt: skip
     return {layer.name: layer.get_attr('unit') for layer in counters.require_units(hls_model, 'mlp-mnist')}
 
@@ -197,22 +209,39 @@ def entry(unit_id: str, source: dict, unit: UnitSpec, design: Design, measured: 
     }
 
 
+def mlp_layer_id(name: str, lanes: str) -> str:
+    return f'mlp-mnist {name}' if lanes == 'gathered' else f'mlp-mnist {lanes} {name}'
+
+
 def units_to_run(out_dir: Path, only: list[str] | None) -> list[tuple[str, dict, UnitSpec]]:
     units = [(r.id, {'recipe': asdict(r)}, grid_unit(r)) for r in GRID]
     if only is None or any(name.startswith('mlp-mnist') for name in only):
-        mlp = mlp_units(out_dir)
-        units += [(f'mlp-mnist {name}', {'layer': f'mlp-mnist {name}'}, mlp[name]) for name in MLP_LAYERS]
+        for lanes in MLP_LANES:
+            mlp = mlp_units(out_dir, lanes)
+            units += [(mlp_layer_id(name, lanes), {'layer': mlp_layer_id(name, lanes)}, mlp[name]) for name in MLP_LAYERS]
     return [u for u in units if only is None or u[0] in only]
+
+
+def stored_measurements() -> dict[str, dict]:
+    """The syntheses already in folded_calibration_data.json, by '<id> <design>': a new unit is added without
+    synthesizing the others again (the data file is the record, not a cache under --out)."""
+    if not folding.FOLDED_DATA.exists():
+        return {}
+    stored = folding.load_folded()['units']
+    return {f'{u["id"]} {u["design"]}': {key: u[key] for key in ('resources', 'cells', 'seconds')} for u in stored}
 
 
 def collect(out_dir: Path, only: list[str] | None = None, progress=print) -> list[dict]:
     cache = out_dir / 'results'
     cache.mkdir(parents=True, exist_ok=True)
+    stored = stored_measurements()
     entries, started = [], time.monotonic()
     for unit_id, source, unit in units_to_run(out_dir, only):
-        for design in Design:
+        for design in [Design.REUSE] if unit.banked else Design:  # a banked unit's stock twin is the gathered one's
             name = f'{unit_id} {design}'.replace(' ', '_')
             cached = cache / f'{name}.json'
+            if not cached.exists() and f'{unit_id} {design}' in stored:
+                cached.write_text(json.dumps(stored[f'{unit_id} {design}']) + '\n')
             if not cached.exists():
                 measured = synthesize(unit, design, out_dir / 'synth' / name)
                 cached.write_text(json.dumps(measured) + '\n')
@@ -230,13 +259,17 @@ def main(argv: list[str]) -> int:
     out_dir = Path(args.out).resolve()
     units = collect(out_dir, args.only)
     if args.only is None:
-        layers = mlp_units(out_dir)
+        layers = {lanes: mlp_units(out_dir, lanes) for lanes in MLP_LANES}
         data = {
             'tool': _tool(),
             'features': list(folding.FOLDED_FEATURES),
             'units': units,
-            'hold_out': hold_out(layers['fc0']),
-            'layers': {f'mlp-mnist {name}': spec_to_json(layers[name]) for name in (*MLP_LAYERS, 'fc0')},
+            'hold_out': [hold_out(layers[lanes]['fc0'], lanes) for lanes in MLP_LANES],
+            'layers': {
+                mlp_layer_id(name, lanes): spec_to_json(layers[lanes][name])
+                for lanes in MLP_LANES
+                for name in (*MLP_LAYERS, 'fc0')
+            },
         }
         folding.FOLDED_DATA.write_text(dumps(data))
         print(json.dumps(folding.fit_folded(data), indent=1))  # paste into folding.FOLDED_CONSTANTS
@@ -252,14 +285,14 @@ def dumps(data: dict) -> str:
     return text + '\n'
 
 
-def hold_out(fc0: UnitSpec) -> dict:
+def hold_out(fc0: UnitSpec, lanes: str) -> dict:
     """fc0's features and measured figures (FC0_MEASURED); its spec is under layers."""
     return {
-        'id': 'mlp-mnist fc0',
+        'id': mlp_layer_id('fc0', lanes),
         'design': str(Design.REUSE),
-        'layer': 'mlp-mnist fc0',
+        'layer': mlp_layer_id('fc0', lanes),
         'features': folding.folded_features(fc0, Design.REUSE),
-        'resources': FC0_MEASURED[Design.REUSE],
+        'resources': FC0_MEASURED[lanes],
     }
 
 

@@ -329,7 +329,7 @@ def folded_features(unit, design) -> dict:
         'sum_bound': unit.sum_bound,
         'thresholded': int(unit.thresholded),
         'zero_skip': int(unit.zero_skip and not stock),
-        **({'banked': 1} if unit.banked and not stock else {}),  # only where set: no calibration unit is banked yet
+        **({'banked': 1} if unit.banked and not stock else {}),  # only where set (older stored features lack it)
         'tile_rows': tables['tiles'][0],
         **rom_features(unit, design, tables),
         'step_width': tables['steps'][1],
@@ -429,7 +429,15 @@ FF_TERMS = ('ff_inputs', 'ff_outputs', 'ff_rom_registers', 'ff_state', 'control'
 # What fit_folded() gives on folded_calibration_data.json (cli/folded_calibration.py prints it; the test checks
 # it): each constant multiplies one structure of folded_terms; a structure the fit leaves out of a design (a
 # non-negative least-squares fit drops it) is absorbed by its neighbours there.
-DESIGNS = (str(Design.REUSE), str(Design.STOCK))  # by features['stock']
+BANKED = 'banked'  # ours with banked lanes: its lanes and lists are laid out otherwise, so its constants are its own
+DESIGNS = (str(Design.REUSE), str(Design.STOCK), BANKED)
+
+
+def model_design(f: dict) -> str:
+    """Whose constants a unit's features take: the stock twin's, ours banked or ours gathered."""
+    return str(Design.STOCK) if f['stock'] else BANKED if f.get('banked', 0) else str(Design.REUSE)
+
+
 FOLDED_CONSTANTS = {
     'reuse': {
         'lut': {
@@ -468,12 +476,32 @@ FOLDED_CONSTANTS = {
             'ff_state': 0.077,  # stock's counters: mostly absorbed by the table registers' term
         },
     },
+    'banked': {
+        'lut': {
+            'lane_mux': 1.823,  # (K/tile):1 lane multiplexers, as stock's, plus the slot's arithmetic
+            'lane_decode': 0.565,  # a lane's slot decoded (a bank's K/tile inputs)
+            'lane_select': 2.006,  # sign select, valid gate and the lanes' sum
+            'datapath': 7.4,  # accumulator-wide adds, bounds, clamps and compares
+            'rom_steps': 1.652,  # the step table in logic
+            'rom_tiles': 1.977,  # the slot table in logic: slots, weights and valid bits
+            'rom_tiles_indexed': 0.467,  # ... and the copies its computed address costs
+            'results': 1.776,  # an output register's write enable (its data select absorbed)
+            'listing': 5.556,  # zero skipping per bank: non-zero flags, counts and the walks' lookups it absorbs
+        },
+        'ff': {
+            'ff_inputs': 1.005,
+            'ff_outputs': 0.994,
+            'ff_rom_registers': 0.939,
+            'ff_state': 0.764,
+            'control': 3.899,
+        },
+    },
 }
 
 
 def estimate_from_features(f: dict, constants: dict | None = None) -> dict:
     """LUT (logic), FF, block RAM cells and LUTRAM LUTs of one folded unit, from folded_features."""
-    constants = (FOLDED_CONSTANTS if constants is None else constants)[DESIGNS[f['stock']]]
+    constants = (FOLDED_CONSTANTS if constants is None else constants)[model_design(f)]
     terms = folded_terms(f)
     return {
         'lut': sum(constants['lut'].get(name, 0.0) * terms[name] for name in LUT_TERMS),
@@ -507,8 +535,8 @@ def fit_folded(data: dict | None = None) -> dict:
     lays its tables and lanes out otherwise: its constants are its own)."""
     data = load_folded() if data is None else data
     constants = {}
-    for stock, design in enumerate(DESIGNS):
-        units = [u for u in data['units'] if u['features']['stock'] == stock]
+    for design in DESIGNS:
+        units = [u for u in data['units'] if model_design(u['features']) == design]
         constants[design] = {}
         for resource, names in (('lut', LUT_TERMS), ('ff', FF_TERMS)):
             y = np.array([u['resources'][resource] for u in units], float)
