@@ -73,6 +73,12 @@ CASES = [
     Case('unsigned', 7, 2, 5, stride=2, padding='same', thresholded=False, steiner=True, banked=True),
     Case('unsigned', 6, 2, 6, zero_skip=True, banked=True),
     Case('unsigned', 7, 3, 5, padding='valid', pool=True, zero_skip=True, banked=True),
+    # ten or more channels: the window read from a ring in memory, a pixel per clock (rtl/window.MemoryWindows)
+    Case('binary', 6, 3, 10),  # the fewest channels that keep up: 9 positions + GATHER_LATENCY = 10 + FLUSH_CYCLES
+    Case('binary', 7, 2, 12, stride=2, pool=True, steiner=True, bipolar=True),
+    Case('binary', 7, 2, 10, stride=2, padding='valid'),  # evaluates faster than rows load
+    Case('unsigned', 7, 2, 11, zero_skip=True, thresholded=False),
+    Case('unsigned', 6, 3, 12, padding='valid', pool=True, zero_skip=True, banked=True),
 ]
 
 
@@ -228,8 +234,9 @@ def test_window_reuse_is_refused_with_the_lever_named():
 
 
 @pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
-def test_verilator_builds_and_runs_it(tmp_path):
-    unit = build_unit(Case('binary', 6, 2, 3, pool=True))
+@pytest.mark.parametrize('n_out', [3, 10], ids=['windows-in-registers', 'windows-in-memory'])
+def test_verilator_builds_and_runs_it(tmp_path, n_out):
+    unit = build_unit(Case('binary', 6, 2, n_out, pool=True))
     x = images(unit, 2)
     expected = [reference(unit, Design.REUSE, x[i : i + 1]) for i in range(len(x))]
     outputs = np.concatenate([out for out, _ in expected])

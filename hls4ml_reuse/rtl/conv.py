@@ -41,7 +41,7 @@ from ..plan.thresholds import AT_MOST
 from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
 from ..synth.rtl import StageRegisters, datapath
 from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width, stored_shape
-from .window import SlidingWindows
+from .window import MemoryWindows, SlidingWindows, reads_from_memory
 from .stream import stream_ports
 
 
@@ -85,7 +85,10 @@ class FoldedConv(FoldedDense):
             raise ValueError('only a thresholded unit absorbs max pooling (its outputs are bits)')
         super().__init__(unit, design, values_per_beat=unit.geometry.n_chan)
         self.pool_exit = unit.absorbs_pooling and not self.stock
-        self.windows = SlidingWindows(unit.geometry, unit.pooling, self.value_shape, unit.input_format.binary)
+        # the fewest clocks a window takes (a step per output channel), ours or stock: both read windows alike
+        memory = reads_from_memory(unit.geometry, unit.n_out + FLUSH_CYCLES)
+        windows = MemoryWindows if memory else SlidingWindows
+        self.windows = windows(unit.geometry, unit.pooling, self.value_shape, unit.input_format.binary)
 
     @property
     def evaluated_windows(self) -> int:

@@ -1,5 +1,15 @@
-"""The sliding-window generator of the RTL convolution: a ring of input rows, and from it one window per clock,
-gathered in (h, w, c) order -- Keras' kernel order -- as gather_window does in hls4ml_reuse_conv2d.h.
+"""The sliding-window generators of the RTL convolution: a ring of input rows, and from it windows gathered in
+(h, w, c) order -- Keras' kernel order -- as gather_window does in hls4ml_reuse_conv2d.h. Two of them, one
+behaviour at the ports:
+
+- SlidingWindows keeps the ring in registers and gathers a whole window in one clock: what the unrolled unit (a
+  window per clock) and a folded unit that evaluates a window in fewer clocks than it has positions need. Each
+  position is a multiplexer over a row of the ring, and each row one over the ring's rows: on cnv-mnist's conv1
+  (26 x 26 x 64) that is most of the layer's 22 k LUTs.
+- MemoryWindows keeps the ring in a memory (LUT RAM or block RAM) and reads the window one pixel per clock into a
+  staging register, copied to the core in one clock when it takes a window, as FINN's ConvolutionInputGenerator
+  reads its buffer. A folded core spends at least a clock per kernel on each window, so where the window has
+  fewer positions than that (less GATHER_LATENCY), the reading hides behind the evaluation: the same clocks.
 
 Pixels arrive one per beat (all n_chan channels, channels last), row by row, image after image. A window is
 gathered once the last input row it needs is in (the firmware's completing_row), straight into the evaluation
@@ -16,10 +26,18 @@ nothing" -- one bit per position, the cheapest exact mark, and no clock more.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
+from amaranth.lib.memory import Memory
 
 from ..plan.unit import ConvGeometry, Pooling
-from .dense import Loaded
+from .dense import Loaded, times_constant
+
+GATHER_LATENCY = 2  # MemoryWindows: clocks between two windows beyond one per position (read and copy registers)
+
+
+def reads_from_memory(geometry: ConvGeometry, window_clocks: int) -> bool:
+    """Whether MemoryWindows can keep up with a core that takes at least `window_clocks` clocks per window."""
+    return geometry.filt_height * geometry.filt_width + GATHER_LATENCY <= window_clocks
 
 
 def evaluated_region(geometry: ConvGeometry, pooling: Pooling) -> tuple[int, int]:
@@ -177,6 +195,99 @@ class SlidingWindows:
                 m.d.sync += [row.eq(0), top.eq(-g.pad_top), image_base.eq(image_base + g.in_height)]
                 m.d.sync += [image_slot.eq(next_slot), top_slot.eq(add_modulo(next_slot, -g.pad_top, ring_rows))]
                 tags.first_row(m)
+
+
+class MemoryWindows(SlidingWindows):
+    """SlidingWindows' windows, tags and flow control, from a ring in memory read one pixel per clock.
+
+    A window is read, position by position, into `staged` once its last row is in and the staging register is
+    free (or being copied); its tags are kept beside it. The core's x_next takes it whole when free or taken, as it
+    takes SlidingWindows' gathered window. The window being read holds its rows in the ring until its last read.
+    """
+
+    def elaborate(self, m: Module, tdata, tvalid, tready, take) -> Loaded:
+        g, ring_rows, width = self.geometry, self.ring_rows, self.count_width
+        pixel_bits, depth = g.n_chan * self.value_width, self.ring_rows * g.in_width
+        m.submodules.ring = ring = Memory(shape=pixel_bits, depth=depth, init=[])
+        write, read = ring.write_port(), ring.read_port()
+
+        row, column = Signal(range(max(self.rows, 2))), Signal(range(max(self.columns, 2)))
+        top = Signal(signed(width), init=-g.pad_top, name='top')
+        left = Signal(signed(width), init=-g.pad_left)
+        image_base, image_slot = Signal(width, name='image_base'), Signal(range(ring_rows), name='image_slot')
+        top_slot = Signal(range(ring_rows), init=(-g.pad_top) % ring_rows)
+
+        # Receiving: pixel after pixel into the ring, row r of the stream at slot r mod ring_rows
+        received, in_address = Signal(width, name='received'), Signal(range(depth), name='in_address')
+        in_column = Signal(range(max(g.in_width, 2)), name='in_column')
+        oldest = Signal(width)  # the first row the window being read (or the next) reads
+        m.d.comb += oldest.eq(image_base + Mux(top < 0, 0, top))
+        m.d.comb += tready.eq((received - oldest)[:width].as_signed() < ring_rows)
+        m.d.comb += [write.addr.eq(in_address), write.data.eq(tdata), write.en.eq(tvalid & tready)]
+        with m.If(tvalid & tready):
+            m.d.sync += in_address.eq(add_modulo(in_address, 1, depth))
+            with m.If(in_column == g.in_width - 1):
+                m.d.sync += [in_column.eq(0), received.eq(received + 1)]
+            with m.Else():
+                m.d.sync += in_column.eq(in_column + 1)
+
+        bottom = Signal(signed(width))
+        m.d.comb += bottom.eq(Mux(top + g.filt_height - 1 > g.in_height - 1, g.in_height - 1, top + g.filt_height - 1))
+        arrived = (received - image_base - bottom)[:width].as_signed() > 0
+
+        # Reading: position (kh, kw) at the slot of row top + kh, column left + kw; its data a clock later
+        reading, staged_full = Signal(name='reading'), Signal(name='staged_full')
+        kh, kw = Signal(range(max(g.filt_height, 2))), Signal(range(max(g.filt_width, 2)))
+        row_address = Signal(range(depth))  # the ring address of row top + kh's first pixel
+        landing, landing_last = Signal(), Signal()  # read.data is a position's (the window's last)
+        landing_inside = Signal()
+        staged = Signal(g.window * self.value_width, name='staged')
+        staged_present = Signal(g.window, init=(1 << g.window) - 1) if self.padded else None
+        tags = _Tags(self, row, column)
+        staged_tags = {name: Signal.like(loaded, name=f'staged_{name}') for name, loaded in self.loaded.items()}
+
+        # Copying to the core: as SlidingWindows' gather, when x_next is free or being taken
+        full = Signal(name='window_full')
+        x_next = Signal(g.window * self.value_width, name='x_next')
+        present = Signal(g.window, name='present_next', init=(1 << g.window) - 1) if self.padded else None
+        copy = staged_full & (~full | take)
+        with m.If(take):
+            m.d.sync += full.eq(0)
+        with m.If(copy):
+            m.d.sync += [full.eq(1), staged_full.eq(0), x_next.eq(staged)]
+            m.d.sync += [self.loaded[name].eq(staged_tags[name]) for name in self.loaded]
+            if present is not None:
+                m.d.sync += present.eq(staged_present)
+
+        in_row, in_column_read = Signal(signed(width + 1)), Signal(signed(width + 1))
+        m.d.comb += [in_row.eq(top + kh), in_column_read.eq(left + kw)]
+        inside = (in_row >= 0) & (in_row < g.in_height) & (in_column_read >= 0) & (in_column_read < g.in_width)
+        column_bits = in_column_read[: max(1, (g.in_width - 1).bit_length())]
+        if can_pad(g, self.rows, self.columns):  # a padded position reads its row's first pixel, not past the ring
+            column_bits = Mux(inside, column_bits, 0)
+        m.d.comb += [read.addr.eq(row_address + column_bits), read.en.eq(reading)]
+        m.d.sync += [landing.eq(reading), landing_inside.eq(inside), landing_last.eq(0)]
+        with m.If(~reading & ~landing_last & (~staged_full | copy) & arrived):  # staged free, its last data in
+            m.d.sync += [reading.eq(1), kh.eq(0), kw.eq(0), row_address.eq(times_constant(top_slot, g.in_width))]
+        with m.If(reading):
+            with m.If(kw != g.filt_width - 1):
+                m.d.sync += kw.eq(kw + 1)
+            with m.Else():
+                m.d.sync += [kw.eq(0), kh.eq(kh + 1), row_address.eq(add_modulo(row_address, g.in_width, depth))]
+                with m.If(kh == g.filt_height - 1):  # the window's last read: on to the next window
+                    m.d.sync += [reading.eq(0), landing_last.eq(1)]
+                    m.d.sync += [staged_tags[name].eq(value) for name, value in tags.values.items()]
+                    self.advance(m, row, column, top, left, top_slot, image_base, image_slot, tags)
+
+        value = read.data if not can_pad(g, self.rows, self.columns) else Mux(landing_inside, read.data, 0)
+        with m.If(landing):
+            m.d.sync += staged.eq(Cat(staged[pixel_bits:], value))  # position 0, read first, ends at the bottom
+            if staged_present is not None:
+                m.d.sync += staged_present.eq(Cat(staged_present[g.n_chan :], landing_inside.replicate(g.n_chan)))
+        with m.If(landing_last):
+            m.d.sync += staged_full.eq(1)
+        pairs = [(loaded, getattr(self, name)) for name, loaded in self.loaded.items()]
+        return Loaded(x_next, full, present, pairs)
 
 
 class _Tags:
