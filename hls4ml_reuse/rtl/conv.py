@@ -3,9 +3,10 @@ hls4ml_reuse_conv2d.h, ours and the stock twin.
 
 Folded (FoldedConv):
 
-A sliding-window generator (rtl/window.py: a ring in memory read a pixel per clock, or in registers) gathers each window of the pixel stream into the folded dense core's
-x_next (rtl/dense.py, unchanged: the same steps, tiles, early exit, inclusion test and zero skipping) while the core
-evaluates the previous window. So a window takes what a dense vector takes, and an image, clock for clock,
+A sliding-window generator (rtl/window.py: a ring in memory read a pixel per clock, or in registers) gathers each
+window of the pixel stream into the folded dense core's x_next (rtl/dense.py, unchanged: the same steps, tiles, early
+exit, inclusion test and zero skipping) while the core evaluates the previous window. So a window takes what a dense
+vector takes, and an image, clock for clock,
 
     image_cycles = counted tiles + evaluated windows * (n_kernels + FLUSH_CYCLES)
 

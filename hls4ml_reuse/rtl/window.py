@@ -96,6 +96,7 @@ class SlidingWindows:
         self.cells = self.columns // pooling.pool_width
         # Row counters that wrap: differences of them, taken as signed, stay within half their range
         self.count_width = (2 * geometry.in_height + self.ring_rows + geometry.filt_height).bit_length() + 1
+        self.column_bits = max(1, (geometry.in_width - 1).bit_length())  # a column within a row of the ring
         self.first, self.last = Signal(name='window_first'), Signal(name='window_last')
         self.cell, self.image_last = Signal(range(max(self.cells, 2)), name='window_cell'), Signal(name='image_last')
         self.row, self.column = Signal(range(max(self.rows, 2)), name='window_row'), Signal(range(max(self.columns, 2)))
@@ -103,24 +104,15 @@ class SlidingWindows:
         self.loaded = {name: Signal.like(getattr(self, name), name=f'loaded_{name}') for name in names}
 
     def elaborate(self, m: Module, tdata, tvalid, tready, take) -> Loaded:
-        g, ring_rows, width = self.geometry, self.ring_rows, self.count_width
+        g, ring_rows = self.geometry, self.ring_rows
         pixel_bits = g.n_chan * self.value_width
         ring = Array(Signal(g.in_width * pixel_bits, name=f'ring{r}') for r in range(ring_rows))
-
-        # Gathering: the next window's output pixel, where its rows and columns start, where its rows lie
-        row, column = Signal(range(max(self.rows, 2))), Signal(range(max(self.columns, 2)))
-        top = Signal(signed(width), init=-g.pad_top)  # its first input row (negative: padding)
-        left = Signal(signed(width), init=-g.pad_left)
-        image_base = Signal(width)  # rows received before the gathered image's first, counted since reset
-        image_slot = Signal(range(ring_rows))  # the ring slot of that first row
-        top_slot = Signal(range(ring_rows), init=(-g.pad_top) % ring_rows)  # the slot of row `top`
+        at = _Position(self)
 
         # Receiving: rows received since reset, the slot and column of the next pixel
-        received = Signal(width)
+        received = Signal(self.count_width, name='received')
         in_slot, in_column = Signal(range(ring_rows)), Signal(range(max(g.in_width, 2)))
-        oldest = Signal(width)  # the first row a window still to gather reads
-        m.d.comb += oldest.eq(image_base + Mux(top < 0, 0, top))
-        m.d.comb += tready.eq((received - oldest)[:width].as_signed() < ring_rows)
+        arrived = self.flow_control(m, at, received, tready)
         with m.If(tvalid & tready):
             with m.Switch(in_slot):
                 for slot in range(ring_rows):
@@ -132,29 +124,46 @@ class SlidingWindows:
                 m.d.sync += in_column.eq(in_column + 1)
 
         # The window: ready once its last row is in; gathered in one clock when x_next is free or being taken
+        full, x_next, present = self.window_registers()
+        tags = _Tags(self, at.row, at.column)
+        with m.If(take):
+            m.d.sync += full.eq(0)
+        with m.If((~full | take) & arrived):
+            m.d.sync += full.eq(1)
+            self.gather(m, ring, at, x_next, present)
+            m.d.sync += [self.loaded[name].eq(value) for name, value in tags.values.items()]
+            self.advance(m, at, tags)
+        return Loaded(x_next, full, present, self.tag_pairs())
+
+    def flow_control(self, m: Module, at: _Position, received, tready):
+        """tready while the ring has a slot no window still to be gathered reads; whether the window `at` has all
+        its rows in (received counts rows since reset)."""
+        g, width = self.geometry, self.count_width
+        oldest = Signal(width, name='oldest')  # the first row a window still to gather reads
+        m.d.comb += oldest.eq(at.image_base + Mux(at.top < 0, 0, at.top))
+        m.d.comb += tready.eq((received - oldest)[:width].as_signed() < self.ring_rows)
+        bottom = Signal(signed(width), name='bottom')  # its last input row inside the image
+        last_row = at.top + g.filt_height - 1
+        m.d.comb += bottom.eq(Mux(last_row > g.in_height - 1, g.in_height - 1, last_row))
+        return (received - at.image_base - bottom)[:width].as_signed() > 0
+
+    def window_registers(self):
+        """full, x_next and present (None where no window pads) of the window handed to the core."""
+        g = self.geometry
         full = Signal(name='window_full')
-        bottom = Signal(signed(width))
-        m.d.comb += bottom.eq(Mux(top + g.filt_height - 1 > g.in_height - 1, g.in_height - 1, top + g.filt_height - 1))
-        arrived = (received - image_base - bottom)[:width].as_signed() > 0
         # one word, value k at bits [k*b, (k+1)*b) as the core's x: a list of K signals joined costs Verilator
         # O(K^2) word copies every clock
         x_next = Signal(g.window * self.value_width, name='x_next')
         # all present from reset: a position no window pads stays a constant 1, which synthesis drops
         present = Signal(g.window, name='present_next', init=(1 << g.window) - 1) if self.padded else None
-        tags = _Tags(self, row, column)
-        with m.If(take):
-            m.d.sync += full.eq(0)
-        with m.If((~full | take) & arrived):
-            m.d.sync += full.eq(1)
-            self.gather(m, ring, top, left, top_slot, x_next, present)
-            m.d.sync += [self.loaded[name].eq(value) for name, value in tags.values.items()]
-            self.advance(m, row, column, top, left, top_slot, image_base, image_slot, tags)
-        pairs = [(loaded, getattr(self, name)) for name, loaded in self.loaded.items()]
-        return Loaded(x_next, full, present, pairs)
+        return full, x_next, present
 
-    def gather(self, m, ring, top, left, top_slot, x_next, present):
+    def tag_pairs(self) -> list:
+        return [(loaded, getattr(self, name)) for name, loaded in self.loaded.items()]
+
+    def gather(self, m, ring, at: _Position, x_next, present):
         """x_next (and present) <- the window at rows top ..., columns left ...: 0 / absent outside the image."""
-        g = self.geometry
+        g, top, left, top_slot = self.geometry, at.top, at.left, at.top_slot
         pixel_bits = g.n_chan * self.value_width
         for kh in range(g.filt_height):
             in_row = Signal(signed(top.shape().width + 1), name=f'gather_row{kh}')
@@ -169,31 +178,31 @@ class SlidingWindows:
                 # in a signal: read once per window position (as an expression, each channel's slice re-selects
                 # the row, and Verilator evaluates every copy each clock)
                 pixel = Signal(pixel_bits, name=f'gather_pixel{kh}_{kw}')
-                m.d.comb += pixel.eq(row_bits.word_select(in_column[: max(1, (g.in_width - 1).bit_length())], pixel_bits))
+                m.d.comb += pixel.eq(row_bits.word_select(in_column[: self.column_bits], pixel_bits))
                 # the pixel's channels are the window's values (kh * filt_width + kw) * n_chan + c, c = 0 ...
                 position = kh * g.filt_width + kw
                 m.d.sync += x_next.word_select(position, pixel_bits).eq(Mux(inside, pixel, 0))
                 if present is not None:
                     m.d.sync += present.word_select(position, g.n_chan).eq(inside.replicate(g.n_chan))
 
-    def advance(self, m, row, column, top, left, top_slot, image_base, image_slot, tags):
+    def advance(self, m, at: _Position, tags):
         """To the next window in raster order over the evaluated outputs, and after an image's last, the next image."""
         g, ring_rows = self.geometry, self.ring_rows
-        with m.If(column != self.columns - 1):
-            m.d.sync += [column.eq(column + 1), left.eq(left + g.stride_width)]
+        with m.If(at.column != self.columns - 1):
+            m.d.sync += [at.column.eq(at.column + 1), at.left.eq(at.left + g.stride_width)]
             tags.next_column(m)
         with m.Else():
-            m.d.sync += [column.eq(0), left.eq(-g.pad_left)]
+            m.d.sync += [at.column.eq(0), at.left.eq(-g.pad_left)]
             tags.first_column(m)
-            with m.If(row != self.rows - 1):
-                m.d.sync += [row.eq(row + 1), top.eq(top + g.stride_height)]
-                m.d.sync += top_slot.eq(add_modulo(top_slot, g.stride_height, ring_rows))
+            with m.If(at.row != self.rows - 1):
+                m.d.sync += [at.row.eq(at.row + 1), at.top.eq(at.top + g.stride_height)]
+                m.d.sync += at.top_slot.eq(add_modulo(at.top_slot, g.stride_height, ring_rows))
                 tags.next_row(m)
             with m.Else():
                 next_slot = Signal(range(ring_rows), name='next_image_slot')
-                m.d.comb += next_slot.eq(add_modulo(image_slot, g.in_height, ring_rows))
-                m.d.sync += [row.eq(0), top.eq(-g.pad_top), image_base.eq(image_base + g.in_height)]
-                m.d.sync += [image_slot.eq(next_slot), top_slot.eq(add_modulo(next_slot, -g.pad_top, ring_rows))]
+                m.d.comb += next_slot.eq(add_modulo(at.image_slot, g.in_height, ring_rows))
+                m.d.sync += [at.row.eq(0), at.top.eq(-g.pad_top), at.image_base.eq(at.image_base + g.in_height)]
+                m.d.sync += [at.image_slot.eq(next_slot), at.top_slot.eq(add_modulo(next_slot, -g.pad_top, ring_rows))]
                 tags.first_row(m)
 
 
@@ -206,23 +215,16 @@ class MemoryWindows(SlidingWindows):
     """
 
     def elaborate(self, m: Module, tdata, tvalid, tready, take) -> Loaded:
-        g, ring_rows, width = self.geometry, self.ring_rows, self.count_width
+        g, width = self.geometry, self.count_width
         pixel_bits, depth = g.n_chan * self.value_width, self.ring_rows * g.in_width
         m.submodules.ring = ring = Memory(shape=pixel_bits, depth=depth, init=[])
         write, read = ring.write_port(), ring.read_port()
-
-        row, column = Signal(range(max(self.rows, 2))), Signal(range(max(self.columns, 2)))
-        top = Signal(signed(width), init=-g.pad_top, name='top')
-        left = Signal(signed(width), init=-g.pad_left)
-        image_base, image_slot = Signal(width, name='image_base'), Signal(range(ring_rows), name='image_slot')
-        top_slot = Signal(range(ring_rows), init=(-g.pad_top) % ring_rows)
+        at = _Position(self)
 
         # Receiving: pixel after pixel into the ring, row r of the stream at slot r mod ring_rows
         received, in_address = Signal(width, name='received'), Signal(range(depth), name='in_address')
         in_column = Signal(range(max(g.in_width, 2)), name='in_column')
-        oldest = Signal(width)  # the first row the window being read (or the next) reads
-        m.d.comb += oldest.eq(image_base + Mux(top < 0, 0, top))
-        m.d.comb += tready.eq((received - oldest)[:width].as_signed() < ring_rows)
+        arrived = self.flow_control(m, at, received, tready)  # `at` is the window being read until its last read
         m.d.comb += [write.addr.eq(in_address), write.data.eq(tdata), write.en.eq(tvalid & tready)]
         with m.If(tvalid & tready):
             m.d.sync += in_address.eq(add_modulo(in_address, 1, depth))
@@ -230,10 +232,6 @@ class MemoryWindows(SlidingWindows):
                 m.d.sync += [in_column.eq(0), received.eq(received + 1)]
             with m.Else():
                 m.d.sync += in_column.eq(in_column + 1)
-
-        bottom = Signal(signed(width))
-        m.d.comb += bottom.eq(Mux(top + g.filt_height - 1 > g.in_height - 1, g.in_height - 1, top + g.filt_height - 1))
-        arrived = (received - image_base - bottom)[:width].as_signed() > 0
 
         # Reading: position (kh, kw) at the slot of row top + kh, column left + kw; its data a clock later
         reading, staged_full = Signal(name='reading'), Signal(name='staged_full')
@@ -243,13 +241,11 @@ class MemoryWindows(SlidingWindows):
         landing_inside = Signal()
         staged = Signal(g.window * self.value_width, name='staged')
         staged_present = Signal(g.window, init=(1 << g.window) - 1) if self.padded else None
-        tags = _Tags(self, row, column)
+        tags = _Tags(self, at.row, at.column)
         staged_tags = {name: Signal.like(loaded, name=f'staged_{name}') for name, loaded in self.loaded.items()}
 
         # Copying to the core: as SlidingWindows' gather, when x_next is free or being taken
-        full = Signal(name='window_full')
-        x_next = Signal(g.window * self.value_width, name='x_next')
-        present = Signal(g.window, name='present_next', init=(1 << g.window) - 1) if self.padded else None
+        full, x_next, present = self.window_registers()
         copy = staged_full & (~full | take)
         with m.If(take):
             m.d.sync += full.eq(0)
@@ -259,16 +255,17 @@ class MemoryWindows(SlidingWindows):
             if present is not None:
                 m.d.sync += present.eq(staged_present)
 
+        pads = can_pad(g, self.rows, self.columns)
         in_row, in_column_read = Signal(signed(width + 1)), Signal(signed(width + 1))
-        m.d.comb += [in_row.eq(top + kh), in_column_read.eq(left + kw)]
+        m.d.comb += [in_row.eq(at.top + kh), in_column_read.eq(at.left + kw)]
         inside = (in_row >= 0) & (in_row < g.in_height) & (in_column_read >= 0) & (in_column_read < g.in_width)
-        column_bits = in_column_read[: max(1, (g.in_width - 1).bit_length())]
-        if can_pad(g, self.rows, self.columns):  # a padded position reads its row's first pixel, not past the ring
+        column_bits = in_column_read[: self.column_bits]
+        if pads:  # a padded position reads its row's first pixel, not past the ring
             column_bits = Mux(inside, column_bits, 0)
         m.d.comb += [read.addr.eq(row_address + column_bits), read.en.eq(reading)]
         m.d.sync += [landing.eq(reading), landing_inside.eq(inside), landing_last.eq(0)]
         with m.If(~reading & ~landing_last & (~staged_full | copy) & arrived):  # staged free, its last data in
-            m.d.sync += [reading.eq(1), kh.eq(0), kw.eq(0), row_address.eq(times_constant(top_slot, g.in_width))]
+            m.d.sync += [reading.eq(1), kh.eq(0), kw.eq(0), row_address.eq(times_constant(at.top_slot, g.in_width))]
         with m.If(reading):
             with m.If(kw != g.filt_width - 1):
                 m.d.sync += kw.eq(kw + 1)
@@ -277,17 +274,32 @@ class MemoryWindows(SlidingWindows):
                 with m.If(kh == g.filt_height - 1):  # the window's last read: on to the next window
                     m.d.sync += [reading.eq(0), landing_last.eq(1)]
                     m.d.sync += [staged_tags[name].eq(value) for name, value in tags.values.items()]
-                    self.advance(m, row, column, top, left, top_slot, image_base, image_slot, tags)
+                    self.advance(m, at, tags)
 
-        value = read.data if not can_pad(g, self.rows, self.columns) else Mux(landing_inside, read.data, 0)
+        value = Mux(landing_inside, read.data, 0) if pads else read.data
         with m.If(landing):
             m.d.sync += staged.eq(Cat(staged[pixel_bits:], value))  # position 0, read first, ends at the bottom
             if staged_present is not None:
                 m.d.sync += staged_present.eq(Cat(staged_present[g.n_chan :], landing_inside.replicate(g.n_chan)))
         with m.If(landing_last):
             m.d.sync += staged_full.eq(1)
-        pairs = [(loaded, getattr(self, name)) for name, loaded in self.loaded.items()]
-        return Loaded(x_next, full, present, pairs)
+        return Loaded(x_next, full, present, self.tag_pairs())
+
+
+class _Position:
+    """Where the next window lies: its output pixel (row, column), its first input row and column (negative:
+    padding), the rows received before its image's first (counted since reset), and the ring slots of that row and
+    of row `top`."""
+
+    def __init__(self, windows: SlidingWindows):
+        g, ring_rows, width = windows.geometry, windows.ring_rows, windows.count_width
+        self.row = Signal(range(max(windows.rows, 2)), name='next_window_row')
+        self.column = Signal(range(max(windows.columns, 2)), name='next_window_column')
+        self.top = Signal(signed(width), init=-g.pad_top, name='top')
+        self.left = Signal(signed(width), init=-g.pad_left, name='left')
+        self.image_base = Signal(width, name='image_base')
+        self.image_slot = Signal(range(ring_rows), name='image_slot')
+        self.top_slot = Signal(range(ring_rows), init=(-g.pad_top) % ring_rows, name='top_slot')
 
 
 class _Tags:
