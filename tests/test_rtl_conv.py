@@ -24,11 +24,11 @@ from hls4ml_reuse.plan.thresholds import Thresholds
 from hls4ml_reuse.plan.unit import ConvGeometry, Design, Folding, InputFormat, Pooling, Shape, UnitSpec
 from hls4ml_reuse.rtl import verilator
 from hls4ml_reuse.plan.stages import smallest_budget
-from hls4ml_reuse.rtl.window import marks_padding
+from hls4ml_reuse.plan.windows import marks_padding
 from hls4ml_reuse.rtl.conv import FoldedConv, UnrolledConv, image_cycles, pixel_beats
 from hls4ml_reuse.rtl.network import output_values
 from hls4ml_reuse.sim.graph import conv_pooled, conv_windows
-from hls4ml_reuse.sim.unit import evaluate, plain_dense
+from hls4ml_reuse.sim.unit import evaluate, needed_channels, plain_dense
 
 FORMATS = {'binary': InputFormat.bits(), 'unsigned': InputFormat(binary=False, frac_bits=8, width=8)}
 IMAGES = 2  # the second image's clocks are a steady-state interval
@@ -198,6 +198,18 @@ def test_pooled_cases_exercise_the_pool_exit(case):
     windows = conv_windows(ConvLayer(unit), x).reshape(unit.geometry.out_height, unit.geometry.out_width, -1)
     every = evaluate(unit, windows[:rows, :columns].reshape(rows * columns, -1))[1]
     assert with_exit.tiles < every.tiles
+
+
+def test_step_rows_mark_what_the_reference_needs():
+    """A step of ours is skipped where none of its dependants (its step row's mask) is unknown: exactly where
+    the reference (sim/unit.needed_channels, the firmware's mark_needed) does not need its kernel, Steiner's
+    virtual kernels included."""
+    unit = build_unit(Case('binary', 7, 4, 24, pool=True, steiner=True))
+    assert unit.n_kernels > unit.n_out and unit.plan.has_children.any()
+    known = np.random.default_rng(3).random((200, unit.n_out)) < 0.7
+    dependants = unit.dependants()
+    from_rows = (~known[:, None, :] & dependants[None, :, :]).any(axis=2)
+    assert np.array_equal(from_rows, needed_channels(unit.plan, known))
 
 
 @pytest.mark.parametrize('design', list(Design))

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..ir.constants import TILES
 from .cost import OperationCost
-from .spanning_tree import ReusePlan
+from .spanning_tree import ROOT, ReusePlan
 from .thresholds import Thresholds
 
 
@@ -288,6 +288,18 @@ class UnitSpec:
 
     def may_exit(self, j: int) -> bool:
         return j < self.n_out and self.thresholded and self.early_exit and not self.plan.has_children[j]
+
+    def dependants(self) -> np.ndarray:
+        """(kernels, n_out) bool: the output channels in each kernel's subtree of the plan, itself included. With a
+        max pooling absorbed, a kernel is needed while one of them is not known (the firmware's mark_needed)."""
+        found = np.zeros((self.n_kernels, self.n_out), dtype=bool)
+        outputs = np.arange(self.n_out)
+        found[outputs, outputs] = True
+        for j in self.plan.order[::-1]:  # children follow their parents
+            parent = int(self.plan.parent[j])
+            if parent != ROOT:
+                found[parent] |= found[int(j)]
+        return found
 
 
 def rank_in_bank(banks: np.ndarray, tile: int) -> np.ndarray:

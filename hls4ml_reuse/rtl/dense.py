@@ -171,7 +171,7 @@ class FoldedDense(wiring.Component):
         lists = [] if nonzero is None else nonzero.ports
 
         # Tables
-        steps = Memory(shape=layout.step_layout, depth=layout.n_steps, init=layout.step_rows())
+        steps = Memory(shape=layout.step_layout, depth=layout.n_steps, init=layout.step_rows(), attrs=layout.step_attrs)
         tiles = Memory(shape=layout.tile_layout, depth=layout.n_tile_rows, init=layout.tile_rows())
         m.submodules.steps, m.submodules.tiles = steps, tiles
         step_read, tile_read = steps.read_port(), tiles.read_port()

@@ -43,6 +43,7 @@ class FoldedLayout:
     plan: ReusePlan
     exits: np.ndarray  # bool per kernel: a thresholded leaf that may stop early
     in_order: bool = False  # stock: lane i reads positions i, i + tile, ...: a tile row holds only weights
+    pool_exit: bool = False  # ours absorbing a max pooling: a step is skipped once its dependants are all known
 
     @classmethod
     def of(cls, unit: UnitSpec, stock: bool = False) -> FoldedLayout:
@@ -50,11 +51,17 @@ class FoldedLayout:
             plan = root_plan(unit.kernels[: unit.n_out])
             return cls(unit, plan, np.zeros(unit.n_out, dtype=bool), in_order=True)
         exits = np.array([unit.may_exit(j) for j in range(unit.n_kernels)], dtype=bool)
-        return cls(unit, unit.plan, exits)
+        return cls(unit, unit.plan, exits, pool_exit=unit.absorbs_pooling)
 
     @property
     def n_steps(self) -> int:
         return self.plan.n_kernels
+
+    @property
+    def step_attrs(self) -> dict | None:
+        """The step table's memory attributes: with pool exit, block RAM. Its rows then hold n_out bits more, and
+        Yosys' rule (a ROM in logic costs 1/64 LUT a bit) would keep the wide table in logic at a LUT or more a bit."""
+        return {'rom_style': 'block'} if self.pool_exit else None
 
     @property
     def banked(self) -> bool:
@@ -94,6 +101,7 @@ class FoldedLayout:
                 'tile_row': unsigned(index_bits(self.n_tile_rows)),  # its first row in the tile ROM
                 'threshold': signed(unit.threshold_width),
                 'at_most': unsigned(1),
+                **({'dependants': unsigned(unit.n_out)} if self.pool_exit else {}),
             }
         )
 
@@ -114,6 +122,7 @@ class FoldedLayout:
     def step_rows(self) -> list[dict]:
         rows, tile_row = [], 0
         thresholds = self.unit.thresholds
+        dependants = self.unit.dependants() if self.pool_exit else None
         for j in self.plan.order:
             j = int(j)
             parent = int(self.plan.parent[j])
@@ -132,6 +141,7 @@ class FoldedLayout:
                     'tile_row': tile_row,
                     'threshold': int(thresholds.value[j]) if thresholded else 0,
                     'at_most': int(thresholded and thresholds.mode[j] == AT_MOST),
+                    **({'dependants': _bits(dependants[j])} if self.pool_exit else {}),
                 }
             )
             tile_row += self.tiles_of(j)
