@@ -1,8 +1,8 @@
 """The folded cost model (plan/folding.py folded_resources) against whole folded RTL units synthesized with Yosys.
 
 Every stored synthesis (plan/folded_calibration_data.json, written by cli/folded_calibration.py) is within 10 % on
-logic LUTs and flip-flops, and block RAM and LUTRAM are exact (the model applies Yosys' own mapping rule); the
-stored features are recomputed from the units' specs, so the data cannot drift from what the model reads; the
+flip-flops and on logic LUTs (but KNOWN_LUT_MISSES), and block RAM and LUTRAM are exact (the model applies Yosys'
+own mapping rule; but KNOWN_MEMORY_MISSES); cnv-mnist's nine units, both designs, are among them; the stored features are recomputed from the units' specs, so the data cannot drift from what the model reads; the
 constants are what the fit gives on that data; one small unit is synthesized live. mlp-mnist's fc0 (784 inputs,
 far beyond the grid), gathered and banked, is a hold-out, measured once by the rtl command. The cycle model agrees with the RTL's
 count (rtl/dense.py vector_cycles: the flush included).
@@ -32,25 +32,44 @@ MEMORY = ('bram18', 'bram36', 'lutram')
 # (rom_tiles_indexed), on the few raw-sum units (result_bits rests on three of them). Listed so the test says
 # when one joins or leaves.
 KNOWN_LUT_MISSES = {
+    'unsigned-16x64-tile8-flip0.5 stock': 0.13,
     'binary-32x128-tile8-flip0.5 reuse': 0.12,
-    'binary-32x128-tile8-flip0.5 stock': 0.16,
-    'binary-64x128-tile16-thresholded-flip0.5 stock': 0.13,
-    'mlp-mnist logits stock': 0.19,
-    # banked lanes (constants of their own, fitted on 15 units): within 7 % on mlp-mnist's layers and fc0's
-    # hold-out, up to 19 % on the grid's smaller units
-    'binary-16x64-tile8-thresholded-banked-flip0.2 reuse': 0.12,
-    'unsigned-16x64-tile8-banked-flip0.5 reuse': 0.19,
+    'binary-32x128-tile8-flip0.5 stock': 0.23,
+    'mlp-mnist logits stock': 0.15,
+    # banked lanes (constants of their own): within 9 % on mlp-mnist's layers, fc0's hold-out and most of
+    # cnv-mnist's, up to 17 % on the grid's smaller units
+    'binary-16x64-tile8-thresholded-banked-flip0.2 reuse': 0.15,
+    'unsigned-16x64-tile8-banked-flip0.5 reuse': 0.17,
     'binary-32x128-tile8-banked-flip0.5 reuse': 0.11,
     'binary-128x64-tile8-thresholded-steiner-banked-flip0.2 reuse': 0.14,
     'binary-64x128-tile16-thresholded-banked-flip0.5 reuse': 0.13,
-    'unsigned-64x128-tile8-thresholded-banked-flip0.2 reuse': 0.16,
+    'unsigned-64x128-tile8-thresholded-banked-flip0.2 reuse': 0.14,
+    'binary-64x512-tile8-thresholded-banked-flip0.5 reuse': 0.11,
+    # cnv-mnist (14 of its 18 units within 10 %): conv6 and conv7 ours (501 and 505 kernels over 1,152 and 2,304
+    # inputs, the largest banked units in the data) either side, fc1 ours, and the stock twin's logits
+    'cnv-mnist banked conv6 reuse': 0.16,
+    'cnv-mnist banked conv7 reuse': 0.16,
+    'cnv-mnist banked fc1 reuse': 0.11,
+    'cnv-mnist banked logits stock': 0.19,
 }
-# Banked slot tables that Yosys maps to other block RAM shapes than its rule as the model applies it (bram_mapping):
-# fewer RAMB18s or RAMB18s for RAMB36s; not understood yet. Their LUTs and FFs are still checked.
+# Tables that Yosys maps to other block RAM shapes than its rule as the model applies it (bram_mapping): fewer
+# RAMB18s or RAMB18s for RAMB36s. The stock twin's 8-bit weight tables fill RAMB36s exactly (conv4: 147,456 bits
+# in 4), below the rule's shapes, as if Yosys packed words the rule does not; not understood yet. Their LUTs and
+# FFs are still checked.
 KNOWN_MEMORY_MISSES = {
     'binary-256x128-tile8-thresholded-banked-flip0.5 reuse',
     'binary-64x512-tile8-thresholded-banked-flip0.5 reuse',
     'mlp-mnist banked fc1 reuse',
+    'cnv-mnist banked conv1 stock',
+    'cnv-mnist banked conv3 stock',
+    'cnv-mnist banked conv4 stock',
+    'cnv-mnist banked conv6 stock',
+    'cnv-mnist banked conv7 reuse',
+    'cnv-mnist banked conv7 stock',
+    'cnv-mnist banked fc0 reuse',
+    'cnv-mnist banked fc0 stock',
+    'cnv-mnist banked fc1 reuse',
+    'cnv-mnist banked fc1 stock',
 }
 
 
@@ -68,6 +87,8 @@ def test_the_data_covers_the_grid_both_designs_and_the_shipped_layers():
     ids = {(u['id'], u['design']) for u in UNITS}
     shipped = {collect.mlp_layer_id(name, lanes) for name in collect.MLP_LAYERS for lanes in collect.MLP_LANES}
     assert shipped <= {u['id'] for u in UNITS}
+    cnv = {(collect.cnv_layer_id(name), str(design)) for name in collect.CNV_LAYERS for design in Design}
+    assert cnv <= ids
     gathered = {u['id'] for u in UNITS if not u['features'].get('banked')}
     assert all((i, str(d)) in ids for i in gathered for d in Design)  # a banked unit's stock twin: the gathered one's
     assert {folding.model_design(u['features']) for u in UNITS} == set(folding.DESIGNS)
@@ -159,6 +180,17 @@ def test_tables_are_the_rtl_tables(recipe, design, banked):
     if 'walks' in tables:
         assert tables['walks'][:2] == (layout.n_steps, layout.walk_layout.size)
         assert np.array_equal(folding.walk_rom(unit), rom_bits(layout.walk_layout, layout.walk_rows()))
+
+
+@pytest.mark.parametrize('design', list(Design))
+@pytest.mark.parametrize('layer', ['conv0', 'conv1'])
+def test_a_convolutions_tables_are_the_rtl_tables(layer, design):
+    """cnv-mnist's conv1 absorbs its pooling: ours' step rows carry each step's dependants."""
+    unit = spec_of({'layer': collect.cnv_layer_id(layer)})
+    layout = FoldedLayout.of(unit, stock=design is Design.STOCK)
+    assert layout.pool_exit == (layer == 'conv1' and design is Design.REUSE)
+    assert folding.folded_tables(unit, design)['steps'][:2] == (layout.n_steps, layout.step_layout.size)
+    assert np.array_equal(folding.step_rom(unit, design), rom_bits(layout.step_layout, layout.step_rows()))
 
 
 def test_a_rom_is_charged_for_its_contents():

@@ -4,8 +4,10 @@
 
 A grid of FoldedDense units (random binary kernels planned with plan_reuse or steiner_plan, thresholds on most,
 binary or unsigned 8-bit inputs with and without zero skipping, K 32..512, n 8..256, tiles 8 and 16, both
-designs; and ours with banked lanes) plus mlp-mnist's logits and fc1, gathered and banked, one Yosys run at a time
-(the machine is shared): 47 runs, about 50 minutes of Yosys on the reference machine. Each result is cached under
+designs; and ours with banked lanes) plus mlp-mnist's logits and fc1, gathered and banked, and cnv-mnist's nine
+units (banked, as the rtl command builds them: its convolutions with their window generators, absorbed pooling and
+pool exit), both designs, one Yosys run at a time (the machine is shared): 65 runs, about 75 minutes of Yosys on
+the reference machine. Each result is cached under
 --out as it finishes, so a run can be stopped and resumed, and a unit already in the data file is not synthesized
 again (delete its entry to redo it); --only synthesizes the units named and writes nothing else. Stored per unit
 and design: how to rebuild its spec (a grid recipe, or the name of a shipped layer whose spec is stored under
@@ -34,11 +36,15 @@ from ..plan.cost import OperationCost
 from ..plan.spanning_tree import ReusePlan, plan_reuse
 from ..plan.steiner import steiner_plan
 from ..plan.thresholds import Thresholds
-from ..plan.unit import Design, Folding, InputFormat, UnitSpec
+from ..plan.unit import ConvGeometry, Design, Folding, InputFormat, Pooling, UnitSpec
 
 FORMATS = {'binary': InputFormat.bits(), 'unsigned': InputFormat(binary=False, frac_bits=8, width=8)}
 MLP_LAYERS = ('logits', 'fc1')
 MLP_LANES = ('gathered', 'banked')
+# cnv-mnist's units, converted as the rtl command converts them (banked lanes, no window reuse), ours and the
+# stock twin: the convolutions with their window generator, absorbed pooling and pool exit, and the dense layers
+CNV_LAYERS = ('conv0', 'conv1', 'conv3', 'conv4', 'conv6', 'conv7', 'fc0', 'fc1', 'logits')
+CNV_LANES = 'banked'
 RESOURCES = ('lut', 'ff', 'carry4', 'bram18', 'bram36', 'dsp', 'lutram', 'muxf7', 'muxf8')
 
 # mlp-mnist fc0 (784 x 8-bit inputs, zero skipping, tile 8), ours, synthesized with the rtl command (Yosys 0.70,
@@ -144,6 +150,7 @@ def spec_to_json(unit: UnitSpec) -> dict:
         'n_outputs': unit.n_out,
         'zero_skip': unit.zero_skip,
         'bipolar_output': unit.bipolar_output,
+        **({'geometry': asdict(unit.geometry), 'pooling': asdict(unit.pooling)} if unit.geometry else {}),
     }  # fmt: skip
 
 
@@ -160,6 +167,8 @@ def spec_from_json(stored: dict) -> UnitSpec:
         Folding(tile=stored['tile'], banked=stored.get('banked', False)),
         thresholds, stored['early_exit'], OperationCost(**stored['cost']), n_outputs=stored['n_outputs'],
         zero_skip=stored['zero_skip'], bipolar_output=stored['bipolar_output'],
+        geometry=ConvGeometry(**stored['geometry']) if 'geometry' in stored else None,
+        pooling=Pooling(**stored['pooling']) if 'pooling' in stored else None,
     )  # fmt: skip
 
 
@@ -180,6 +189,23 @@ def mlp_units(out_dir: Path, lanes: str = 'gathered') -> dict[str, UnitSpec]:
         clock_period=target.clock_period_ns, output_dir=str(out_dir / f'mlp-mnist-{lanes}'),
     )  # fmt: skip
     return {layer.name: layer.get_attr('unit') for layer in counters.require_units(hls_model, 'mlp-mnist')}
+
+
+@lru_cache(maxsize=None)
+def cnv_units(out_dir: Path) -> dict[str, UnitSpec]:
+    """cnv-mnist's folded convolutions as the rtl command converts them (banked lanes, window reuse off)."""
+    from ..sim import counters
+    from .targets import resolve
+
+    target = resolve('cnv-mnist')
+    config = target.reuse_config(ReusePruningShape='folded', ReusePruningLanes=CNV_LANES, ReusePruningWindowReuse=False)
+    hls_model = target.convert(config, str(out_dir / 'cnv-mnist'))
+    units = {layer.name: layer.get_attr('unit') for layer in counters.require_units(hls_model, 'cnv-mnist')}
+    return {name: units[name] for name in CNV_LAYERS}
+
+
+def cnv_layer_id(name: str) -> str:
+    return f'cnv-mnist {CNV_LANES} {name}'
 
 
 def synthesize(unit: UnitSpec, design: Design, work_dir: Path) -> dict:
@@ -213,12 +239,18 @@ def mlp_layer_id(name: str, lanes: str) -> str:
     return f'mlp-mnist {name}' if lanes == 'gathered' else f'mlp-mnist {lanes} {name}'
 
 
-def units_to_run(out_dir: Path, only: list[str] | None) -> list[tuple[str, dict, UnitSpec]]:
-    units = [(r.id, {'recipe': asdict(r)}, grid_unit(r)) for r in GRID]
+def units_to_run(out_dir: Path, only: list[str] | None) -> list[tuple[str, dict, UnitSpec, list[Design]]]:
+    """(id, source, spec, designs) of every unit: both designs, but a banked grid or mlp-mnist unit only ours (its
+    stock twin is the gathered one's); cnv-mnist is converted banked only, so its stock twins come from those."""
+    both, ours = list(Design), [Design.REUSE]
+    units = [(r.id, {'recipe': asdict(r)}, grid_unit(r), ours if r.banked else both) for r in GRID]
     if only is None or any(name.startswith('mlp-mnist') for name in only):
         for lanes in MLP_LANES:
-            mlp = mlp_units(out_dir, lanes)
-            units += [(mlp_layer_id(name, lanes), {'layer': mlp_layer_id(name, lanes)}, mlp[name]) for name in MLP_LAYERS]
+            mlp, designs = mlp_units(out_dir, lanes), ours if lanes == 'banked' else both
+            units += [(mlp_layer_id(n, lanes), {'layer': mlp_layer_id(n, lanes)}, mlp[n], designs) for n in MLP_LAYERS]
+    if only is None or any(name.startswith('cnv-mnist') for name in only):
+        cnv = cnv_units(out_dir)
+        units += [(cnv_layer_id(name), {'layer': cnv_layer_id(name)}, cnv[name], both) for name in CNV_LAYERS]
     return [u for u in units if only is None or u[0] in only]
 
 
@@ -236,8 +268,8 @@ def collect(out_dir: Path, only: list[str] | None = None, progress=print) -> lis
     cache.mkdir(parents=True, exist_ok=True)
     stored = stored_measurements()
     entries, started = [], time.monotonic()
-    for unit_id, source, unit in units_to_run(out_dir, only):
-        for design in [Design.REUSE] if unit.banked else Design:  # a banked unit's stock twin is the gathered one's
+    for unit_id, source, unit, designs in units_to_run(out_dir, only):
+        for design in designs:
             name = f'{unit_id} {design}'.replace(' ', '_')
             cached = cache / f'{name}.json'
             if not cached.exists() and f'{unit_id} {design}' in stored:
@@ -266,9 +298,12 @@ def main(argv: list[str]) -> int:
             'units': units,
             'hold_out': [hold_out(layers[lanes]['fc0'], lanes) for lanes in MLP_LANES],
             'layers': {
-                mlp_layer_id(name, lanes): spec_to_json(layers[lanes][name])
-                for lanes in MLP_LANES
-                for name in (*MLP_LAYERS, 'fc0')
+                **{
+                    mlp_layer_id(name, lanes): spec_to_json(layers[lanes][name])
+                    for lanes in MLP_LANES
+                    for name in (*MLP_LAYERS, 'fc0')
+                },
+                **{cnv_layer_id(name): spec_to_json(unit) for name, unit in cnv_units(out_dir).items()},
             },
         }
         folding.FOLDED_DATA.write_text(dumps(data))

@@ -17,6 +17,9 @@ registers, lane multiplexers, tables, accumulator, bounds and compare, output re
 structure counted from the spec (table sizes as rtl/layout.py lays them out; plan/ does not import rtl/),
 memories placed in logic, LUTRAM or block RAM by Yosys' own rule, and one fitted constant per structure
 (fit_folded, on whole units synthesized with Yosys: folded_calibration_data.json, cli/folded_calibration.py).
+A convolution (rtl/conv.py FoldedConv) adds its window generator (window_features, window_terms: counters and ring
+addresses fitted, its staging register counted in window_registers, its ring placed by Yosys' rule), the absorbed
+pooling's bits in LUTRAM and, ours, the pool exit; cnv-mnist's nine units, both designs, are in the fit.
 Cycles here are static (every planned term, no early exit), a clock per kernel for its add or compare and one
 flush per window, so the variants compare on equal terms; the firmware's counted cycles are in hardware.py.
 """
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import windows
 from .thresholds import AT_MOST
 from .unit import Design, FoldedVariant, OutputEncoding
 
@@ -130,6 +134,7 @@ def folded_tables(unit, design) -> dict:
         + index_bits(tile_rows)  # tile_row
         + unit.threshold_width
         + 1  # at_most
+        + (unit.n_out if pool_exits(unit, design) else 0)  # dependants: the output channels in its subtree
     )
     tables = {'steps': (steps, step_width, True), 'tiles': (tile_rows, tile * entry, True)}
     if not stock:
@@ -139,6 +144,11 @@ def folded_tables(unit, design) -> dict:
             for column in range(tile):  # the non-zero list, two halves: positions, or banked, slots
                 tables[f'nonzero{column}'] = (2 * rows, index_bits(rows) if unit.banked else index_bits(k), False)
     return tables
+
+
+def pool_exits(unit, design) -> bool:
+    """Ours absorbing a max pooling: a step row holds its dependants (rtl/layout.py FoldedLayout.pool_exit)."""
+    return unit.absorbs_pooling and Design(design) is not Design.STOCK
 
 
 def walks_rows(unit, design) -> bool:
@@ -183,7 +193,7 @@ def step_rom(unit, design) -> np.ndarray:
     threshold = np.array([int(unit.thresholds.value[j]) if t else 0 for j, t in zip(order, thresholded)])
     at_most = np.array([bool(t) and unit.thresholds.mode[j] == AT_MOST for j, t in zip(order, thresholded)])
     rows = [(tiles, counter_bits(-(-k // tile)))] if walks_rows(unit, design) else []
-    return _pack(
+    packed = _pack(
         rows
         + [
             (order, index_bits(steps)),  # kernel
@@ -199,6 +209,9 @@ def step_rom(unit, design) -> np.ndarray:
             (at_most, 1),
         ]
     )
+    if pool_exits(unit, design):  # the last field, up to n_out bits wide: past an integer column
+        packed = np.concatenate([packed, unit.dependants()[order]], axis=1)
+    return packed
 
 
 def tile_rom(unit, design) -> np.ndarray:
@@ -293,6 +306,12 @@ def rom_in_bram(depth: int, width: int) -> bool:
     return bram_mapping(depth, width)[0] < int(depth * width * LOGIC_COST_ROM)
 
 
+def table_in_bram(name: str, depth: int, width: int, pool_exit: bool) -> bool:
+    """Whether a table is in block RAM: by Yosys' rule, or the step table of a unit with pool exit, which the RTL
+    marks for block RAM (rtl/layout.py step_attrs)."""
+    return (name == 'steps' and bool(pool_exit)) or rom_in_bram(depth, width)
+
+
 def lutram_luts(depth: int, width: int) -> int:
     """SLICEM LUTs of a RAM in distributed RAM: RAM32M (32 x 6) up to 32 deep, else RAM64M (64 x 3) stacked."""
     if depth <= 32:
@@ -334,6 +353,29 @@ def folded_features(unit, design) -> dict:
         **rom_features(unit, design, tables),
         'step_width': tables['steps'][1],
         'tile_width': tables['tiles'][1],
+        **(window_features(unit, design) if unit.geometry is not None else {}),  # a convolution's only
+    }
+
+
+def window_features(unit, design) -> dict:
+    """What a folded convolution adds to the core (rtl/conv.py FoldedConv, rtl/window.py): its window generator
+    (which ring, its counters' and address's widths, the pixel it writes), the absorbed pooling's cells and, ours,
+    the pool exit."""
+    g, pooling = unit.geometry, unit.pooling
+    rows, columns = windows.evaluated_region(g, pooling)
+    ring = windows.ring_rows(g, rows)
+    absorbed = unit.absorbs_pooling
+    return {
+        'window_memory': int(windows.reads_from_memory(g, unit.n_out + FLUSH_CYCLES)),
+        'window_positions': g.filt_height * g.filt_width,
+        'window_count_bits': windows.count_width(g, ring),
+        'ring_depth': ring * g.in_width,
+        'ring_rows': ring,
+        'in_width': g.in_width,
+        'pixel_bits': g.n_chan * (1 if unit.input_format.binary else unit.input_format.width),
+        'padded': int(windows.marks_padding(g, pooling, unit.input_format.binary)),
+        'pool_cells': columns // pooling.pool_width if absorbed else 0,
+        'pool_exit': int(absorbed and Design(design) is not Design.STOCK),
     }
 
 
@@ -342,7 +384,7 @@ def rom_features(unit, design, tables: dict) -> dict:
     roms = {'step': ('steps', step_rom), 'tile': ('tiles', tile_rom), 'walk': ('walks', walk_rom)}
     features = {}
     for name, (table, contents) in roms.items():
-        in_logic = table in tables and not rom_in_bram(*tables[table][:2])
+        in_logic = table in tables and not table_in_bram(table, *tables[table][:2], pool_exits(unit, design))
         features[f'{name}_rom_luts'] = rom_luts(contents(unit, design)) if in_logic else 0
     return features
 
@@ -366,7 +408,11 @@ def folded_terms(f: dict) -> dict:
     synthesis, or bits -- from folded_features: what the fitted constants multiply."""
     k, tile, w, acc = f['k'], f['tile'], f['value_width'], f['accum_width']
     rows = -(-k // tile)
-    in_logic = {name: t for name, t in feature_tables(f).items() if t[2] and not rom_in_bram(t[0], t[1])}
+    in_logic = {
+        name: t
+        for name, t in feature_tables(f).items()
+        if t[2] and not table_in_bram(name, t[0], t[1], f.get('pool_exit', 0))
+    }
     in_order = f['stock'] or f.get('banked', 0)  # stock's (and banked) lane i reads i, i + tile, ...
     lane_inputs = rows if in_order else k  # ours gathered: any position
     lane_bits = w + 2 * f['zero_skip']  # zero skipping also looks the weight and planned bit up at a listed position
@@ -403,28 +449,98 @@ def folded_terms(f: dict) -> dict:
             2 * (counter_bits(k) + counter_bits(f['sum_bound'])) + counter_bits(rows)
             + tile * (3 * counter_bits(rows) if in_order else index_bits(k))  # banked: its counts and slot reads
         ),
+        **window_terms(f),
     }  # fmt: skip
+
+
+def window_terms(f: dict) -> dict:
+    """A folded convolution's structures beyond the core (window_features; all 0 for a dense unit)."""
+    conv = 'window_memory' in f
+    memory = f.get('window_memory', 0)
+    pooled = int(f.get('pool_cells', 0) > 0)
+    return {
+        # MemoryWindows: the row counters, the window's position and flow control, the ring's read and write
+        # addresses (its values move through registers with enables: no LUT)
+        'window_control': memory * (f['window_count_bits'] + index_bits(f['ring_depth'])) if conv else 0,
+        'pooled': pooled * f['n_out'],  # a channel's OR over its pooling window, from the seen memory
+        'pool_exit': f.get('pool_exit', 0) * f['n_out'],  # a step's dependants against the known channels
+        # flip-flops (beside the staging register, counted in window_registers): the counters and tags
+        'ff_window_counters': f['window_count_bits'] if conv else 0,
+        'ff_window_outputs': f['n_out'] if conv else 0,  # per channel beyond the dense core's (fitted, not traced)
+        'ff_pool_exit': f.get('pool_exit', 0) * f['n_out'],  # the known channels, registered per window
+    }
+
+
+def window_registers(f: dict) -> dict:
+    """A convolution's window registers, counted structurally, not fitted: MemoryWindows' staging register (a
+    flip-flop a bit; its enables need no LUT) and a padded window's present bits; or SlidingWindows' ring in
+    registers with its one-clock gather (each window position a multiplexer over a ring row's columns, then over
+    the ring's rows, as LUT6 4:1 trees), which no synthesized unit in the data has."""
+    if 'window_memory' not in f:
+        return {'lut': 0.0, 'ff': 0.0}
+    # present_next, the core's and staged: a bit per value, equal over a position's channels (Yosys merges them)
+    present = f['padded'] * f['window_positions'] * (2 + f['window_memory'])
+    if f['window_memory']:
+        return {'lut': 0.0, 'ff': f['k'] * f['value_width'] + present}
+    bits = f['window_positions'] * f['pixel_bits']
+    return {
+        'lut': bits * (mux_luts(f['in_width']) + mux_luts(f['ring_rows'])),
+        'ff': f['ring_depth'] * f['pixel_bits'] + present,
+    }
 
 
 def folded_memory(f: dict) -> dict:
     """Block RAM cells and LUTRAM LUTs (SLICEM LUTs used as memory, beside the logic LUTs) of one folded unit, by
     Yosys' mapping rule: the value memory and the non-zero columns (written, so never ROMs) in LUTRAM, the
-    tables in block RAM when that is cheaper than logic."""
+    tables in block RAM when that is cheaper than logic; a convolution's ring of input rows in LUTRAM or block
+    RAM, whichever costs Yosys less, and its pooling windows' bits in LUTRAM, once per read port."""
     result = {'bram18': 0, 'bram36': 0, 'lutram': 0}
-    for depth, width, rom in feature_tables(f).values():
+    for name, (depth, width, rom) in feature_tables(f).items():
         if not rom:
-            result['lutram'] += lutram_luts(depth, width)
-        elif rom_in_bram(depth, width):
+            result['lutram'] += lutram_luts(depth, width) if ram_in_lutram(depth, width) else 0
+        elif table_in_bram(name, depth, width, f.get('pool_exit', 0)):
             _, cell, cells, _ = bram_mapping(depth, width)
             result[cell] += cells
+    if f.get('window_memory', 0):
+        depth, width = f['ring_depth'], f['pixel_bits']
+        if ram_in_bram(depth, width):
+            _, cell, cells, _ = bram_mapping(depth, width)
+            result[cell] += cells
+        else:
+            result['lutram'] += lutram_luts(depth, width)
+    if f.get('pool_cells', 0):
+        result['lutram'] += (1 + f['pool_exit']) * lutram_luts(max(f['pool_cells'], 2), f['n_out'])
     return result
+
+
+LUTRAM_COST = 8  # Yosys' lutrams_xc5v.txt: a simple dual-port LUTRAM cell (64 x 3 or 32 x 6)
+LOGIC_COST_RAM = 1  # memory_libmap's default: a RAM bit in flip-flops
+
+
+def lutram_cost(depth: int, width: int) -> int:
+    return LUTRAM_COST * (-(-depth // 64) * -(-width // 3) if depth > 32 else -(-width // 6))
+
+
+def ram_in_lutram(depth: int, width: int) -> bool:
+    """Whether Yosys puts a small RAM in LUTRAM rather than in flip-flops (a 4 x 1 non-zero column is cheaper as
+    four flip-flops, which the model leaves uncounted)."""
+    return lutram_cost(depth, width) <= depth * width * LOGIC_COST_RAM
+
+
+def ram_in_bram(depth: int, width: int) -> bool:
+    """Whether Yosys puts a RAM (written, read registered) in block RAM rather than LUTRAM: the cheaper by its
+    costs, a LUTRAM cell 8, a block RAM as bram_mapping charges it."""
+    return bram_mapping(depth, width)[0] < lutram_cost(depth, width)
 
 
 LUT_TERMS = (
     'lane_mux', 'lane_mux_listed', 'lane_decode', 'lane_select', 'datapath', 'rom_steps', 'rom_tiles',
-    'rom_tiles_indexed', 'rom_walks', 'results', 'result_bits', 'listing',
+    'rom_tiles_indexed', 'rom_walks', 'results', 'result_bits', 'listing', 'window_control', 'pooled', 'pool_exit',
 )  # fmt: skip
-FF_TERMS = ('ff_inputs', 'ff_outputs', 'ff_rom_registers', 'ff_state', 'control')
+FF_TERMS = (
+    'ff_inputs', 'ff_outputs', 'ff_rom_registers', 'ff_state', 'control', 'ff_window_counters', 'ff_window_outputs',
+    'ff_pool_exit',
+)  # fmt: skip
 
 # What fit_folded() gives on folded_calibration_data.json (cli/folded_calibration.py prints it; the test checks
 # it): each constant multiplies one structure of folded_terms; a structure the fit leaves out of a design (a
@@ -462,38 +578,50 @@ FOLDED_CONSTANTS = {
     },
     'stock': {
         'lut': {
-            'lane_mux': 3.029,  # in-order lanes: (K/tile):1 multiplexers with the tile's address arithmetic
-            'lane_select': 1.551,  # a lane's sign select and adder-tree share
-            'rom_steps': 3.979,  # the step table in logic
-            'rom_tiles': 1.647,  # the weight table in logic: random bits, read at first row + tile index
-            'rom_tiles_indexed': 1.088,  # ... and a copy per bit the tile index leaves free
-            'results': 0.966,  # an output register's write enable
+            'lane_mux': 2.783,  # in-order lanes: (K/tile):1 multiplexers with the tile's address arithmetic
+            'lane_decode': 0.074,  # the tile index decoded
+            'lane_select': 2.355,  # a lane's sign select and adder-tree share
+            'rom_steps': 0.559,  # the step table in logic
+            'rom_tiles': 1.872,  # the weight table in logic: random bits, read at first row + tile index
+            'rom_tiles_indexed': 0.991,  # ... and a copy per bit the tile index leaves free
+            'results': 1.464,  # an output register's write enable
+            'window_control': 7.244,  # a convolution's window generator: 7 LUTs per counter and address bit
+            'pooled': 1.621,  # an absorbed pooling's OR per channel
         },
         'ff': {
-            'ff_inputs': 0.999,
-            'ff_outputs': 0.985,
-            'ff_rom_registers': 0.896,
-            'ff_state': 0.077,  # stock's counters: mostly absorbed by the table registers' term
+            'ff_inputs': 1.004,
+            'ff_outputs': 0.995,
+            'ff_rom_registers': 0.469,  # a table in logic keeps part of its read register
+            'ff_state': 0.316,  # stock's counters
+            'control': 9.856,
+            'ff_window_counters': 5.365,  # the generator's counters, positions and tags: 5 per counter bit
+            'ff_window_outputs': 0.683,
         },
     },
     'banked': {
         'lut': {
-            'lane_mux': 1.823,  # (K/tile):1 lane multiplexers, as stock's, plus the slot's arithmetic
-            'lane_decode': 0.565,  # a lane's slot decoded (a bank's K/tile inputs)
-            'lane_select': 2.006,  # sign select, valid gate and the lanes' sum
-            'datapath': 7.4,  # accumulator-wide adds, bounds, clamps and compares
-            'rom_steps': 1.652,  # the step table in logic
-            'rom_tiles': 1.977,  # the slot table in logic: slots, weights and valid bits
-            'rom_tiles_indexed': 0.467,  # ... and the copies its computed address costs
-            'results': 1.776,  # an output register's write enable (its data select absorbed)
-            'listing': 5.556,  # zero skipping per bank: non-zero flags, counts and the walks' lookups it absorbs
+            'lane_mux': 1.835,  # (K/tile):1 lane multiplexers, as stock's, plus the slot's arithmetic
+            'lane_decode': 0.349,  # a lane's slot decoded (a bank's K/tile inputs)
+            'lane_select': 1.689,  # sign select, valid gate and the lanes' sum
+            'datapath': 9.091,  # accumulator-wide adds, bounds, clamps and compares
+            'rom_steps': 1.837,  # the step table in logic
+            'rom_tiles': 2.145,  # the slot table in logic: slots, weights and valid bits
+            'rom_tiles_indexed': 0.329,  # ... and the copies its computed address costs
+            'results': 1.798,  # an output register's write enable (its data select absorbed)
+            'listing': 5.531,  # zero skipping per bank: non-zero flags, counts and the walks' lookups it absorbs
+            'window_control': 23.627,  # the window generator, and what the core's conv-sized misfit leaves here
+            'pooled': 1.743,  # an absorbed pooling's OR per channel ...
+            'pool_exit': 1.743,  # ... and the pool exit's test of its dependants (the two always come together)
         },
         'ff': {
-            'ff_inputs': 1.005,
-            'ff_outputs': 0.994,
-            'ff_rom_registers': 0.939,
-            'ff_state': 0.764,
-            'control': 3.899,
+            'ff_inputs': 1.001,
+            'ff_outputs': 1.0,
+            'ff_rom_registers': 0.919,
+            'ff_state': 0.822,
+            'control': 2.531,
+            'ff_window_counters': 11.232,  # the generator's counters, positions and tags
+            'ff_window_outputs': 0.412,
+            'ff_pool_exit': 1.45,  # the known channels, registered per window
         },
     },
 }
@@ -502,10 +630,10 @@ FOLDED_CONSTANTS = {
 def estimate_from_features(f: dict, constants: dict | None = None) -> dict:
     """LUT (logic), FF, block RAM cells and LUTRAM LUTs of one folded unit, from folded_features."""
     constants = (FOLDED_CONSTANTS if constants is None else constants)[model_design(f)]
-    terms = folded_terms(f)
+    terms, window = folded_terms(f), window_registers(f)
     return {
-        'lut': sum(constants['lut'].get(name, 0.0) * terms[name] for name in LUT_TERMS),
-        'ff': sum(constants['ff'].get(name, 0.0) * terms[name] for name in FF_TERMS),
+        'lut': sum(constants['lut'].get(name, 0.0) * terms[name] for name in LUT_TERMS) + window['lut'],
+        'ff': sum(constants['ff'].get(name, 0.0) * terms[name] for name in FF_TERMS) + window['ff'],
         **folded_memory(f),
     }
 
@@ -541,7 +669,8 @@ def fit_folded(data: dict | None = None) -> dict:
         for resource, names in (('lut', LUT_TERMS), ('ff', FF_TERMS)):
             y = np.array([u['resources'][resource] for u in units], float)
             a = np.array([[folded_terms(u['features'])[n] for n in names] for u in units], float)
-            solution = _nonnegative_least_squares(a / y[:, None], np.ones(len(y)))
+            counted = np.array([window_registers(u['features'])[resource] for u in units])  # not fitted
+            solution = _nonnegative_least_squares(a / y[:, None], 1 - counted / y)
             rounded = {n: round(float(v), 3) for n, v in zip(names, solution)}
             constants[design][resource] = {n: v for n, v in rounded.items() if v > 0}
     return constants
