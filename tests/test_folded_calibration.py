@@ -2,7 +2,8 @@
 
 Every stored synthesis (plan/folded_calibration_data.json, written by cli/folded_calibration.py) is within 10 % on
 flip-flops and on logic LUTs (but KNOWN_LUT_MISSES), and block RAM and LUTRAM are exact (the model applies Yosys'
-own mapping rule; but KNOWN_MEMORY_MISSES); cnv-mnist's nine units, both designs, are among them; the stored features are recomputed from the units' specs, so the data cannot drift from what the model reads; the
+own mapping rule; but KNOWN_MEMORY_MISSES); cnv-mnist's nine units, both designs, are among them; the stored
+features are recomputed from the units' specs, so the data cannot drift from what the model reads; the
 constants are what the fit gives on that data; one small unit is synthesized live. mlp-mnist's fc0 (784 inputs,
 far beyond the grid), gathered and banked, is a hold-out, measured once by the rtl command. The cycle model agrees with the RTL's
 count (rtl/dense.py vector_cycles: the flush included).

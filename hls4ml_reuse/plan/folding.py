@@ -312,11 +312,16 @@ def table_in_bram(name: str, depth: int, width: int, pool_exit: bool) -> bool:
     return (name == 'steps' and bool(pool_exit)) or rom_in_bram(depth, width)
 
 
-def lutram_luts(depth: int, width: int) -> int:
-    """SLICEM LUTs of a RAM in distributed RAM: RAM32M (32 x 6) up to 32 deep, else RAM64M (64 x 3) stacked."""
+def lutram_cells(depth: int, width: int) -> int:
+    """Distributed RAM cells of a RAM: RAM32M (32 x 6) up to 32 deep, else RAM64M (64 x 3) stacked."""
     if depth <= 32:
-        return 4 * -(-width // 6)
-    return 4 * -(-depth // 64) * -(-width // 3)
+        return -(-width // 6)
+    return -(-depth // 64) * -(-width // 3)
+
+
+def lutram_luts(depth: int, width: int) -> int:
+    """SLICEM LUTs of a RAM in distributed RAM: four a cell."""
+    return 4 * lutram_cells(depth, width)
 
 
 def mux_luts(inputs: int) -> float:
@@ -342,7 +347,7 @@ def folded_features(unit, design) -> dict:
         'n_out': unit.n_out,
         'steps': tables['steps'][0],
         'tile': unit.tile,
-        'value_width': 1 if unit.input_format.binary else unit.input_format.width,
+        'value_width': value_width(unit),
         'accum_width': unit.accum_width,
         'output_width': {OutputEncoding.BITS: 1, OutputEncoding.BIPOLAR: 2}.get(encoding, unit.sum_width),
         'sum_bound': unit.sum_bound,
@@ -357,6 +362,11 @@ def folded_features(unit, design) -> dict:
     }
 
 
+def value_width(unit) -> int:
+    """Bits of one stored input: a binary input as one bit, a fixed-point one as its word."""
+    return 1 if unit.input_format.binary else unit.input_format.width
+
+
 def window_features(unit, design) -> dict:
     """What a folded convolution adds to the core (rtl/conv.py FoldedConv, rtl/window.py): its window generator
     (which ring, its counters' and address's widths, the pixel it writes), the absorbed pooling's cells and, ours,
@@ -364,7 +374,6 @@ def window_features(unit, design) -> dict:
     g, pooling = unit.geometry, unit.pooling
     rows, columns = windows.evaluated_region(g, pooling)
     ring = windows.ring_rows(g, rows)
-    absorbed = unit.absorbs_pooling
     return {
         'window_memory': int(windows.reads_from_memory(g, unit.n_out + FLUSH_CYCLES)),
         'window_positions': g.filt_height * g.filt_width,
@@ -372,10 +381,10 @@ def window_features(unit, design) -> dict:
         'ring_depth': ring * g.in_width,
         'ring_rows': ring,
         'in_width': g.in_width,
-        'pixel_bits': g.n_chan * (1 if unit.input_format.binary else unit.input_format.width),
+        'pixel_bits': g.n_chan * value_width(unit),
         'padded': int(windows.marks_padding(g, pooling, unit.input_format.binary)),
-        'pool_cells': columns // pooling.pool_width if absorbed else 0,
-        'pool_exit': int(absorbed and Design(design) is not Design.STOCK),
+        'pool_cells': columns // pooling.pool_width if unit.absorbs_pooling else 0,
+        'pool_exit': int(pool_exits(unit, design)),
     }
 
 
@@ -499,13 +508,11 @@ def folded_memory(f: dict) -> dict:
         if not rom:
             result['lutram'] += lutram_luts(depth, width) if ram_in_lutram(depth, width) else 0
         elif table_in_bram(name, depth, width, f.get('pool_exit', 0)):
-            _, cell, cells, _ = bram_mapping(depth, width)
-            result[cell] += cells
+            _add_bram(result, depth, width)
     if f.get('window_memory', 0):
         depth, width = f['ring_depth'], f['pixel_bits']
         if ram_in_bram(depth, width):
-            _, cell, cells, _ = bram_mapping(depth, width)
-            result[cell] += cells
+            _add_bram(result, depth, width)
         else:
             result['lutram'] += lutram_luts(depth, width)
     if f.get('pool_cells', 0):
@@ -513,12 +520,17 @@ def folded_memory(f: dict) -> dict:
     return result
 
 
+def _add_bram(result: dict, depth: int, width: int) -> None:
+    _, cell, cells, _ = bram_mapping(depth, width)
+    result[cell] += cells
+
+
 LUTRAM_COST = 8  # Yosys' lutrams_xc5v.txt: a simple dual-port LUTRAM cell (64 x 3 or 32 x 6)
 LOGIC_COST_RAM = 1  # memory_libmap's default: a RAM bit in flip-flops
 
 
 def lutram_cost(depth: int, width: int) -> int:
-    return LUTRAM_COST * (-(-depth // 64) * -(-width // 3) if depth > 32 else -(-width // 6))
+    return LUTRAM_COST * lutram_cells(depth, width)
 
 
 def ram_in_lutram(depth: int, width: int) -> bool:

@@ -44,7 +44,8 @@ from ..plan.thresholds import AT_MOST
 from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
 from ..plan.windows import reads_from_memory
 from ..synth.rtl import StageRegisters, datapath
-from .dense import FLUSH_CYCLES, FoldedDense, Loaded, input_width, output_width, stored_shape
+from ..plan.folding import value_width
+from .dense import FLUSH_CYCLES, FoldedDense, Loaded, output_width, stored_shape
 from .window import MemoryWindows, SlidingWindows
 from .stream import stream_ports
 
@@ -167,7 +168,7 @@ class UnrolledConv(wiring.Component):
         if unit.absorbs_pooling:
             raise ValueError('the unrolled convolution absorbs no pooling (conv2d_unrolled evaluates every channel)')
         self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
-        self.value_width, self.out_width = input_width(unit), output_width(unit)
+        self.value_width, self.out_width = value_width(unit), output_width(unit)
         self.windows = SlidingWindows(unit.geometry, unit.pooling, stored_shape(unit), unit.input_format.binary)
         self.stages = plan_stages(unit, self.design, lut_levels, padded=self.windows.padded)
         super().__init__(stream_ports(unit.geometry.n_chan * self.value_width, unit.n_out * self.out_width))
@@ -266,7 +267,7 @@ def padded_sum(signs: np.ndarray, outside_rows: tuple, outside_columns: tuple, g
 def pixel_beats(unit: UnitSpec, images: np.ndarray) -> list[int]:
     """One beat per pixel of raw images (m, height, width, n_chan), row by row: channel c at bits [c*b, (c+1)*b), a
     binary input as 1 for +1 (rtl/network.input_beats' packing of a vector)."""
-    width = input_width(unit)
+    width = value_width(unit)
     pixels = np.asarray(images, dtype=np.int64).reshape(-1, unit.geometry.n_chan)
     values = (pixels == 1).astype(np.int64) if unit.input_format.binary else pixels & ((1 << width) - 1)
     return [sum(int(value) << (c * width) for c, value in enumerate(pixel)) for pixel in values.tolist()]

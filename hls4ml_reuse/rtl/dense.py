@@ -32,7 +32,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, 
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
-from ..plan.folding import FLUSH_CYCLES  # per vector, beyond its steps and tiles: outputs to the output register
+from ..plan.folding import FLUSH_CYCLES, value_width  # FLUSH_CYCLES: per vector, the outputs' clock
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from .layout import FoldedLayout, index_bits
 from .stream import stream_ports
@@ -60,10 +60,6 @@ def stored_shape(unit: UnitSpec):
     return unsigned(1) if fmt.binary else (signed(fmt.width) if fmt.signed else unsigned(fmt.width))
 
 
-def input_width(unit: UnitSpec) -> int:
-    return 1 if unit.input_format.binary else unit.input_format.width
-
-
 def times_constant(value, constant: int):
     """value * constant as shifted adds: a product by a constant is wiring and adders, never a DSP block."""
     terms = [value << bit for bit in range(constant.bit_length()) if constant >> bit & 1]
@@ -87,7 +83,7 @@ class FoldedDense(wiring.Component):
             raise ValueError(f'{unit.n_in} inputs do not split into beats of {self.values_per_beat}')
         self.zero_skip = unit.zero_skip and not self.stock
         self.banked = self.layout.banked
-        self.value_width = input_width(unit)
+        self.value_width = value_width(unit)
         self.out_width = output_width(unit)
         super().__init__(stream_ports(self.values_per_beat * self.value_width, unit.n_out * self.out_width))
 

@@ -22,7 +22,8 @@ from ..ir.layers import ReuseUnitLayer
 from ..plan.unit import Design, OutputEncoding, Shape, UnitSpec
 from ..sim import graph
 from .conv import conv_rtl, pixel_beats
-from .dense import FoldedDense, input_width, output_width
+from ..plan.folding import value_width
+from .dense import FoldedDense, output_width
 from .unrolled import UnrolledDense
 from .stream import stream_ports
 
@@ -153,7 +154,7 @@ def image_beats(hls_model, first: Stage, x: np.ndarray) -> list[list[int]]:
 
 def input_beats(unit: UnitSpec, raw: np.ndarray) -> list[int]:
     """One beat per vector of raw inputs (m, K): value k at bits [k*b, (k+1)*b), a binary input as 1 for +1."""
-    width = input_width(unit)
+    width = value_width(unit)
     values = (raw == 1).astype(np.int64) if unit.input_format.binary else raw.astype(np.int64) & ((1 << width) - 1)
     return [_pack(row, width) for row in values]
 

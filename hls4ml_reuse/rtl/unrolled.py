@@ -18,7 +18,8 @@ from ..plan.stages import StagePlan, plan_stages
 from ..plan.thresholds import AT_MOST
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from ..synth.rtl import StageRegisters, datapath
-from .dense import input_width, output_width
+from ..plan.folding import value_width
+from .dense import output_width
 from .stream import stream_ports
 
 
@@ -32,7 +33,7 @@ class UnrolledDense(wiring.Component):
 
     def __init__(self, unit: UnitSpec, design: Design = Design.REUSE, lut_cells: bool = True, lut_levels: int = None):
         self.unit, self.design, self.lut_cells = unit, Design(design), lut_cells
-        self.value_width, self.out_width = input_width(unit), output_width(unit)
+        self.value_width, self.out_width = value_width(unit), output_width(unit)
         self.stages = plan_stages(unit, self.design, lut_levels)
         super().__init__(stream_ports(unit.n_in * self.value_width, unit.n_out * self.out_width))
 
