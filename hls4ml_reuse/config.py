@@ -4,7 +4,10 @@ Keys (Model level, and per layer under ``LayerName``; a layer's value wins):
 
 - ``ReusePruning`` (bool, default False): turn the plugin on.
 - ``ReusePruningTile`` (8, 16, 32 or 64; default 8): input positions per tile; early exit
-  is checked after every tile.
+  is checked after every tile. Where it is not set, hls4ml's own ``ReuseFactor`` R > 1 chooses it: the fewest
+  lanes with which the folded unit takes at most R clocks per input vector (window), as stock's layer does; where
+  no tile (or the tile set) can, a warning names the layer (plan/reuse_factor.py). ReuseFactor 1, hls4ml's
+  default, asks nothing of the folded shape.
 - ``ReusePruningEarlyExit`` (bool, default True): let thresholded outputs without children
   stop as soon as their side of the threshold is certain (inclusion test included).
 - ``ReusePruningPoolExit`` (bool, default True): a thresholded Conv2D absorbs the MaxPooling2D
@@ -66,6 +69,7 @@ class LayerSettings:
     shape: Shape = Shape.FOLDED  # FOLDED (tile lanes, levers) or UNROLLED (every planned term, II=1)
     lanes: str = GATHERED  # folded lanes: GATHERED (any position) or BANKED (lane i reads positions i mod tile)
     bipolar_output: bool = False  # a thresholded model output as -1/+1, not hls4ml's 0/1 bits
+    tile_set: bool = False  # ReusePruningTile is in the configuration (else a ReuseFactor may choose the tile)
 
     def for_shape(self) -> LayerSettings:
         """The settings the shape allows: the unrolled shape evaluates every planned term, skipping nothing."""
@@ -230,7 +234,7 @@ class ReusePruningSettings:
                     'changed); set ReusePruningWindowReuse: false or ReusePruningLanes: gathered'
                 )
             values['window_reuse'] = False
-        return LayerSettings(forced=forced, **values).for_shape()
+        return LayerSettings(forced=forced, tile_set='tile' in values, **values).for_shape()
 
 
 def settings_of(model) -> ReusePruningSettings:

@@ -14,7 +14,7 @@ from hls4ml_reuse.config import LayerSettings, ReusePruningConfigError, edit_dis
 
 def test_layer_value_wins_over_model():
     config = {'Model': {'ReusePruning': True, 'ReusePruningTile': 16}, 'LayerName': {'fc1': {'ReusePruning': False}}}
-    assert settings_for(config, 'fc0', 'Dense') == LayerSettings(enabled=True, tile=16)
+    assert settings_for(config, 'fc0', 'Dense') == LayerSettings(enabled=True, tile=16, tile_set=True)
     assert settings_for(config, 'fc1', 'Dense').enabled is False
 
 

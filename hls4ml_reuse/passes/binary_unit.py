@@ -13,6 +13,7 @@ from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType
 
 from ..config import BANKED, ReusePruningConfigError, settings_of
 from ..plan.cost import OperationCost
+from ..plan.reuse_factor import fit_reuse_factor
 from ..plan.spanning_tree import plan_reuse
 from ..plan.steiner import steiner_plan
 from ..plan.thresholds import KerasOutput, derive_thresholds
@@ -212,6 +213,7 @@ class ConvertBinaryUnit(OptimizerPass):
         is_output = reaches_model_output(model, (chain.nodes + tail)[-1] if chain.nodes + tail else node)
         bipolar = chain.thresholded and is_output and settings.bipolar_output
         unit = self._plan(node, weights, chain, bias, fmt, settings, reuses_windows, bipolar, pooling)
+        unit = honour_reuse_factor(node, unit, settings)
         for consumed in chain.nodes:
             model.remove_node(consumed)
         attrs = {
@@ -326,6 +328,32 @@ class ConvertBinaryUnit(OptimizerPass):
             geometry=self.geometry(node),
             pooling=pooling,
         )
+
+
+def reuse_factor_of(node) -> int:
+    """hls4ml's ReuseFactor for the layer (LayerName, LayerType, then Model), checked: a positive integer."""
+    value = node.model.config.get_reuse_factor(node)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
+        raise ReusePruningConfigError(f'layer {node.name!r}: ReuseFactor must be a positive integer, got {value!r}')
+    return int(value)
+
+
+def honour_reuse_factor(node, unit: UnitSpec, settings) -> UnitSpec:
+    """The unit with lanes that keep stock's rate at the layer's ReuseFactor (plan/reuse_factor.py); a warning
+    names the layer where it cannot."""
+    fit = fit_reuse_factor(unit, reuse_factor_of(node), settings.tile_set)
+    if not fit.met:
+        vector = 'window' if unit.geometry is not None else 'input vector'
+        lanes = 'set' if settings.tile_set else 'the most lanes'
+        warnings.warn(
+            f'layer {node.name!r}: ReuseFactor {fit.reuse_factor} asks for an {vector} every {fit.reuse_factor} '
+            f'clocks, as stock hls4ml takes; its folded unit takes up to {fit.clocks} with ReusePruningTile '
+            f'{fit.unit.tile} ({lanes}); set ReusePruningShape: unrolled for one every clock, or ReuseFactor '
+            f'{fit.clocks} or more to ask only what it meets',
+            ReusePruningWarning,
+            stacklevel=2,
+        )
+    return fit.unit
 
 
 def result_precision(unit: UnitSpec):
