@@ -343,10 +343,10 @@ def honour_reuse_factor(node, unit: UnitSpec, settings) -> UnitSpec:
     names the layer where it cannot."""
     fit = fit_reuse_factor(unit, reuse_factor_of(node), settings.tile_set)
     if not fit.met:
-        vector = 'window' if unit.geometry is not None else 'input vector'
+        vector = 'a window' if unit.geometry is not None else 'an input vector'
         lanes = 'set' if settings.tile_set else 'the most lanes'
         warnings.warn(
-            f'layer {node.name!r}: ReuseFactor {fit.reuse_factor} asks for an {vector} every {fit.reuse_factor} '
+            f'layer {node.name!r}: ReuseFactor {fit.reuse_factor} asks for {vector} every {fit.reuse_factor} '
             f'clocks, as stock hls4ml takes; its folded unit takes up to {fit.clocks} with ReusePruningTile '
             f'{fit.unit.tile} ({lanes}); set ReusePruningShape: unrolled for one every clock, or ReuseFactor '
             f'{fit.clocks} or more to ask only what it meets',
