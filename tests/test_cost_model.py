@@ -53,7 +53,7 @@ def test_folded_cycles_equal_reference_tile_counts(name, tmp_path):
     for layer in reuse_units(hls_model):
         unit, windows = layer.get_attr('unit'), layer.get_attr('unit').windows
         cost = hardware.layer_cost(layer, counters.read(hls_model, layer), len(x))
-        # a step per kernel and the flush to the output register, per window (rtl/dense.py vector_cycles)
+        # a step per kernel and the flush to the output register, per window (plan/folding.py vector_cycles)
         steps = (unit.n_kernels + folding.FLUSH_CYCLES) * windows
         assert cost.folded_cycles_reuse == pytest.approx(reference[layer.name].tiles / len(x) + steps)
         one_window = np.ones((1, unit.n_in), dtype=np.int64)

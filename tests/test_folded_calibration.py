@@ -6,7 +6,7 @@ own mapping rule; but KNOWN_MEMORY_MISSES); cnv-mnist's nine units, both designs
 features are recomputed from the units' specs, so the data cannot drift from what the model reads; the
 constants are what the fit gives on that data; one small unit is synthesized live. mlp-mnist's fc0 (784 inputs,
 far beyond the grid), gathered and banked, is a hold-out, measured once by the rtl command. The cycle model agrees with the RTL's
-count (rtl/dense.py vector_cycles: the flush included).
+count (plan/folding.py vector_cycles: the flush included).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from amaranth.hdl import Const
 
 from hls4ml_reuse.cli import folded_calibration as collect
 from hls4ml_reuse.plan import folding, hardware
+from hls4ml_reuse.plan.folding import vector_cycles
 from hls4ml_reuse.plan.unit import Design
-from hls4ml_reuse.rtl.dense import vector_cycles
 from hls4ml_reuse.rtl.layout import FoldedLayout
 
 DATA = folding.load_folded()
@@ -146,7 +146,7 @@ def test_a_small_unit_synthesized_live(tmp_path):
 
 
 def test_folded_cycles_are_the_rtl_count():
-    """A step per kernel, the counted tiles and the flush per vector (rtl/dense.py vector_cycles), ours and stock."""
+    """A step per kernel, the counted tiles and the flush per vector (plan/folding.py vector_cycles), ours and stock."""
     unit = collect.grid_unit(collect.Recipe('binary', 12, 40, steiner=True, flip=0.2))
     images, counted_tiles = 3, 7 * 3 * 3
     cost = hardware.unit_cost('unit', unit, counted_tiles, images)

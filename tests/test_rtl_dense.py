@@ -15,12 +15,13 @@ import pytest
 from rtl_stream import simulate
 
 from hls4ml_reuse.plan.cost import OperationCost
+from hls4ml_reuse.plan.folding import vector_cycles
 from hls4ml_reuse.plan.spanning_tree import plan_reuse
 from hls4ml_reuse.plan.stages import plan_stages, smallest_budget
 from hls4ml_reuse.plan.steiner import steiner_plan
 from hls4ml_reuse.plan.thresholds import Thresholds
 from hls4ml_reuse.plan.unit import Design, Folding, InputFormat, Shape, UnitSpec
-from hls4ml_reuse.rtl.dense import FoldedDense, vector_cycles
+from hls4ml_reuse.rtl.dense import FoldedDense
 from hls4ml_reuse.rtl.network import input_beats, output_values
 from hls4ml_reuse.rtl.unrolled import UnrolledDense, latency_cycles
 from hls4ml_reuse.sim.unit import evaluate, plain_dense

@@ -3,6 +3,7 @@ activation, plan its kernels and replace it with one reuse unit (ReuseDense / Re
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -331,9 +332,10 @@ class ConvertBinaryUnit(OptimizerPass):
 
 
 def reuse_factor_of(node) -> int:
-    """hls4ml's ReuseFactor for the layer (LayerName, LayerType, then Model), checked: a positive integer."""
+    """hls4ml's ReuseFactor for the layer (LayerName, LayerType, then Model), checked: a positive integer (hls4ml
+    itself refuses values that are not integers)."""
     value = node.model.config.get_reuse_factor(node)
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ReusePruningConfigError(f'layer {node.name!r}: ReuseFactor must be a positive integer, got {value!r}')
     return int(value)
 

@@ -48,6 +48,11 @@ def bank_loads(mask: np.ndarray, tile: int) -> np.ndarray:
 FLUSH_CYCLES = 1  # per window, beyond its steps and tiles: the outputs to the output register (rtl/dense.py)
 
 
+def vector_cycles(tiles: float, n_kernels: int) -> float:
+    """Clocks of one vector's (window's) evaluation: a step per kernel, the tiles it walked, the flush."""
+    return tiles + n_kernels + FLUSH_CYCLES
+
+
 def folded_variants(unit) -> dict:
     """LUTs and static cycles per image of stock, ours gathered and ours banked, for one unit: LUTs from the
     structural model of the whole unit (folded_resources); banked as its RTL is built: without window reuse."""
@@ -59,15 +64,15 @@ def folded_variants(unit) -> dict:
     return {
         FoldedVariant.STOCK: {
             'lut': folded_resources(unit, Design.STOCK)['lut'],
-            'cycles': (n * math.ceil(k / tile) + n + FLUSH_CYCLES) * windows,
+            'cycles': vector_cycles(n * math.ceil(k / tile), n) * windows,
         },
         FoldedVariant.GATHERED: {
             'lut': estimate_from_features(ours)['lut'],
-            'cycles': (int(np.ceil(planned / tile).sum()) + steps + FLUSH_CYCLES) * windows,
+            'cycles': vector_cycles(int(np.ceil(planned / tile).sum()), steps) * windows,
         },
         FoldedVariant.BANKED: {
             'lut': folded_resources(banked_variant(unit), Design.REUSE)['lut'],
-            'cycles': (int(bank_loads(mask, tile).max(axis=1).sum()) + steps + FLUSH_CYCLES) * windows,
+            'cycles': vector_cycles(int(bank_loads(mask, tile).max(axis=1).sum()), steps) * windows,
         },
     }
 

@@ -38,8 +38,8 @@ ASSUMPTIONS = [
     "lanes, K/tile:1 for stock's in-order ones, tables in logic or block RAM by Yosys' own rule, accumulator, bounds, "
     'compare, output registers), constants fitted to Yosys syntheses of whole units (plan/folded_calibration_data.json); '
     'a banked-input variant of ours (lane i reads positions i mod tile) is costed beside them',
-    'folded cycles: per window a step per kernel, the tiles walked and one flush to the output register (rtl/dense.py '
-    'vector_cycles)',
+    'folded cycles: per window a step per kernel, the tiles walked and one flush to the output register '
+    '(plan/folding.py vector_cycles)',
     'dataflow pipeline: images per second = clock / cycles of the slowest layer; latency = sum of layer latencies',
     'memory bits: weights N*K, plus for ours the gathered positions (bit length of K each, as the tables are written), '
     '32-bit plan rows and the thresholds',

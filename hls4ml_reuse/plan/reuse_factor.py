@@ -17,16 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..ir.constants import TILES
-from .folding import FLUSH_CYCLES
+from .folding import vector_cycles
 
 
 def vector_clocks_bound(unit) -> int:
     """The most clocks a folded unit spends on one input vector (window): every step walks all its planned rows
-    (no early exit, nothing skipped), a clock per step for its add or compare, then the flush (rtl/dense.py
-    vector_cycles). Early exit, zero skipping, pool exit and window reuse only shorten it; unrolled: 1."""
+    (no early exit, nothing skipped). Early exit, zero skipping, pool exit and window reuse only shorten it;
+    unrolled: 1."""
     if unit.unrolled:
         return 1
-    return int(unit.planned_rows().sum()) + unit.n_kernels + FLUSH_CYCLES
+    return vector_cycles(int(unit.planned_rows().sum()), unit.n_kernels)
 
 
 def with_tile(unit, tile: int):
@@ -38,7 +38,6 @@ class ReuseFactorFit:
     unit: object  # the UnitSpec, with the lanes chosen
     reuse_factor: int
     clocks: int  # vector_clocks_bound of that unit
-    chosen: bool  # the tile was chosen here (not set by the user)
 
     @property
     def met(self) -> bool:
@@ -50,10 +49,10 @@ def fit_reuse_factor(unit, reuse_factor: int, tile_set: bool) -> ReuseFactorFit:
     """The unit with the fewest lanes that takes at most `reuse_factor` clocks per vector; its own lanes where
     `tile_set`, the most where no tile is fast enough (check .met)."""
     if reuse_factor <= 1 or unit.unrolled or tile_set:
-        return ReuseFactorFit(unit, reuse_factor, vector_clocks_bound(unit), chosen=False)
+        return ReuseFactorFit(unit, reuse_factor, vector_clocks_bound(unit))
     for tile in TILES:  # fewest lanes first: the last is the fastest
         candidate = with_tile(unit, tile)
         clocks = vector_clocks_bound(candidate)
         if clocks <= reuse_factor:
             break
-    return ReuseFactorFit(candidate, reuse_factor, clocks, chosen=candidate.tile != unit.tile)
+    return ReuseFactorFit(candidate, reuse_factor, clocks)

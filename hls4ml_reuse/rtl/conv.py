@@ -44,8 +44,8 @@ from ..plan.thresholds import AT_MOST
 from ..plan.unit import ConvGeometry, Design, OutputEncoding, Shape, UnitSpec
 from ..plan.windows import reads_from_memory
 from ..synth.rtl import StageRegisters, datapath
-from ..plan.folding import value_width
-from .dense import FLUSH_CYCLES, FoldedDense, Loaded, output_width, stored_shape
+from ..plan.folding import FLUSH_CYCLES, value_width
+from .dense import FoldedDense, Loaded, output_width, stored_shape
 from .window import MemoryWindows, SlidingWindows
 from .stream import stream_ports
 

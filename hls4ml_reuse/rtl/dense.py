@@ -32,7 +32,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed, 
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 
-from ..plan.folding import FLUSH_CYCLES, value_width  # FLUSH_CYCLES: per vector, the outputs' clock
+from ..plan.folding import value_width
 from ..plan.unit import Design, OutputEncoding, UnitSpec
 from .layout import FoldedLayout, index_bits
 from .stream import stream_ports
@@ -64,11 +64,6 @@ def times_constant(value, constant: int):
     """value * constant as shifted adds: a product by a constant is wiring and adders, never a DSP block."""
     terms = [value << bit for bit in range(constant.bit_length()) if constant >> bit & 1]
     return sum(terms[1:], terms[0]) if terms else 0
-
-
-def vector_cycles(counted_tiles: int, n_kernels: int) -> int:
-    """Clocks of one vector's evaluation: a step per kernel, the tiles it walked, the flush."""
-    return counted_tiles + n_kernels + FLUSH_CYCLES
 
 
 class FoldedDense(wiring.Component):
