@@ -221,6 +221,16 @@ def test_bench_turns_levers_off_by_name():
         build_parser().parse_args(['bench', 'mlp-mnist', '--without', 'steinr'])
 
 
+def test_bench_turns_window_reuse_on_by_name_and_refuses_on_and_off_at_once():
+    from hls4ml_reuse.cli.main import bench_settings, build_parser
+
+    args = build_parser().parse_args(['bench', 'cnv-mnist', '--with', 'window-reuse'])
+    assert bench_settings(args) == {'ReusePruningWindowReuse': True}
+    args = build_parser().parse_args(['bench', 'cnv-mnist', '--with', 'window-reuse', '--without', 'window-reuse'])
+    with pytest.raises(InputError, match='--with and --without both name window-reuse: choose one'):
+        bench_settings(args)
+
+
 def test_a_command_prints_only_what_the_user_needs(files, tmp_path):
     """No TensorFlow start-up lines and no Keras warnings about QKeras' own objects on stderr; the table on stdout."""
     import os

@@ -55,15 +55,22 @@ def test_unrolled_shape_turns_off_the_levers_that_skip_work():
     unrolled, folded = settings_for(config, 'fc0', 'Dense'), settings_for(config, 'fc1', 'Dense')
     assert unrolled.shape == 'unrolled' and folded.shape == 'folded'
     assert not (unrolled.early_exit or unrolled.pool_exit or unrolled.zero_skip or unrolled.window_reuse)
-    assert unrolled.steiner and folded.early_exit and folded.window_reuse
+    assert unrolled.steiner and folded.early_exit and not folded.window_reuse
 
 
-def test_banked_lanes_leave_window_reuse_off_and_refuse_it_when_asked_for():
-    config = {'Model': {'ReusePruning': True}, 'LayerName': {'conv1': {'ReusePruningLanes': 'Banked'}}}
-    banked, gathered = settings_for(config, 'conv1', 'Conv2D'), settings_for(config, 'conv2', 'Conv2D')
-    assert banked.lanes == 'banked' and not banked.window_reuse
-    assert gathered.lanes == 'gathered' and gathered.window_reuse
-    config['Model']['ReusePruningWindowReuse'] = True
+def test_lanes_are_banked_unless_window_reuse_asks_for_gathered_ones():
+    config = {'Model': {'ReusePruning': True}, 'LayerName': {'conv2': {'ReusePruningWindowReuse': 'true'}}}
+    default, reusing = settings_for(config, 'conv1', 'Conv2D'), settings_for(config, 'conv2', 'Conv2D')
+    assert default.lanes == 'banked' and not default.window_reuse
+    assert reusing.lanes == 'gathered' and reusing.window_reuse
+    config['LayerName']['conv1'] = {'ReusePruningLanes': 'gathered'}
+    assert settings_for(config, 'conv1', 'Conv2D').lanes == 'gathered'
+
+
+def test_banked_lanes_refuse_window_reuse_when_both_are_asked_for():
+    config = {'Model': {'ReusePruning': True, 'ReusePruningWindowReuse': True}}
+    config['LayerName'] = {'conv1': {'ReusePruningLanes': 'Banked'}}
+    assert settings_for(config, 'conv2', 'Conv2D').lanes == 'gathered'
     with pytest.raises(ReusePruningConfigError, match="layer 'conv1'.*ReusePruningWindowReuse: false"):
         settings_for(config, 'conv1', 'Conv2D')
 

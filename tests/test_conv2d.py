@@ -188,7 +188,8 @@ def test_window_reuse_is_exact_and_evaluates_less(tmp_path):
     x = images(model, n=40, seed=22)
     outputs, inputs_summed = {}, {}
     for window_reuse in (True, False):
-        config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningWindowReuse=window_reuse)
+        settings = {'ReusePruningWindowReuse': window_reuse, 'ReusePruningLanes': 'gathered'}  # as window reuse needs
+        config = conversion.reuse_config(model, 'ufixed<8,0>', **settings)
         hls_model = conversion.convert(model, config, str(tmp_path / f'window_reuse_{window_reuse}'))
         units = {layer.name: layer.get_attr('unit') for layer in reuse_units(hls_model)}
         assert [name for name, unit in units.items() if unit.window_reuse] == (['conv1', 'conv2'] if window_reuse else [])
@@ -219,26 +220,29 @@ def test_non_binary_conv_forced_on_is_refused(out_dir):
 
 
 @pytest.mark.parametrize(
-    'spec, sparse, shape, lanes',
+    'spec, sparse, shape, lanes, window_reuse',
     [
-        pytest.param(CNN, False, 'folded', 'gathered', id='pool-exit'),
-        pytest.param(CNN, True, 'folded', 'gathered', id='pool-exit-zero-skip'),
-        pytest.param(WINDOW_CNN, False, 'folded', 'gathered', id='window-reuse'),
-        pytest.param(WINDOW_CNN, False, 'unrolled', 'gathered', id='unrolled'),
-        pytest.param(CNN, True, 'folded', 'banked', id='banked-pool-exit-zero-skip'),
-        pytest.param(WINDOW_CNN, False, 'folded', 'banked', id='banked-same-padding'),
+        pytest.param(CNN, False, 'folded', 'gathered', False, id='pool-exit'),
+        pytest.param(CNN, True, 'folded', 'gathered', False, id='pool-exit-zero-skip'),
+        pytest.param(WINDOW_CNN, False, 'folded', 'gathered', True, id='window-reuse'),
+        pytest.param(WINDOW_CNN, False, 'unrolled', 'gathered', False, id='unrolled'),
+        pytest.param(CNN, True, 'folded', 'banked', False, id='banked-pool-exit-zero-skip'),
+        pytest.param(WINDOW_CNN, False, 'folded', 'banked', False, id='banked-same-padding'),
     ],
 )
-def test_synthesizable_path_equals_fast_path(spec, sparse, shape, lanes, out_dir):
+def test_synthesizable_path_equals_fast_path(spec, sparse, shape, lanes, window_reuse, out_dir):
     """The C-simulation fast path (packed bits, plain integers) and the synthesizable one: same outputs and counters.
 
     CNN pools after a pixel convolution (pool exit, zero skipping); WINDOW_CNN has 'same' binary convolutions with
     window reuse (changes into and out of padding).
     """
     model = binary_cnn((10, 10, 2), spec, seed=13, scale_signs={'bn0': [1, -1, 0, 1, 1, -1]})
-    config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningShape=shape, ReusePruningLanes=lanes)
+    config = conversion.reuse_config(
+        model, 'ufixed<8,0>', ReusePruningShape=shape, ReusePruningLanes=lanes, ReusePruningWindowReuse=window_reuse
+    )
     hls_model = conversion.convert(model, config, out_dir)
     assert all(layer.get_attr('unrolled') == (shape == 'unrolled') for layer in reuse_units(hls_model))
+    assert any(layer.get_attr('unit').window_reuse for layer in reuse_units(hls_model)) == window_reuse
     assert all(layer.get_attr('banked') == (lanes == 'banked') for layer in reuse_units(hls_model))
     x = images(model, n=30, seed=14, sparse=sparse)
     runs = []

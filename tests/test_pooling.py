@@ -39,6 +39,9 @@ CASES = {
 }
 
 
+WINDOW_REUSE = {'after-window-reuse'}  # cases converted with ReusePruningWindowReuse: true
+
+
 def convert(shape, spec, out_dir, backend='Vivado', **settings):
     model = binary_cnn(shape, spec, seed=5)
     config = conversion.reuse_config(model, 'ufixed<8,0>', **settings)
@@ -59,7 +62,7 @@ def check_pooling_is_ours(hls_model, n_pools):
 @pytest.mark.parametrize('shape', ['folded', 'unrolled'])
 @pytest.mark.parametrize('name', list(CASES))
 def test_max_pooling_equals_qkeras_and_reference(name, shape, out_dir):
-    model, hls_model = convert(*CASES[name], out_dir, ReusePruningShape=shape)
+    model, hls_model = convert(*CASES[name], out_dir, ReusePruningShape=shape, ReusePruningWindowReuse=name in WINDOW_REUSE)
     check_pooling_is_ours(hls_model, 1)
     assert all(unit.get_attr('unrolled') == (shape == 'unrolled') for unit in reuse_units(hls_model))
     check_exact(model, hls_model, images(model))

@@ -53,6 +53,7 @@ class Case:
     netlist: bool = False  # synthesize it too: slow, so small units only (n <= 8, k <= 36)
     n: int = 6  # output channels
     k: int = 24  # a dense unit's inputs (a convolution's are 3 x 3 x its input channels)
+    window_reuse: bool = False  # ReusePruningWindowReuse (folded binary convolutions; gathered lanes then)
 
     @property
     def id(self) -> str:
@@ -61,7 +62,8 @@ class Case:
         return f'{geometry}-{self.inputs}-tile{self.tile}-{self.shape}-{output}' + ('-netlist' if self.netlist else '')
 
 
-# Each value at least twice; the folded binary convolutions reuse windows (the unrolled shape turns every lever off).
+# Each value at least twice; the folded binary convolutions reuse windows, the other folded units have the default
+# banked lanes (the unrolled shape turns every lever off).
 CASES = [
     Case(DENSE, PIXELS, 8, 'folded', True, n=4, k=16, netlist=True),
     Case(DENSE, PIXELS, 32, 'unrolled', False, k=36),
@@ -71,8 +73,8 @@ CASES = [
     Case(CONV, PIXELS, 8, 'folded', True, padding='same', n=4, netlist=True),
     Case(CONV, PIXELS, 32, 'unrolled', False),
     Case(CONV, PIXELS, 32, 'unrolled', True, padding='same'),
-    Case(CONV, BITS, 8, 'folded', False, netlist=True),
-    Case(CONV, BITS, 32, 'folded', True, padding='same'),
+    Case(CONV, BITS, 8, 'folded', False, netlist=True, window_reuse=True),
+    Case(CONV, BITS, 32, 'folded', True, padding='same', window_reuse=True),
     Case(CONV, BITS, 8, 'unrolled', True),
     Case(CONV, BITS, 32, 'unrolled', True, padding='same', n=8),
 ]
@@ -117,7 +119,10 @@ def converted(tmp_path_factory):
     def convert(case: Case) -> Converted:
         if case not in done:
             model = build_model(case)
-            config = conversion.reuse_config(model, 'ufixed<8,0>', ReusePruningTile=case.tile, ReusePruningShape=case.shape)
+            config = conversion.reuse_config(
+                model, 'ufixed<8,0>', ReusePruningTile=case.tile, ReusePruningShape=case.shape,
+                ReusePruningWindowReuse=case.window_reuse,
+            )  # fmt: skip
             hls_model = conversion.convert(model, config, str(tmp_path_factory.mktemp(case.id)))
             done[case] = Converted(model, hls_model, reuse_units(hls_model)[-1], images(model, case))
         return done[case]

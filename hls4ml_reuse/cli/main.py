@@ -23,7 +23,7 @@ logging.getLogger('tensorflow').setLevel(logging.ERROR)
 warnings.filterwarnings('ignore', message=r'The `keras\.constraints\.serialize\(\)` API', category=UserWarning)
 warnings.filterwarnings('ignore', message=r'The initializer \w+ is unseeded', category=UserWarning)
 
-from ..config import LANES, SHAPES, ReusePruningConfigError  # noqa: E402
+from ..config import BANKED, LANES, SHAPES, ReusePruningConfigError  # noqa: E402
 from ..ir.constants import TILES  # noqa: E402
 from ..sim.counters import NoReuseUnitError  # noqa: E402
 from .datasets import InputError  # noqa: E402
@@ -46,7 +46,7 @@ def _target(args):
     return resolve(args.target, args.data, args.input_precision)
 
 
-# bench --without LEVER: the configuration key that turns each lever off
+# bench --with / --without LEVER: the configuration key that turns each lever on or off
 LEVER_KEYS = {
     'early-exit': 'ReusePruningEarlyExit',
     'pool-exit': 'ReusePruningPoolExit',
@@ -57,8 +57,13 @@ LEVER_KEYS = {
 
 
 def bench_settings(args) -> dict:
-    """The ReusePruning keys that bench's options set: --tile, --shape, and each lever turned off."""
-    settings = {LEVER_KEYS[lever]: False for lever in args.without + ['early-exit'] * args.no_early_exit}
+    """The ReusePruning keys that bench's options set: --tile, --shape, --lanes, and each lever turned on or off."""
+    without = args.without + ['early-exit'] * args.no_early_exit
+    both = sorted(set(args.with_levers) & set(without))
+    if both:
+        raise InputError(f'--with and --without both name {", ".join(both)}: choose one')
+    settings = {LEVER_KEYS[lever]: False for lever in without}
+    settings.update({LEVER_KEYS[lever]: True for lever in args.with_levers})
     if args.tile is not None:
         settings['ReusePruningTile'] = args.tile
     if args.shape is not None:
@@ -241,6 +246,15 @@ def _add_bench(commands) -> None:
         metavar='LEVER',
         help=f'turn a pruning lever off, to measure what it brings (repeatable): {", ".join(LEVER_KEYS)}',
     )
+    bench.add_argument(
+        '--with',
+        dest='with_levers',
+        action='append',
+        default=[],
+        choices=list(LEVER_KEYS),
+        metavar='LEVER',
+        help='turn a lever on that is off by default (repeatable): window-reuse (its layers get gathered lanes)',
+    )
     bench.add_argument('--json', help='write the figures as JSON here')
     bench.add_argument('--plot', help='draw per-layer terms and adder bits (PNG) here')
     bench.add_argument('--out', default='out/bench', help='folder for the two hls4ml projects')
@@ -300,7 +314,7 @@ def _add_rtl(commands) -> None:
     )
     _add_target(rtl)
     rtl.add_argument('--shape', choices=SHAPES, default='folded', help="the units' shape (default: folded)")
-    _add_lanes(rtl, default='gathered')
+    _add_lanes(rtl, default=BANKED)
     rtl.add_argument('--images', type=int, default=1000, help='test images to simulate (default: 1000)')
     rtl.add_argument(
         '--first-image', type=int, default=0, metavar='K',

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..config import GATHERED
+from ..config import BANKED
 from ..plan import hardware
 from ..plan.unit import Design, Shape
 from ..rtl import network, verilator
@@ -41,7 +41,7 @@ ENERGY_UNAVAILABLE = 'no energy estimate yet: the per-toggle energy constants ar
 @dataclass
 class RtlOptions:
     shape: Shape = Shape.FOLDED
-    lanes: str = GATHERED  # folded lanes (ReusePruningLanes): gathered or banked
+    lanes: str = BANKED  # folded lanes (ReusePruningLanes): banked (the default) or gathered
     images: int = 1000
     first_image: int = 0  # where in the test set the images start (a long run split over several)
     stock_images: int = 1000  # the first M of them for the stock twin

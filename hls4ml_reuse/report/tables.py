@@ -132,11 +132,13 @@ def _folded_variant_lines(result: dict) -> list[str]:
     ):
         v = pipeline[name]
         label += ' (converted)' if converted == [name] else ''
-        lines.append(f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{v['images_per_s_per_lut']:>14.3f}")
+        lines.append(
+            f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{v['images_per_s_per_lut']:>14.4g}"
+        )  # 4 figures: a CNN's rates are hundredths
     if pipeline['gathered']['images_per_s_per_lut'] < pipeline['stock']['images_per_s_per_lut']:
         lines.append(
-            '  gathered lanes lose to stock per LUT (each multiplexes all K inputs); banked lanes keep '
-            "stock's multiplexers (ReusePruningLanes: banked)"
+            '  gathered lanes (ReusePruningLanes: gathered) lose to stock per LUT (each multiplexes all K inputs); '
+            "banked lanes, the default, keep stock's multiplexers"
         )
     return lines
 
@@ -144,14 +146,14 @@ def _folded_variant_lines(result: dict) -> list[str]:
 def _per_lut_lines(result: dict) -> list[str]:
     """images/s per LUT of both shapes, and a published design of the same topology as a reference row."""
     lines = [
-        f"{shape + ': images/s per LUT':<40}{figures['reuse']:>14.2f}{figures['stock']:>14.2f}"
+        f"{shape + ': images/s per LUT':<40}{figures['reuse']:>14.4g}{figures['stock']:>14.4g}"
         for shape, figures in ((name, result['shapes'][name].get('images_per_s_per_lut')) for name in ('folded', 'unrolled'))
         if figures is not None
     ]
     design = result.get('reference')
     if design:
         lines.append(
-            f"{'reference: ' + design['name']:<40}{design['images_per_s_per_lut']:>14.2f}"
+            f"{'reference: ' + design['name']:<40}{design['images_per_s_per_lut']:>14.4g}"
             f"  ({design['images_per_s'] / 1e6:.1f} M images/s at {design['lut']:,} LUTs; {design['source']})"
         )
     return lines
