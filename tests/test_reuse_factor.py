@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 from models import binary_mlp, pixels
 
-from hls4ml_reuse.cli import conversion
+from hls4ml_reuse.cli import conversion, rtl
+from hls4ml_reuse.cli.targets import Target
 from hls4ml_reuse.config import ReusePruningConfigError
 from hls4ml_reuse.ir.constants import TILES
 from hls4ml_reuse.ir.layers import reuse_units
 from hls4ml_reuse.passes.keras_replay import ReusePruningWarning
 from hls4ml_reuse.plan.folding import FLUSH_CYCLES
 from hls4ml_reuse.plan.reuse_factor import fit_reuse_factor, vector_clocks_bound, with_tile
+from hls4ml_reuse.rtl import verilator
 from hls4ml_reuse.sim import counters
 
 N_IN, WIDTHS = 64, [48, 40]  # fc1 has binary inputs: no zero skipping, so its walk is its plan
@@ -112,3 +114,34 @@ def test_unrolled_meets_every_reuse_factor(model, out_dir):
 def test_a_bad_reuse_factor_is_refused_by_name(model, out_dir, value):
     with pytest.raises(ReusePruningConfigError, match="layer 'fc1': ReuseFactor must be a positive integer"):
         convert(model, out_dir, fc1={'ReuseFactor': value})
+
+
+RTL_IMAGES = 8
+
+
+@pytest.mark.skipif(not verilator.available(), reason=verilator.skip_reason())
+@pytest.mark.parametrize('early_exit', [False, True])
+def test_a_pipeline_at_its_reuse_factors_keeps_their_rate_in_verilator(model, x, out_dir, early_exit):
+    """Each layer asks for the rate its unit has at 16 lanes; the pipeline built from the conversion, simulated,
+    takes a vector every max(R) clocks, exactly where nothing shortens a walk (the slowest layer sets the rate),
+    within it where early exit does, and exact against QKeras either way."""
+    levers = {'ReusePruningEarlyExit': early_exit, 'ReusePruningZeroSkip': early_exit}
+    default, _ = convert(model, f'{out_dir}/default', **levers)
+    asked = {layer.name: vector_clocks_bound(with_tile(layer.get_attr('unit'), 16)) for layer in reuse_units(default)}
+    config = conversion.reuse_config(model, 'ufixed<8,0>', **levers)
+    for name, reuse_factor in asked.items():
+        config['LayerName'][name]['ReuseFactor'] = reuse_factor
+    target = Target('rf-mlp', model, x[:RTL_IMAGES], None, 'ufixed<8,0>', 8, hls_config=config)
+    options = rtl.RtlOptions(
+        images=RTL_IMAGES, stock_images=2, out_dir=f'{out_dir}/rtl', synthesize=False, toggle_images=0, workers=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', ReusePruningWarning)  # every ReuseFactor is met
+        result = rtl.run(target, options)
+    assert (result['mismatches'], result['stock_mismatches']) == (0, 0)
+    rate = result['cycles_per_image']['reuse']
+    if early_exit:
+        assert rate <= max(asked.values())
+    else:
+        assert rate == max(asked.values())
+    assert rate < max(vector_clocks_bound(layer.get_attr('unit')) for layer in reuse_units(default))  # 8 lanes: slower
