@@ -37,6 +37,20 @@ INSTALL_HINT = 'apt-get install -y verilator'
 # verilated.mk compiles the model with -Os; -O2 simulates cnv-mnist's folded pipeline 1.47x faster (30.1 s -> 20.5 s
 # for its first image, 982,650 clocks) for a longer build (1 min 47 s on 2 cores).
 MAKE_OPTIONS = ('OPT_FAST=-O2',)
+# Verilator writes a design's evaluation as a few functions; an unrolled network's are megabytes of C++ each, and
+# g++ -O2 on them needed over 9.6 GB per file (mlp-mnist's unrolled stock twin: killed out of memory on 24 GiB).
+# Split into functions of at most this many statements, that build took 3 min 21 s at 0.54 GB (-j1).
+SPLIT_FUNCTION_STATEMENTS = 2000
+VERILATE_OPTIONS = (
+    '--cc',
+    '--exe',
+    '-O2',
+    '-Wno-fatal',
+    '--prefix',
+    'Vtop',
+    '--output-split-cfuncs',
+    str(SPLIT_FUNCTION_STATEMENTS),
+)
 _TIMEOUT_STATUS = 3  # testbench.cpp's exit status after MAX_CYCLES
 _LOG_TAIL = 20  # lines of a failed build's log quoted in the error
 
@@ -134,7 +148,7 @@ def build(verilog_text: str, name: str, work_dir: Path, coverage: bool = False) 
     """The bench binary of module `name`, compiled once per (Verilog, options) under work_dir."""
     if not available():
         raise VerilatorError(f'verilator is not on PATH; install it with `{INSTALL_HINT}`')
-    options = ['--cc', '--exe', '-O2', '-Wno-fatal', '--prefix', 'Vtop'] + (['--coverage-toggle'] if coverage else [])
+    options = [*VERILATE_OPTIONS, *(['--coverage-toggle'] if coverage else [])]
     version = _verilator_version()
     build_dir = work_dir / f'{name}-{_digest(verilog_text, TESTBENCH.read_text(), version, name, *options, *MAKE_OPTIONS)}'
     binary = build_dir / 'obj_dir' / 'Vtop'
