@@ -132,9 +132,8 @@ def _folded_variant_lines(result: dict) -> list[str]:
     ):
         v = pipeline[name]
         label += ' (converted)' if converted == [name] else ''
-        lines.append(
-            f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{v['images_per_s_per_lut']:>14.4g}"
-        )  # 4 figures: a CNN's rates are hundredths
+        rate = v['images_per_s_per_lut']  # 4 significant figures: a CNN's rates are hundredths
+        lines.append(f"  {label:<47}{v['lut']:>12.0f}{v['cycles']:>14.0f}{rate:>14.4g}")
     if pipeline['gathered']['images_per_s_per_lut'] < pipeline['stock']['images_per_s_per_lut']:
         lines.append(
             '  gathered lanes (ReusePruningLanes: gathered) lose to stock per LUT (each multiplexes all K inputs); '

@@ -37,20 +37,10 @@ INSTALL_HINT = 'apt-get install -y verilator'
 # verilated.mk compiles the model with -Os; -O2 simulates cnv-mnist's folded pipeline 1.47x faster (30.1 s -> 20.5 s
 # for its first image, 982,650 clocks) for a longer build (1 min 47 s on 2 cores).
 MAKE_OPTIONS = ('OPT_FAST=-O2',)
-# Verilator writes a design's evaluation as a few functions; an unrolled network's are megabytes of C++ each, and
-# g++ -O2 on them needed over 9.6 GB per file (mlp-mnist's unrolled stock twin: killed out of memory on 24 GiB).
-# Split into functions of at most this many statements, that build took 3 min 21 s at 0.54 GB (-j1).
-SPLIT_FUNCTION_STATEMENTS = 2000
-VERILATE_OPTIONS = (
-    '--cc',
-    '--exe',
-    '-O2',
-    '-Wno-fatal',
-    '--prefix',
-    'Vtop',
-    '--output-split-cfuncs',
-    str(SPLIT_FUNCTION_STATEMENTS),
-)
+# --output-split-cfuncs: Verilator writes a design's evaluation as a few functions, megabytes of C++ each for an
+# unrolled network, and g++ -O2 needed over 9.6 GB per file on mlp-mnist's unrolled stock twin (killed out of memory
+# on 24 GiB); split into functions of at most 2,000 statements, that build took 3 min 21 s at 0.54 GB (-j1).
+VERILATE_OPTIONS = ('--cc', '--exe', '-O2', '-Wno-fatal', '--prefix', 'Vtop', '--output-split-cfuncs', '2000')
 _TIMEOUT_STATUS = 3  # testbench.cpp's exit status after MAX_CYCLES
 _LOG_TAIL = 20  # lines of a failed build's log quoted in the error
 
